@@ -1,0 +1,1 @@
+"""One module per ``lappana`` subcommand: ``HELP``, ``add_arguments``, ``run``."""
