@@ -79,3 +79,27 @@ def parse_night(text: str) -> _dt.date:
 def run_catalog_name(night: _dt.date | str) -> str:
     """Return the name of a night's run catalogue, ``RunCatalog_YYYYMMDD.ecsv``."""
     return f"RunCatalog_{night_folder(night)}.ecsv"
+
+
+def irf_set_name(
+    *,
+    gh_cut: float | None = None,
+    theta_cut_deg: float | None = None,
+    gh_efficiency: float | None = None,
+    theta_containment: float | None = None,
+) -> str:
+    """Return the folder name of the IRF set that matches a choice of cuts.
+
+    A global cut (``gh_cut`` and ``theta_cut_deg``) gives ``global_gh0.70_theta0.20``;
+    efficiency cuts (``gh_efficiency`` and ``theta_containment``) give
+    ``eff_gh0.70_th0.70``. The simulator writes IRFs under these names and spoold
+    chooses the IRF folder of a request with this function.
+    """
+    if gh_cut is not None and theta_cut_deg is not None:
+        return f"global_gh{gh_cut:.2f}_theta{theta_cut_deg:.2f}"
+    if gh_efficiency is not None and theta_containment is not None:
+        return f"eff_gh{gh_efficiency:.2f}_th{theta_containment:.2f}"
+    raise ValueError(
+        "Give either gh_cut and theta_cut_deg (a global cut) or gh_efficiency and "
+        "theta_containment (efficiency cuts)."
+    )
