@@ -1,0 +1,232 @@
+"""Checks a schema cannot make: they need the site, the calendar and the data.
+
+Each check takes schema-valid values, returns sentences (empty when all is
+well) and names the field and its line. ``tonight`` is the evening date of
+``now`` in UTC: a night is named by the date its evening began, so before noon
+UTC the night still running (or just over) is yesterday's date.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spoold.request.model import Cuts
+from spoold.request.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
+from spoold.request.yamlsafe import LoadedYaml
+
+if TYPE_CHECKING:
+    from spoold.site import Site
+
+__all__ = ["tonight", "ResolvedSource", "check_request", "FIRST_NIGHT"]
+
+#: LST-1's first observations (inauguration in October 2018): no earlier night has data.
+FIRST_NIGHT = _dt.date(2018, 10, 1)
+
+
+def tonight(now: _dt.datetime) -> _dt.date:
+    """Return the date that names the night of ``now``: its evening's date in UTC.
+
+    Parameters
+    ----------
+    now : datetime
+        An aware datetime (a naive one is taken as UTC).
+    """
+    if now.tzinfo is not None:
+        now = now.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return (now - _dt.timedelta(hours=12)).date()
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """The source of a request with its coordinates and every name it goes by."""
+
+    name: str
+    ra_deg: float
+    dec_deg: float
+    names: tuple[str, ...]
+
+
+def _at(loaded: LoadedYaml, *path) -> str:
+    line = loaded.line_of(path)
+    return f"line {line}: " if line is not None else ""
+
+
+def resolve_source(loaded: LoadedYaml, site: "Site") -> tuple[ResolvedSource | None, list[str]]:
+    """Find the source in the site's catalogue, or take the given ra/dec."""
+    data = loaded.data
+    name = data["source"].strip()
+    known = site.sources.find(name)
+    if "ra" in data and "dec" in data:
+        canonical = known.name if known else name
+        names = known.names if known else (name,)
+        return ResolvedSource(canonical, float(data["ra"]), float(data["dec"]), (name, *names)), []
+    if known is not None:
+        return ResolvedSource(known.name, known.ra_deg, known.dec_deg, (name, *known.names)), []
+    close = site.sources.suggest(name)
+    hint = f" — did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
+    return None, [
+        f"{_at(loaded, 'source')}the source '{name}' is not in the site's source catalogue"
+        f"{hint} For another source give its coordinates with 'ra' and 'dec' (degrees)."
+    ]
+
+
+def check_night(loaded: LoadedYaml, now: _dt.datetime) -> tuple[_dt.date | None, list[str]]:
+    """Parse 'night' and check it is a real date, after LST-1 began, not after tonight."""
+    text = loaded.data.get("night")
+    if text is None:
+        if "runs" not in loaded.data:
+            return None, [
+                "'night' is missing: without 'runs', give the night to analyse as YYYY-MM-DD "
+                "(the date its evening began), for example 'night: 2023-12-07'."
+            ]
+        return None, []
+    at = _at(loaded, "night")
+    try:
+        night = _dt.date.fromisoformat(text)
+    except ValueError:
+        return None, [f"{at}'night' {text} is not a real date; write it as YYYY-MM-DD."]
+    latest = tonight(now)
+    if night > latest:
+        return None, [
+            f"{at}'night' {text} is later than tonight ({latest.isoformat()}); LST-1 has not "
+            "observed it yet (a night is named by the date its evening began)."
+        ]
+    if night < FIRST_NIGHT:
+        return None, [
+            f"{at}'night' {text} is before LST-1's first observations ({FIRST_NIGHT:%B %Y}); "
+            "check the year."
+        ]
+    return night, []
+
+
+def _run_list(runs: list[int]) -> str:
+    runs = sorted(runs)
+    if len(runs) > 6:
+        return f"{', '.join(map(str, runs[:5]))}, ... {runs[-1]} ({len(runs)} runs)"
+    return ", ".join(map(str, runs))
+
+
+def check_runs(
+    loaded: LoadedYaml, site: "Site", night: _dt.date, now: _dt.datetime, source: ResolvedSource | None
+) -> list[str]:
+    """For a past night: the catalogue must exist and hold the runs (or runs of the source)."""
+    if night >= tonight(now):
+        return []  # tonight's data may still come: waiting is the daemon's job
+    path = site.data.run_catalog_path(night)
+    at_night = _at(loaded, "night")
+    try:
+        entries = read_run_catalog(path)
+    except FileNotFoundError:
+        return [
+            f"{at_night}there is no run catalogue for the night of {night.isoformat()} "
+            f"({path} does not exist), so LST-1 recorded no runs that night here; check the night."
+        ]
+    except RunCatalogError as exc:
+        return [f"{at_night}{exc}"]
+    known = {e.run_id for e in entries}
+    runs = loaded.data.get("runs")
+    if runs is not None:
+        missing = [r for r in runs if r not in known]
+        if not missing:
+            return []
+        listed = f"it lists {_run_list(list(known))}" if known else "it lists no runs"
+        word = "run" if len(missing) == 1 else "runs"
+        verb = "is" if len(missing) == 1 else "are"
+        return [
+            f"{_at(loaded, 'runs')}{word} {_run_list(missing)} {verb} not in the run catalogue of "
+            f"the night of {night.isoformat()} ({listed}); check 'runs' and 'night'."
+        ]
+    if source is None:
+        return []
+    if runs_of_source(entries, names=source.names, ra_deg=source.ra_deg, dec_deg=source.dec_deg):
+        return []
+    observed = sorted({e.source_name for e in entries if e.source_name})
+    seen = f" (it has runs of {', '.join(observed)})" if observed else ""
+    return [
+        f"{at_night}the run catalogue of the night of {night.isoformat()} has no run of "
+        f"{source.name}{seen}; check 'night' and 'source', or list 'runs'."
+    ]
+
+
+def check_products(loaded: LoadedYaml) -> list[str]:
+    """DL2 cannot be a product of a request that starts from DL2."""
+    data = loaded.data
+    if data.get("start_from") == "dl2" and "dl2" in data.get("products", []):
+        return [
+            f"{_at(loaded, 'products')}'products' asks for dl2 but 'start_from' is dl2 (the DL2 "
+            "files exist already); remove dl2 from 'products' or start from dl1."
+        ]
+    return []
+
+
+def cuts_of(data: dict[str, Any]) -> Cuts:
+    """Return the request's cuts (the default: efficiency 0.7, containment 0.7)."""
+    return Cuts(**data.get("cuts", {"gh_efficiency": 0.7, "theta_containment": 0.7}))
+
+
+def check_irf_set(loaded: LoadedYaml, site: "Site", products: tuple[str, ...]) -> list[str]:
+    """The cuts choose an IRF set; its folder must exist under the site's IRF root."""
+    if not any(p != "dl2" for p in products):
+        return []  # DL2 alone needs no IRFs
+    cuts = cuts_of(loaded.data)
+    name = cuts.irf_set_name
+    at = _at(loaded, "cuts")
+    if not site.irf_root.is_dir():
+        return [
+            f"{at}the site's IRF folder {site.irf_root} does not exist, so no cuts can be "
+            "used for DL3; ask the site's admin."
+        ]
+    if (site.irf_root / name).is_dir():
+        return []
+    sets = sorted(p.name for p in site.irf_root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    there = f"the sets there are {', '.join(sets)}" if sets else "there are none"
+    chosen = ", ".join(f"{k} {v}" for k, v in cuts.as_dict().items())
+    return [
+        f"{at}'cuts' ({chosen}) need the IRF set {name}, which is not in {site.irf_root}; "
+        f"{there}. Choose cuts of an existing set."
+    ]
+
+
+def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    real = Path(os.path.realpath(path))
+    for root in roots:
+        root = Path(os.path.realpath(root))
+        if real == root or root in real.parents:
+            return True
+    return False
+
+
+def check_output(loaded: LoadedYaml, site: "Site") -> list[str]:
+    """'output' must stay inside one of the site's write roots (symlinks resolved)."""
+    text = loaded.data.get("output")
+    if text is None:
+        return []
+    at = _at(loaded, "output")
+    if not site.write_roots:
+        return [
+            f"{at}'output' is not allowed at this site (it names no write roots); leave it out "
+            "and the products stay in the request's folder."
+        ]
+    if not _inside(Path(text), site.write_roots):
+        roots = ", ".join(str(r) for r in site.write_roots)
+        return [f"{at}'output' {text} is outside the folders this site lets requests write to ({roots})."]
+    return []
+
+
+def check_request(
+    loaded: LoadedYaml, site: "Site", now: _dt.datetime, products: tuple[str, ...]
+) -> tuple[ResolvedSource | None, _dt.date | None, list[str]]:
+    """Run every check; return the source, the night and all sentences."""
+    source, errors = resolve_source(loaded, site)
+    night, night_errors = check_night(loaded, now)
+    errors += night_errors
+    if night is not None:
+        errors += check_runs(loaded, site, night, now, source)
+    errors += check_products(loaded)
+    errors += check_irf_set(loaded, site, products)
+    errors += check_output(loaded, site)
+    return source, night, errors

@@ -1,0 +1,113 @@
+"""The request as the daemon uses it: frozen dataclasses built from validated values."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lappana.paths import irf_set_name
+
+__all__ = ["Cuts", "SlurmOverrides", "Request", "RequestRejected", "DEFAULT_PRODUCTS", "PRODUCTS"]
+
+#: Every product a request may ask for, in pipeline order.
+PRODUCTS = ("dl2", "dl3", "theta2", "skymap", "diagnostics", "report")
+#: Products made when a request does not say.
+DEFAULT_PRODUCTS = ("dl3", "theta2", "skymap", "diagnostics", "report")
+
+
+class RequestRejected(Exception):
+    """A request that cannot be run; ``errors`` holds one sentence per problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+@dataclass(frozen=True)
+class Cuts:
+    """The event selection: efficiency cuts or a global cut (one pair is set)."""
+
+    gh_efficiency: float | None = None
+    theta_containment: float | None = None
+    gh_cut: float | None = None
+    theta_cut_deg: float | None = None
+
+    @property
+    def kind(self) -> Literal["efficiency", "global"]:
+        """``"efficiency"`` (energy-dependent cuts from the IRF) or ``"global"``."""
+        return "global" if self.gh_cut is not None else "efficiency"
+
+    @property
+    def irf_set_name(self) -> str:
+        """The folder name of the IRF set these cuts choose (under ``site.irf_root``)."""
+        return irf_set_name(
+            gh_cut=self.gh_cut,
+            theta_cut_deg=self.theta_cut_deg,
+            gh_efficiency=self.gh_efficiency,
+            theta_containment=self.theta_containment,
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        """The pair that is set, as in the request."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class SlurmOverrides:
+    """Per-request Slurm resources; None (or empty) means the site's value."""
+
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    time: str | None = None
+    mem: str | None = None
+    cpus_per_task: int | None = None
+    extra: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    """A valid request.
+
+    Attributes
+    ----------
+    source_name : str
+        The catalogue's name of the source when it knows it, else the name given.
+    ra_deg, dec_deg : float
+        ICRS coordinates of the source in degrees (given, or from the catalogue).
+    night : datetime.date or None
+        The night (its evening's date).
+    runs : tuple of int or None
+        The runs asked for; None means every run of the source that night.
+    start_from : {"dl1", "dl2"}
+    cuts : Cuts
+    products : tuple of str
+        A subset of :data:`PRODUCTS`, in pipeline order.
+    notify : tuple of str
+        Email addresses.
+    slurm : SlurmOverrides
+    output : Path or None
+        Where the products go, inside one of the site's write roots; None: the request folder.
+    raw : dict
+        The values as written (after YAML reading).
+    """
+
+    source_name: str
+    ra_deg: float
+    dec_deg: float
+    night: _dt.date | None
+    runs: tuple[int, ...] | None
+    start_from: Literal["dl1", "dl2"]
+    cuts: Cuts
+    products: tuple[str, ...]
+    notify: tuple[str, ...]
+    slurm: SlurmOverrides
+    output: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def irf_set_name(self) -> str:
+        """The IRF set folder name chosen by the cuts."""
+        return self.cuts.irf_set_name

@@ -1,0 +1,305 @@
+"""The site: how spoold runs at one place, read from a YAML site file or defaults.
+
+``load_site(None)`` gives the embedded case: the spool at ``./spool``, the local
+executor, the data next to the spool in ``../data`` (where ``./scripts/demo``
+simulates a night), lstchain and its models from ``$ASTRAN_LSTCHAIN_ENV`` and
+``$ASTRAN_LSTCHAIN_MODELS`` (or the peer cache). A site file, validated by
+``schemas/site.schema.json``, changes any of it; every key is documented in
+``docs/site.md``. Relative paths in a site file are relative to its folder.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from spoold.request.messages import schema_sentences
+from spoold.request.yamlsafe import YamlProblem, load_yaml_mapping
+from spoold.sources import SourceCatalog, embedded_catalog, sources_from_mapping
+
+__all__ = [
+    "Site",
+    "SiteError",
+    "DataPatterns",
+    "LstchainSettings",
+    "Limits",
+    "SharedAccount",
+    "SlurmSettings",
+    "MailSettings",
+    "load_site",
+    "default_site",
+]
+
+#: A site file larger than this is refused before it is parsed.
+MAX_SITE_BYTES = 1024 * 1024
+
+DEFAULT_DL1_PATTERN = "{data_root}/DL1/{night}/v0.10/tailcut84/dl1_LST-1.Run{run:05d}.h5"
+DEFAULT_DL2_PATTERN = "{data_root}/DL2/{night}/v0.10/tailcut84/dl2_LST-1.Run{run:05d}.h5"
+DEFAULT_RUN_CATALOG_PATTERN = "{data_root}/monitoring/RunCatalog/RunCatalog_{night}.ecsv"
+
+
+class SiteError(Exception):
+    """The site file cannot be used; ``errors`` holds one sentence per problem."""
+
+    def __init__(self, errors: list[str], path: Path | None = None) -> None:
+        self.errors = list(errors)
+        self.path = path
+        where = f"The site file {path}" if path else "The site configuration"
+        super().__init__(f"{where} is not valid:\n" + "\n".join(f"  {e}" for e in self.errors))
+
+
+def _night_text(night: _dt.date | str) -> str:
+    if isinstance(night, _dt.date):
+        return night.strftime("%Y%m%d")
+    return str(night).replace("-", "")
+
+
+@dataclass(frozen=True)
+class DataPatterns:
+    """Where a night's files are: format strings over {data_root}, {night}, {run}.
+
+    ``{night}`` is the evening's date as YYYYMMDD and ``{run}`` the run number (int).
+    """
+
+    data_root: Path
+    dl1_pattern: str = DEFAULT_DL1_PATTERN
+    dl2_pattern: str = DEFAULT_DL2_PATTERN
+    run_catalog_pattern: str = DEFAULT_RUN_CATALOG_PATTERN
+
+    def dl1_path(self, night: _dt.date | str, run: int) -> Path:
+        """Return the DL1 file of a run of a night."""
+        return Path(self.dl1_pattern.format(data_root=self.data_root, night=_night_text(night), run=int(run)))
+
+    def dl2_path(self, night: _dt.date | str, run: int) -> Path:
+        """Return the DL2 file of a run of a night (as the site's onsite pipeline writes it)."""
+        return Path(self.dl2_pattern.format(data_root=self.data_root, night=_night_text(night), run=int(run)))
+
+    def run_catalog_path(self, night: _dt.date | str) -> Path:
+        """Return the run catalogue (``RunCatalog_YYYYMMDD.ecsv``) of a night."""
+        return Path(self.run_catalog_pattern.format(data_root=self.data_root, night=_night_text(night)))
+
+
+@dataclass(frozen=True)
+class LstchainSettings:
+    """The lstchain environment (a venv folder, its bin/, or a command prefix), models, config."""
+
+    env: str
+    models: Path
+    config: Path | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits of the daemon (sizes in bytes, times in hours or seconds)."""
+
+    max_request_bytes: int = 64 * 1024
+    max_requests_in_flight: int = 4
+    max_tasks_in_flight: int = 2
+    data_wait_hours: float = 36.0
+    settle_seconds: float = 0.5
+    reconcile_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class SharedAccount:
+    """Shared-account mode: a group-writable incoming, submitter from the file's owner."""
+
+    enabled: bool = False
+    group: str | None = None
+    products_per_user: bool = True
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    """Slurm resources and the executor's behaviour; a request may override the first six."""
+
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    time: str = "01:00:00"
+    mem: str = "4G"
+    cpus_per_task: int = 1
+    extra: list[str] = field(default_factory=list)
+    array_throttle: int = 10
+    max_jobs_in_flight: int = 200
+    poll_seconds: float = 5.0
+    poll_max_seconds: float = 60.0
+    retry_states: list[str] = field(default_factory=lambda: ["NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY"])
+    max_retries: int = 2
+    mem_factor_on_oom: float = 2.0
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """IMAP (requests by email) and SMTP (replies) settings."""
+
+    imap_host: str
+    imap_user: str
+    smtp_host: str
+    from_address: str
+    imap_port: int = 993
+    imap_tls: Literal["ssl", "starttls"] = "ssl"
+    imap_password_file: Path | None = None
+    imap_folder: str = "INBOX"
+    processed_folder: str = "processed"
+    keyword: str = "ASTRAN-LAUNCH"
+    allow: list[str] = field(default_factory=list)
+    token: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password_file: Path | None = None
+    smtp_starttls: bool = True
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything spoold needs to know about the place it runs. See ``docs/site.md``."""
+
+    spool_root: Path
+    executor: Literal["local", "slurm"]
+    data: DataPatterns
+    lstchain: LstchainSettings
+    irf_root: Path
+    output_root: Path | None
+    read_roots: tuple[Path, ...]
+    write_roots: tuple[Path, ...]
+    limits: Limits
+    sources: SourceCatalog
+    shared_account: SharedAccount
+    slurm: SlurmSettings
+    mail: MailSettings | None
+    site_file: Path | None = None
+
+
+def _path(value: str | None, base: Path) -> Path | None:
+    if value is None:
+        return None
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else (base / path)
+
+
+def _check_patterns(data: DataPatterns) -> list[str]:
+    errors = []
+    for key in ("dl1_pattern", "dl2_pattern", "run_catalog_pattern"):
+        pattern = getattr(data, key)
+        try:
+            pattern.format(data_root=data.data_root, night="20231207", run=15864)
+        except (KeyError, IndexError, ValueError) as exc:
+            errors.append(
+                f"'data.{key}' {pattern!r} is not a usable pattern ({exc!s}); use only "
+                "{data_root}, {night} and {run} (for example {run:05d})."
+            )
+    return errors
+
+
+def _build(raw: dict[str, Any], base: Path, spool_root: Path | None, site_file: Path | None) -> Site:
+    """Turn validated site values into a :class:`Site`, filling defaults."""
+    spool = spool_root or _path(raw.get("spool"), base) or Path("spool")
+    spool = Path(os.path.abspath(spool))
+    data_raw = raw.get("data", {})
+    data_root = _path(data_raw.get("root"), base) or spool.parent / "data"
+    data = DataPatterns(
+        data_root=data_root,
+        dl1_pattern=data_raw.get("dl1_pattern", DEFAULT_DL1_PATTERN),
+        dl2_pattern=data_raw.get("dl2_pattern", DEFAULT_DL2_PATTERN),
+        run_catalog_pattern=data_raw.get("run_catalog_pattern", DEFAULT_RUN_CATALOG_PATTERN),
+    )
+    errors = _check_patterns(data)
+    if errors:
+        raise SiteError(errors, site_file)
+    peers = Path(os.path.expanduser("~/.cache/astran/peers"))
+    lst_raw = raw.get("lstchain", {})
+    lstchain = LstchainSettings(
+        env=lst_raw.get("env") or os.environ.get("ASTRAN_LSTCHAIN_ENV") or str(peers / "lstchain-0.12.3"),
+        models=_path(lst_raw.get("models"), base)
+        or Path(os.environ.get("ASTRAN_LSTCHAIN_MODELS") or peers / "models" / "default"),
+        config=_path(lst_raw.get("config"), base),
+    )
+    irf_root = _path(raw.get("irf_root"), base) or data_root / "IRF"
+    read_roots = tuple(_path(p, base) for p in raw.get("read_roots", [])) or (data_root, irf_root)
+    write_roots = tuple(_path(p, base) for p in raw.get("write_roots", []))
+    catalog = embedded_catalog()
+    if raw.get("sources"):
+        catalog = catalog.merged(sources_from_mapping(raw["sources"]))
+    mail = None
+    if "mail" in raw:
+        mail_raw = dict(raw["mail"])
+        for key in ("imap_password_file", "smtp_password_file", "ca_file"):
+            if key in mail_raw:
+                mail_raw[key] = _path(mail_raw[key], base)
+        mail = MailSettings(**mail_raw)
+    return Site(
+        spool_root=spool,
+        executor=raw.get("executor", "local"),
+        data=data,
+        lstchain=lstchain,
+        irf_root=irf_root,
+        output_root=_path(raw.get("output_root"), base),
+        read_roots=read_roots,
+        write_roots=write_roots,
+        limits=Limits(**raw.get("limits", {})),
+        sources=catalog,
+        shared_account=SharedAccount(**raw.get("shared_account", {})),
+        slurm=SlurmSettings(**raw.get("slurm", {})),
+        mail=mail,
+        site_file=site_file,
+    )
+
+
+def site_file_errors(raw_bytes: bytes) -> list[str]:
+    """Return the sentences about a site file's content ([] when valid)."""
+    try:
+        loaded = load_yaml_mapping(raw_bytes, max_bytes=MAX_SITE_BYTES, what="site file")
+    except YamlProblem as problem:
+        return problem.errors
+    return schema_sentences("site", loaded.data, loaded)
+
+
+def load_site(path: Path | str | None, *, spool_root: Path | str | None = None) -> Site:
+    """Read a site file, or make the default site.
+
+    Parameters
+    ----------
+    path : Path or None
+        The YAML site file; None for the defaults (the embedded case).
+    spool_root : Path, optional
+        The spool root; overrides the site file's ``spool`` (a command's ``--spool``).
+
+    Returns
+    -------
+    Site
+
+    Raises
+    ------
+    SiteError
+        When the file cannot be read or is not valid; its ``errors`` are sentences.
+    """
+    root = Path(spool_root) if spool_root is not None else None
+    if path is None:
+        return _build({}, Path.cwd(), root, None)
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        raise SiteError([f"There is no site file {path}; check the path given with --config."], path) from None
+    except IsADirectoryError:
+        raise SiteError([f"{path} is a folder, not a site file; give the YAML file."], path) from None
+    except OSError as exc:
+        raise SiteError([f"The site file {path} cannot be read ({exc.strerror})."], path) from None
+    try:
+        loaded = load_yaml_mapping(raw_bytes, max_bytes=MAX_SITE_BYTES, what="site file")
+    except YamlProblem as problem:
+        raise SiteError(problem.errors, path) from None
+    errors = schema_sentences("site", loaded.data, loaded)
+    if errors:
+        raise SiteError(errors, path)
+    return _build(loaded.data, path.resolve().parent, root, path.resolve())
+
+
+def default_site(spool_root: Path | str | None = None) -> Site:
+    """Return the embedded default site (``load_site(None, spool_root=...)``)."""
+    return load_site(None, spool_root=spool_root)
