@@ -111,11 +111,20 @@ def read_started(result_file: Path) -> dict[str, Any] | None:
         return None
 
 
+def _own_start_time() -> int | None:
+    """This process's start time in clock ticks since boot (tells a reused pid apart)."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _claim(result_file: Path) -> bool:
     """Create ``<result>.started`` exclusively; False when it already exists."""
     marker = started_file(result_file)
     payload = json.dumps(
-        {"host": socket.gethostname(), "pid": os.getpid(), "started": _now()}
+        {"host": socket.gethostname(), "pid": os.getpid(), "pid_start": _own_start_time(), "started": _now()}
     ).encode()
     try:
         fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

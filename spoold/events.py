@@ -1,0 +1,95 @@
+"""``events.jsonl`` and the request's ``log``: what happened to a request, append-only.
+
+One JSON line per event: ``{"time", "event", "step", "detail", "attempt"}`` with
+``event`` one of :data:`EVENTS`. Lines are appended with O_APPEND and fsynced.
+``step-done`` events are the journal of completed steps: :func:`append_once`
+never writes the same (event, step, attempt) twice, so a daemon that crashed
+after writing one and restarts does not write it again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+EVENTS = (
+    "accepted",
+    "rejected",
+    "waiting",
+    "resumed",
+    "step-done",
+    "done",
+    "failed",
+    "cancelled",
+    "retried",
+    "held",
+    "released",
+)
+EVENTS_FILE = "events.jsonl"
+LOG_FILE = "log"
+
+
+def _append(path: Path, line: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read(folder: Path) -> list[dict[str, Any]]:
+    """Return the events of a request (a torn last line is skipped)."""
+    events = []
+    try:
+        text = (Path(folder) / EVENTS_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return []
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def make(event: str, *, step: str | None = None, detail: str = "", attempt: int = 1) -> dict[str, Any]:
+    """Return an event record."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event!r}")
+    return {
+        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "event": event,
+        "step": step,
+        "detail": detail,
+        "attempt": attempt,
+    }
+
+
+def append(folder: Path, record: dict[str, Any]) -> None:
+    """Append one event to ``events.jsonl``."""
+    _append(Path(folder) / EVENTS_FILE, json.dumps(record) + "\n")
+
+
+def append_once(folder: Path, record: dict[str, Any]) -> bool:
+    """Append an event unless one with the same (event, step, attempt) is there; True if written."""
+    for old in read(folder):
+        if (
+            old.get("event") == record["event"]
+            and old.get("step") == record["step"]
+            and old.get("attempt", 1) == record["attempt"]
+        ):
+            return False
+    append(folder, record)
+    return True
+
+
+def log(folder: Path, message: str) -> None:
+    """Append a timestamped line to the request's ``log``."""
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _append(Path(folder) / LOG_FILE, f"{stamp} {message}\n")

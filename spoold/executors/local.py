@@ -1,0 +1,273 @@
+"""The local executor: a bounded pool of processes on the daemon's host.
+
+Each task runs as ``python -m spoold.taskrun --once ...`` in its own session
+(``start_new_session``), so it survives the daemon and can be stopped as a
+process group. Its outcome is its result file; ``<result>.started`` (written
+by taskrun itself, exclusively) tells a restarted daemon that it was started
+and by which pid: such a task is re-attached, never run again.
+
+The handle keeps each task's full command line, so a new daemon can start the
+tasks that were still queued when the old one stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from spoold.executors.base import (
+    Executor,
+    Handle,
+    StepJob,
+    StepPoll,
+    TaskState,
+    TaskStatus,
+    taskrun_argv,
+)
+from spoold.lock import pid_start_time
+from spoold.taskrun import EXIT_ALREADY_STARTED, read_result, read_started
+
+#: seconds between SIGTERM and SIGKILL when a task is cancelled
+KILL_GRACE_SECONDS = 3.0
+
+
+class LocalExecutor(Executor):
+    """Run tasks as local processes, at most ``max_tasks`` at a time.
+
+    Parameters
+    ----------
+    site : Site or None
+        ``site.limits.max_tasks_in_flight`` bounds the pool.
+    max_tasks : int, optional
+        Overrides the site's bound.
+    """
+
+    name = "local"
+
+    def __init__(self, site: Any = None, *, max_tasks: int | None = None) -> None:
+        limits = getattr(site, "limits", None)
+        self.max_tasks = max(1, int(max_tasks or getattr(limits, "max_tasks_in_flight", 2)))
+        self.host = socket.gethostname()
+        self._children: dict[tuple[str, str], subprocess.Popen] = {}
+        self._queue: list[tuple[str, str]] = []  # (job name, task index) in submission order
+        self._handles: dict[str, Handle] = {}
+
+    # -- the interface ----------------------------------------------------------
+    def submit(self, job: StepJob) -> Handle:
+        """Queue the step's tasks; they start as slots free up (in :meth:`poll`)."""
+        env = dict(job.env)
+        handle: Handle = {
+            "executor": self.name,
+            "name": job.name,
+            "job_id": job.name,
+            "host": self.host,
+            "workdir": str(job.workdir),
+            "env": env,
+            "after": [h.get("name") for h in job.after],
+            "after_results": [
+                [t["result"] for t in h.get("tasks", {}).values()] for h in job.after
+            ],
+            "tasks": {
+                str(task.index): {
+                    "label": task.label,
+                    "argv": taskrun_argv(task)[:3] + ["--once"] + taskrun_argv(task)[3:],
+                    "result": str(task.result_file),
+                    "log": str(task.log_file),
+                    "pid": None,
+                }
+                for task in job.tasks
+            },
+        }
+        self._adopt(handle)
+        return handle
+
+    def find(self, job: StepJob) -> Handle | None:
+        """Local tasks are found from their result files by :meth:`poll`: nothing to look up."""
+        return None
+
+    def poll(self, handles: Sequence[Handle]) -> list[StepPoll]:
+        """Return every task's status and start queued tasks while slots are free."""
+        self._reap()
+        for handle in handles:
+            self._adopt(handle)
+        statuses = [self._statuses(h) for h in handles]
+        running = sum(
+            1 for st in statuses for s in st.values() if s.state is TaskState.RUNNING
+        )
+        running += sum(1 for key, child in self._children.items() if child.poll() is None
+                       and key[0] not in {h["name"] for h in handles})
+        for name, index in list(self._queue):
+            if running >= self.max_tasks:
+                break
+            handle = self._handles.get(name)
+            if handle is None or handle.get("cancelled"):
+                self._queue.remove((name, index))
+                continue
+            gate = self._gate(handle)
+            if gate == "wait":
+                continue
+            self._queue.remove((name, index))
+            if gate == "failed":
+                handle["tasks"][index]["dependency_failed"] = True
+                continue
+            self._launch(handle, index)
+            running += 1
+        statuses = [self._statuses(h) for h in handles]
+        return [StepPoll(handle=self._handles.get(h["name"], h), tasks=st) for h, st in zip(handles, statuses)]
+
+    def cancel(self, handle: Handle) -> None:
+        """Stop the step: drop queued tasks, SIGTERM then SIGKILL running ones' process groups."""
+        name = handle["name"]
+        own = self._handles.setdefault(name, handle)
+        own["cancelled"] = True
+        handle["cancelled"] = True
+        self._queue = [(n, i) for n, i in self._queue if n != name]
+        groups = []
+        for index, task in own["tasks"].items():
+            pid = self._live_pid(own, task)
+            child = self._children.get((name, index))
+            if child is not None and child.poll() is None:
+                groups.append(child.pid)
+            if pid is not None:
+                groups.append(pid)
+        for pgid in set(groups):
+            _killpg(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + KILL_GRACE_SECONDS
+        while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
+            self._reap()
+            time.sleep(0.05)
+        for pgid in set(groups):
+            if _group_alive(pgid):
+                _killpg(pgid, signal.SIGKILL)
+        self._reap()
+
+    def close(self) -> None:
+        """Forget the children (they keep running in their own sessions)."""
+        self._reap()
+
+    # -- inside -----------------------------------------------------------------
+    def _adopt(self, handle: Handle) -> None:
+        """Know a handle (also one made by an earlier daemon) and queue its unstarted tasks."""
+        name = handle["name"]
+        if name in self._handles:
+            return
+        self._handles[name] = handle
+        if handle.get("cancelled"):
+            return
+        for index, task in handle["tasks"].items():
+            if read_result(Path(task["result"])) is None and read_started(Path(task["result"])) is None:
+                self._queue.append((name, index))
+
+    def _gate(self, handle: Handle) -> str:
+        """``"go"`` when the steps this one runs after all succeeded, ``"wait"`` or ``"failed"``."""
+        for results in handle.get("after_results", []):
+            for path in results:
+                result = read_result(Path(path))
+                if result is None:
+                    return "wait"
+                if not result.ok:
+                    return "failed"
+        return "go"
+
+    def _launch(self, handle: Handle, index: str) -> None:
+        task = handle["tasks"][index]
+        env = os.environ.copy()
+        env.update(handle.get("env") or {})
+        Path(task["log"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(task["result"]).parent.mkdir(parents=True, exist_ok=True)
+        child = subprocess.Popen(
+            task["argv"],
+            cwd=handle.get("workdir") or None,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+        task["pid"] = child.pid
+        self._children[(handle["name"], index)] = child
+
+    def _reap(self) -> None:
+        for key, child in list(self._children.items()):
+            if child.poll() is not None:
+                del self._children[key]
+
+    def _live_pid(self, handle: Handle, task: dict[str, Any]) -> int | None:
+        """The pid of the task's taskrun when it runs on this host, else None."""
+        started = read_started(Path(task["result"]))
+        if not started or started.get("host") != self.host:
+            return None
+        pid = int(started.get("pid", -1))
+        start = pid_start_time(pid)
+        if start is None or started.get("pid_start") not in (None, start):
+            return None
+        return pid
+
+    def _statuses(self, handle: Handle) -> dict[int, TaskStatus]:
+        name = handle["name"]
+        own = self._handles.get(name, handle)
+        out: dict[int, TaskStatus] = {}
+        for index, task in own["tasks"].items():
+            out[int(index)] = self._status(own, index, task)
+        return out
+
+    def _status(self, handle: Handle, index: str, task: dict[str, Any]) -> TaskStatus:
+        result_file = Path(task["result"])
+        result = read_result(result_file)
+        started = read_started(result_file)
+        job_id = f"pid {started['pid']}" if started else (f"pid {task['pid']}" if task.get("pid") else None)
+        if result is not None:
+            if result.ok:
+                return TaskStatus(TaskState.SUCCEEDED, job_id, 0, f"{result.seconds:.1f} s on {result.host}")
+            if handle.get("cancelled") and result.signal:
+                return TaskStatus(TaskState.CANCELLED, job_id, result.exit_code, "cancelled")
+            detail = f"exit code {result.exit_code}"
+            if result.signal:
+                detail = f"killed by signal {result.signal}"
+            return TaskStatus(TaskState.FAILED, job_id, result.exit_code, detail)
+        if task.get("dependency_failed"):
+            return TaskStatus(TaskState.CANCELLED, None, None, "an earlier step failed")
+        if started is not None:
+            if self._live_pid(handle, task) is not None:
+                return TaskStatus(TaskState.RUNNING, job_id, None, "running")
+            if started.get("host") != self.host:
+                return TaskStatus(TaskState.LOST, job_id, None, f"started on host {started.get('host')}, not here")
+            # it may have written its result just now
+            result = read_result(result_file)
+            if result is not None:
+                return self._status(handle, index, task)
+            state = TaskState.CANCELLED if handle.get("cancelled") else TaskState.LOST
+            return TaskStatus(state, job_id, None, "ended without writing its result (killed?)")
+        child = self._children.get((handle["name"], index))
+        if child is not None:
+            code = child.poll()
+            if code is None:
+                return TaskStatus(TaskState.RUNNING, job_id, None, "starting")
+            if code != EXIT_ALREADY_STARTED:
+                return TaskStatus(TaskState.LOST, job_id, code, f"taskrun exited with {code} before starting the task")
+        if handle.get("cancelled"):
+            return TaskStatus(TaskState.CANCELLED, None, None, "cancelled before it started")
+        return TaskStatus(TaskState.QUEUED, None, None, "waiting for a free slot")
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    # zombies in the group still count for killpg(0); check the leader's state
+    return pid_start_time(pgid) is not None

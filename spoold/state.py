@@ -1,0 +1,126 @@
+"""``state.json``: the whole truth about one request.
+
+Written only by the daemon (and by the ``spool`` command while it holds the
+daemon's lock), always atomically. Shape::
+
+    {
+      "id": "20231208-101500-crab-4f2a",
+      "state": "running",            # pending|running|waiting|held|done|failed|rejected|cancelled
+      "step": "dl2",                 # the step being worked on (or the last one)
+      "attempt": 1,                  # +1 per spool retry
+      "submitter": "alice", "origin": "file" | "email",
+      "claimed_at": 1701.., "accepted": "...", "updated": "...",
+      "request": {"source": ..., "night": ..., "runs": [...], "start_from": ..., "products": [...]},
+      "runs": [15864, ...],          # resolved by the resolve step
+      "waiting": {"missing": [...], "until": "...", "since": "..."} | null,
+      "steps": {
+        "dl2": {"status": "pending|submitted|done|skipped|failed|cancelled",
+                "attempt": 1, "note": "...", "started": "...", "finished": "...",
+                "handle": {...executor handle...},
+                "tasks": {"0": {"label": "run 15864", "state": "running",
+                                "job_id": "123_0", "exit_code": null, "detail": "",
+                                "log": "logs/dl2/run15864.log"}}}
+      },
+      "history": [{"attempt": 1, "state": "failed", "step": "dl2", "error": "...", "time": "..."}],
+      "error": null | "sentence",
+      "held_from": null | "pending" | "running"
+    }
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from spoold.spool import read_json, write_json
+
+STATE_FILE = "state.json"
+
+#: what the ``state`` field may say
+STATES = ("pending", "running", "waiting", "held", "done", "failed", "rejected", "cancelled")
+#: step statuses that need no more work
+STEP_FINISHED = ("done", "skipped")
+
+
+def now_iso() -> str:
+    """Return the current UTC time as ISO 8601 (seconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_state(request_id: str, **fields: Any) -> dict[str, Any]:
+    """Return the state of a request that was just claimed."""
+    state: dict[str, Any] = {
+        "id": request_id,
+        "state": "pending",
+        "step": None,
+        "attempt": 1,
+        "submitter": None,
+        "origin": "file",
+        "claimed_at": None,
+        "accepted": None,
+        "updated": now_iso(),
+        "request": {},
+        "runs": [],
+        "waiting": None,
+        "steps": {},
+        "history": [],
+        "error": None,
+        "held_from": None,
+    }
+    state.update(fields)
+    return state
+
+
+def load(folder: Path) -> dict[str, Any] | None:
+    """Return a request's state, or None when it has none or it is unreadable."""
+    try:
+        data = read_json(Path(folder) / STATE_FILE)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def save(folder: Path, state: dict[str, Any]) -> None:
+    """Write a request's state atomically (stamping ``updated``)."""
+    state["updated"] = now_iso()
+    write_json(Path(folder) / STATE_FILE, state)
+
+
+def step(state: dict[str, Any], name: str) -> dict[str, Any]:
+    """Return (creating) the record of one step for the current attempt."""
+    steps = state.setdefault("steps", {})
+    record = steps.get(name)
+    if record is None or record.get("attempt") != state.get("attempt", 1):
+        record = {
+            "status": "pending",
+            "attempt": state.get("attempt", 1),
+            "note": "",
+            "started": None,
+            "finished": None,
+            "handle": None,
+            "tasks": {},
+        }
+        steps[name] = record
+    return record
+
+
+def progress(state: dict[str, Any]) -> str:
+    """Return a short progress figure of the current step: ``"2/3 runs"``, ``"waiting"``."""
+    if state.get("state") == "waiting":
+        missing = (state.get("waiting") or {}).get("missing") or []
+        return f"waiting for {len(missing)} file(s)"
+    name = state.get("step")
+    record = (state.get("steps") or {}).get(name or "")
+    if not record or not record.get("tasks"):
+        return ""
+    tasks = record["tasks"].values()
+    finished = sum(1 for t in tasks if t.get("state") == "succeeded")
+    running = sum(1 for t in tasks if t.get("state") == "running")
+    failed = sum(1 for t in tasks if t.get("state") in ("failed", "lost", "cancelled"))
+    text = f"{finished}/{len(record['tasks'])} done"
+    if running:
+        text += f", {running} running"
+    if failed:
+        text += f", {failed} failed"
+    return text
