@@ -1,0 +1,64 @@
+"""``lappana dl2`` (old name ``create_dl2_LP``): DL1 → DL2 with the real lstchain."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from lappana.errors import LappanaError
+
+HELP = "DL1 to DL2 for one run with the real lstchain_dl1_to_dl2"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``lappana dl2``."""
+    parser.add_argument("dl1", nargs="+", metavar="DL1", help="DL1 file(s), e.g. dl1_LST-1.Run15864.h5")
+    parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="folder for the DL2 files")
+    parser.add_argument(
+        "--lstchain-env",
+        default=os.environ.get("ASTRAN_LSTCHAIN_ENV"),
+        metavar="ENV",
+        help="lstchain environment: a venv or its bin/ folder, or a command prefix such as "
+        "'conda run -n lst-0.12.3' (default: $ASTRAN_LSTCHAIN_ENV)",
+    )
+    parser.add_argument(
+        "--models",
+        default=os.environ.get("ASTRAN_LSTCHAIN_MODELS"),
+        metavar="DIR",
+        help="folder of trained models: reg_energy.sav, cls_gh.sav, reg_disp_norm.sav, "
+        "cls_disp_sign.sav (default: $ASTRAN_LSTCHAIN_MODELS)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="JSON",
+        help="lstchain configuration (default: lstchain_config.json in the models folder, "
+        "else lstchain's standard one)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing DL2 files")
+    parser.add_argument("--log", metavar="FILE", help="lstchain's log (default: OUTDIR/<dl2 name>.log); one DL1 only")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="stop lstchain after this long")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run lstchain_dl1_to_dl2 on each DL1 file; print one line per DL2 file written."""
+    from lappana.dl2 import run_dl1_to_dl2
+
+    if not args.lstchain_env:
+        raise LappanaError("Say which lstchain to use: --lstchain-env ENV (or set ASTRAN_LSTCHAIN_ENV).")
+    if not args.models:
+        raise LappanaError("Say which models to use: --models DIR (or set ASTRAN_LSTCHAIN_MODELS).")
+    if args.log and len(args.dl1) > 1:
+        raise LappanaError("--log takes one DL1 file; leave it out to get one log per DL1 file.")
+    for dl1 in args.dl1:
+        result = run_dl1_to_dl2(
+            dl1,
+            args.output_dir,
+            lstchain_env=args.lstchain_env,
+            models_dir=args.models,
+            config=args.config,
+            overwrite=args.overwrite,
+            log_path=args.log,
+            timeout=args.timeout,
+        )
+        print(f"{result.dl2_path}: {result.n_events} events in {result.seconds:.1f} s (log {result.log_path})")
+    return 0

@@ -1,0 +1,435 @@
+"""DL1 → DL2 for one run: the real ``lstchain_dl1_to_dl2`` in the site's lstchain environment.
+
+lappana does not re-implement lstchain's random forests. It builds the
+command, runs it with its output in a log file, checks that the DL2 file was
+written and holds the DL2 table with the reconstructed columns, and turns
+every way this can fail into a sentence: a missing DL1 file or column, a
+missing models folder or model file, an lstchain environment that is not
+there, lstchain's exit code with the end of its log.
+
+The lstchain environment is either
+
+- a folder: a venv (``.../lstchain-0.12.3``) or its ``bin/`` folder, holding
+  ``lstchain_dl1_to_dl2``; or
+- a command prefix, split like a shell would: ``conda run -n lst-0.12.3``,
+  ``micromamba run -n lst``, ``apptainer exec lstchain.sif``.
+
+The configuration: the one given, else ``lstchain_config.json`` in the models
+folder (``scripts/setup-lstchain`` puts the configuration the models were
+trained with there, so that training and application agree), else lstchain's
+standard configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lappana.constants import DL1_PARAMS_KEY, DL2_PARAMS_KEY
+from lappana.errors import LappanaError
+from lappana.io.hdf5 import get_table, open_table_file, require_columns
+
+__all__ = [
+    "DEFAULT_MODELS_NAME",
+    "DL2_RECO_COLUMNS",
+    "LSTCHAIN_DL1_TO_DL2",
+    "DL2Result",
+    "build_dl2_command",
+    "default_config_path",
+    "dl1_columns_needed",
+    "dl2_output_path",
+    "lstchain_prefix",
+    "model_files",
+    "resolve_config",
+    "run_dl1_to_dl2",
+]
+
+LSTCHAIN_DL1_TO_DL2 = "lstchain_dl1_to_dl2"
+
+#: Folder name, under ``$ASTRAN_PEERS/models/``, of the small models scripts/setup-lstchain trains.
+DEFAULT_MODELS_NAME = "lstchain-0.12.3-small"
+
+#: Name of the configuration file that travels with a models folder.
+MODELS_CONFIG_NAME = "lstchain_config.json"
+
+#: Columns lstchain_dl1_to_dl2 adds, which lappana checks in the DL2 it wrote.
+DL2_RECO_COLUMNS = ("reco_energy", "log_reco_energy", "gammaness", "reco_alt", "reco_az", "reco_src_x", "reco_src_y")
+
+#: lstchain 0.12.3's standard feature lists (used when a configuration does not set them).
+_STANDARD_FEATURES = {
+    "energy_regression_features": [
+        "log_intensity", "width", "length", "x", "y", "wl", "skewness", "kurtosis",
+        "time_gradient", "leakage_intensity_width_2", "sin_az_tel", "alt_tel",
+    ],
+    "disp_regression_features": [
+        "log_intensity", "width", "length", "wl", "skewness", "kurtosis", "time_gradient",
+        "leakage_intensity_width_2", "sin_az_tel", "alt_tel",
+    ],
+    "disp_classification_features": [
+        "log_intensity", "width", "length", "wl", "skewness", "kurtosis", "time_gradient",
+        "leakage_intensity_width_2", "sin_az_tel", "alt_tel",
+    ],
+    "particle_classification_features": [
+        "log_intensity", "width", "length", "x", "y", "wl", "signed_skewness", "kurtosis",
+        "signed_time_gradient", "leakage_intensity_width_2", "log_reco_energy", "reco_disp_norm",
+        "reco_disp_sign", "sin_az_tel", "alt_tel",
+    ],
+}
+#: Features lstchain computes itself while applying the models.
+_COMPUTED_BY_LSTCHAIN = {
+    "sin_az_tel", "signed_skewness", "signed_time_gradient", "log_reco_energy",
+    "reco_disp_norm", "reco_disp_sign",
+}
+#: Columns lstchain always reads: pointing, image direction, and the standard event filters.
+_ALWAYS_NEEDED = [
+    "obs_id", "event_id", "alt_tel", "az_tel", "x", "y", "psi", "skewness", "time_gradient",
+    "intensity", "width", "length", "wl", "r", "leakage_intensity_width_2",
+]
+
+
+@dataclass(frozen=True)
+class DL2Result:
+    """What :func:`run_dl1_to_dl2` made.
+
+    Attributes
+    ----------
+    dl2_path : Path
+        The DL2 file lstchain wrote.
+    log_path : Path
+        lstchain's output (stdout and stderr).
+    n_events : int
+        Rows of the DL2 table.
+    command : list of str
+        The command that ran.
+    seconds : float
+        How long lstchain ran.
+    """
+
+    dl2_path: Path
+    log_path: Path
+    n_events: int
+    command: list[str]
+    seconds: float
+
+
+def default_config_path() -> Path:
+    """Return lappana's lstchain configuration: small forests for simulated data."""
+    return Path(__file__).resolve().parent / "data" / "lstchain_config.json"
+
+
+def _read_config(config: str | Path | None) -> dict:
+    if config is None:
+        return {}
+    path = Path(config)
+    if not path.is_file():
+        raise LappanaError(f"The lstchain configuration {path} does not exist.")
+    try:
+        with open(path, encoding="utf-8") as stream:
+            data = json.load(stream)
+    except (OSError, ValueError) as exc:
+        raise LappanaError(f"The lstchain configuration {path} is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise LappanaError(f"The lstchain configuration {path} must be a JSON object.")
+    return data
+
+
+def resolve_config(config: str | Path | None, models_dir: str | Path) -> Path | None:
+    """Return the configuration to pass to lstchain, or None for lstchain's standard one.
+
+    The given one when set, else ``lstchain_config.json`` in ``models_dir`` when
+    it is there (the configuration the models were trained with).
+    """
+    if config is not None:
+        return Path(config).resolve()
+    beside_models = Path(models_dir) / MODELS_CONFIG_NAME
+    return beside_models.resolve() if beside_models.is_file() else None
+
+
+def model_files(config: dict | None = None) -> list[str]:
+    """Return the model files lstchain_dl1_to_dl2 loads for a configuration.
+
+    ``reg_energy.sav`` and ``cls_gh.sav``, plus ``reg_disp_norm.sav`` and
+    ``cls_disp_sign.sav`` (``disp_method`` ``disp_norm_sign``, the default) or
+    ``reg_disp_vector.sav`` (``disp_vector``).
+    """
+    method = (config or {}).get("disp_method", "disp_norm_sign")
+    names = ["reg_energy.sav", "cls_gh.sav"]
+    if method == "disp_vector":
+        names.append("reg_disp_vector.sav")
+    elif method == "disp_norm_sign":
+        names += ["reg_disp_norm.sav", "cls_disp_sign.sav"]
+    else:
+        raise LappanaError(
+            f"The lstchain configuration sets disp_method to {method!r}: "
+            "use 'disp_norm_sign' or 'disp_vector'."
+        )
+    return names
+
+
+def dl1_columns_needed(config: dict | None = None) -> list[str]:
+    """Return the DL1 columns lstchain_dl1_to_dl2 reads with a configuration."""
+    config = config or {}
+    needed = list(_ALWAYS_NEEDED)
+    for key, standard in _STANDARD_FEATURES.items():
+        for name in config.get(key, standard):
+            if name not in needed and name not in _COMPUTED_BY_LSTCHAIN:
+                needed.append(name)
+    for name in config.get("events_filters", {}):
+        if name not in needed:
+            needed.append(name)
+    return needed
+
+
+def lstchain_prefix(lstchain_env: str | Path) -> list[str]:
+    """Return the command that runs ``lstchain_dl1_to_dl2`` in an lstchain environment.
+
+    Parameters
+    ----------
+    lstchain_env : str or Path
+        A venv folder, its ``bin/`` folder, or a command prefix such as
+        ``conda run -n lst-0.12.3``.
+
+    Returns
+    -------
+    list of str
+        The command, ending with ``lstchain_dl1_to_dl2`` (or its full path).
+
+    Raises
+    ------
+    LappanaError
+        When a folder is given that does not exist or holds no lstchain.
+    """
+    text = str(lstchain_env).strip()
+    if not text:
+        raise LappanaError("The lstchain environment is empty: give a venv folder or a command prefix.")
+    as_path = Path(text).expanduser()
+    looks_like_path = isinstance(lstchain_env, Path) or (not any(c.isspace() for c in text) and (os.sep in text or as_path.exists()))
+    if not looks_like_path:
+        return [*shlex.split(text), LSTCHAIN_DL1_TO_DL2]
+    if not as_path.is_dir():
+        raise LappanaError(
+            f"The lstchain environment {as_path} does not exist: give a venv folder, its bin/ "
+            "folder, or a command prefix such as 'conda run -n lst-0.12.3'."
+        )
+    for candidate in (as_path / LSTCHAIN_DL1_TO_DL2, as_path / "bin" / LSTCHAIN_DL1_TO_DL2):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return [str(candidate.resolve())]
+    raise LappanaError(
+        f"{as_path} holds no {LSTCHAIN_DL1_TO_DL2} (looked in it and in its bin/): "
+        "is lstchain installed there?"
+    )
+
+
+def dl2_output_path(dl1_path: str | Path, output_dir: str | Path) -> Path:
+    """Return where lstchain_dl1_to_dl2 writes the DL2 of a DL1 file.
+
+    lstchain replaces the first ``dl1`` in the file name by ``dl2``.
+    """
+    return Path(output_dir) / Path(dl1_path).name.replace("dl1", "dl2", 1)
+
+
+def build_dl2_command(
+    dl1_path: str | Path,
+    output_dir: str | Path,
+    *,
+    lstchain_env: str | Path,
+    models_dir: str | Path,
+    config: str | Path | None = None,
+    overwrite: bool = False,
+) -> list[str]:
+    """Return the ``lstchain_dl1_to_dl2`` command for one DL1 file.
+
+    Parameters
+    ----------
+    dl1_path : str or Path
+        The DL1 file, named like ``dl1_LST-1.Run15864.h5``.
+    output_dir : str or Path
+        Folder for the DL2 file.
+    lstchain_env : str or Path
+        The lstchain environment: a venv (or its ``bin/``) or a command prefix.
+    models_dir : str or Path
+        Folder with the trained models (``reg_energy.sav``, ``cls_gh.sav``, ...).
+    config : str or Path, optional
+        lstchain configuration (JSON); see :func:`resolve_config` for the default.
+    overwrite : bool
+        Replace an existing DL2 file.
+
+    Returns
+    -------
+    list of str
+        The command, with absolute paths, ready for :func:`subprocess.run` or a batch script.
+    """
+    command = [
+        *lstchain_prefix(lstchain_env),
+        "--input-files", str(Path(dl1_path).resolve()),
+        "--path-models", str(Path(models_dir).resolve()),
+        "--output-dir", str(Path(output_dir).resolve()),
+        # ctapipe's tools write their provenance into the working folder unless told
+        "--provenance-log", str(dl2_output_path(dl1_path, output_dir).resolve().with_suffix(".provenance.log")),
+    ]
+    chosen = resolve_config(config, models_dir)
+    if chosen is not None:
+        command += ["--config", str(chosen)]
+    if overwrite:
+        command.append("--overwrite")
+    return command
+
+
+def _check_inputs(dl1_path: Path, models_dir: Path, config_path: Path | None) -> None:
+    config = _read_config(config_path)
+    if not models_dir.is_dir():
+        raise LappanaError(
+            f"The models folder {models_dir} does not exist: give the folder with lstchain's "
+            "trained models (scripts/setup-lstchain makes small ones)."
+        )
+    missing = [name for name in model_files(config) if not (models_dir / name).is_file()]
+    if missing:
+        raise LappanaError(
+            f"The models folder {models_dir} lacks {', '.join(missing)}: train the models with "
+            "lstchain_mc_trainpipe into it, or give another folder."
+        )
+    if not dl1_path.exists():
+        raise LappanaError(f"The DL1 file {dl1_path} does not exist.")
+    with open_table_file(dl1_path) as h5:
+        table = get_table(h5, DL1_PARAMS_KEY)
+        require_columns(table, dl1_columns_needed(config), "lstchain_dl1_to_dl2")
+        if table.nrows == 0:
+            raise LappanaError(f"The DL1 file {dl1_path} has no events.")
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace").rstrip().splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:]) if text else "(empty log)"
+
+
+def _lstchain_env_vars() -> dict[str, str]:
+    """The environment for lstchain: ours without what would mix in lappana's python."""
+    env = dict(os.environ)
+    for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"):
+        env.pop(name, None)
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def _check_output(dl2_path: Path, log_path: Path) -> int:
+    with open_table_file(dl2_path) as h5:
+        try:
+            table = h5.get_node(DL2_PARAMS_KEY)
+        except Exception:  # noqa: BLE001 - any failure here means the table is not usable
+            raise LappanaError(
+                f"lstchain_dl1_to_dl2 wrote {dl2_path} without the DL2 table {DL2_PARAMS_KEY}; "
+                f"see {log_path}."
+            ) from None
+        require_columns(table, DL2_RECO_COLUMNS, "a DL2 file")
+        return int(table.nrows)
+
+
+def run_dl1_to_dl2(
+    dl1_path: str | Path,
+    output_dir: str | Path,
+    *,
+    lstchain_env: str | Path,
+    models_dir: str | Path,
+    config: str | Path | None = None,
+    overwrite: bool = False,
+    log_path: str | Path | None = None,
+    timeout: float | None = None,
+) -> DL2Result:
+    """Run the real ``lstchain_dl1_to_dl2`` on one DL1 file and check what it wrote.
+
+    Parameters
+    ----------
+    dl1_path, output_dir, lstchain_env, models_dir, config, overwrite
+        As for :func:`build_dl2_command`.
+    log_path : str or Path, optional
+        Where lstchain's output goes; ``<output_dir>/<dl2 name>.log`` by default.
+    timeout : float, optional
+        Seconds after which lstchain is stopped.
+
+    Returns
+    -------
+    DL2Result
+        The DL2 file, the log, the number of DL2 events, the command and its duration.
+
+    Raises
+    ------
+    LappanaError
+        A sentence for each way it can fail: missing DL1, table or column;
+        missing models folder or file; an lstchain environment that is not
+        there; a DL2 file that exists (without ``overwrite``); lstchain's
+        non-zero exit code or a DL2 file it did not write, with the end of its log.
+    """
+    dl1_path = Path(dl1_path)
+    models_dir = Path(models_dir)
+    output_dir = Path(output_dir)
+    config_path = resolve_config(config, models_dir)
+    _check_inputs(dl1_path, models_dir, config_path)
+    command = build_dl2_command(
+        dl1_path, output_dir, lstchain_env=lstchain_env, models_dir=models_dir,
+        config=config, overwrite=overwrite,
+    )
+    dl2_path = dl2_output_path(dl1_path, output_dir)
+    if dl2_path.exists() and not overwrite:
+        raise LappanaError(f"{dl2_path} exists already: pass overwrite (--overwrite) to replace it.")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log_path = Path(log_path) if log_path is not None else dl2_path.with_suffix(".log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+
+    start = time.monotonic()
+    try:
+        with open(log_path, "w", encoding="utf-8") as log:
+            log.write("$ " + shlex.join(command) + "\n")
+            log.flush()
+            done = subprocess.run(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=_lstchain_env_vars(), cwd=output_dir, timeout=timeout, check=False,
+            )
+    except FileNotFoundError:
+        raise LappanaError(
+            f"Cannot run {command[0]!r}: it is not installed or not on PATH; check the lstchain "
+            f"environment {str(lstchain_env)!r}."
+        ) from None
+    except subprocess.TimeoutExpired:
+        dl2_path.unlink(missing_ok=True)
+        raise LappanaError(
+            f"lstchain_dl1_to_dl2 did not finish on {dl1_path.name} within {timeout:g} s; see {log_path}."
+        ) from None
+    seconds = time.monotonic() - start
+
+    if done.returncode != 0:
+        dl2_path.unlink(missing_ok=True)
+        raise LappanaError(
+            f"lstchain_dl1_to_dl2 failed on {dl1_path.name} with exit code {done.returncode}; "
+            f"the end of its log {log_path}:\n{_tail(log_path)}"
+        )
+    if not dl2_path.is_file():
+        log_text = _tail(log_path, 40)
+        if "No dl2 output file written" in log_text or "No events in dl2" in log_text:
+            raise LappanaError(
+                f"No event of {dl1_path.name} passed lstchain's event filters, so lstchain wrote "
+                f"no DL2 file; see {log_path}."
+            )
+        raise LappanaError(
+            f"lstchain_dl1_to_dl2 exited without writing {dl2_path.name}; the end of its log "
+            f"{log_path}:\n{_tail(log_path)}"
+        )
+    n_events = _check_output(dl2_path, log_path)
+    return DL2Result(dl2_path=dl2_path, log_path=log_path, n_events=n_events, command=command, seconds=seconds)
+
+
+def run_many(
+    dl1_paths: Sequence[str | Path],
+    output_dir: str | Path,
+    **kwargs,
+) -> list[DL2Result]:
+    """Run :func:`run_dl1_to_dl2` on several DL1 files, one after the other."""
+    return [run_dl1_to_dl2(path, output_dir, **kwargs) for path in dl1_paths]
