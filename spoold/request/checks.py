@@ -218,15 +218,44 @@ def check_output(loaded: LoadedYaml, site: "Site") -> list[str]:
 
 
 def check_request(
-    loaded: LoadedYaml, site: "Site", now: _dt.datetime, products: tuple[str, ...]
+    loaded: LoadedYaml,
+    site: "Site",
+    now: _dt.datetime,
+    products: tuple[str, ...],
+    bad: set[str] = frozenset(),
 ) -> tuple[ResolvedSource | None, _dt.date | None, list[str]]:
-    """Run every check; return the source, the night and all sentences."""
-    source, errors = resolve_source(loaded, site)
-    night, night_errors = check_night(loaded, now)
-    errors += night_errors
-    if night is not None:
-        errors += check_runs(loaded, site, night, now, source)
-    errors += check_products(loaded)
-    errors += check_irf_set(loaded, site, products)
-    errors += check_output(loaded, site)
+    """Run every check whose fields passed the schema; return the source, the night, sentences.
+
+    Parameters
+    ----------
+    loaded : LoadedYaml
+        The request's values and lines.
+    site : Site
+    now : datetime
+    products : tuple of str
+        The products the request makes.
+    bad : set of str
+        Top-level keys the schema found wrong (``"*"``: all); checks reading them are skipped.
+    """
+    if "*" in bad:
+        return None, None, []
+
+    def clean(*keys: str) -> bool:
+        return not bad.intersection(keys)
+
+    source, night, errors = None, None, []
+    if clean("source", "ra", "dec"):
+        source, found = resolve_source(loaded, site)
+        errors += found
+    if clean("night", "runs"):
+        night, found = check_night(loaded, now)
+        errors += found
+        if night is not None:
+            errors += check_runs(loaded, site, night, now, source)
+    if clean("start_from", "products"):
+        errors += check_products(loaded)
+    if clean("cuts", "products"):
+        errors += check_irf_set(loaded, site, products)
+    if clean("output"):
+        errors += check_output(loaded, site)
     return source, night, errors

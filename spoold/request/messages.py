@@ -23,7 +23,7 @@ from spoold.request.yamlsafe import LoadedYaml, field_name
 
 _LINE = re.compile(r"line (\d+)")
 
-__all__ = ["load_schema", "schema_sentences", "describe_value"]
+__all__ = ["load_schema", "schema_sentences", "schema_report", "sort_sentences", "describe_value"]
 
 
 @cache
@@ -89,16 +89,24 @@ def _prefix(loaded: LoadedYaml | None, path: tuple) -> str:
     return f"line {line}: " if line is not None else ""
 
 
+def _suggestions(error: ValidationError) -> dict[str, str | None]:
+    """For an additionalProperties error: each unknown key and the known key it resembles."""
+    allowed = list(error.schema.get("properties", {}))
+    return {
+        str(key): next(iter(difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)), None)
+        for key in error.instance
+        if key not in allowed
+    }
+
+
 def _unknown_keys(error: ValidationError, root: Mapping, loaded, path: tuple) -> list[str]:
     allowed = list(error.schema.get("properties", {}))
-    extra = [key for key in error.instance if key not in allowed]
     where = "" if not path else f" in '{field_name(path)}'"
     out = []
-    for key in extra:
+    for key, close in _suggestions(error).items():
         prefix = _prefix(loaded, path + (key,))
-        close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
         if close:
-            out.append(f"{prefix}'{key}' is not a known key{where} — did you mean '{close[0]}'?")
+            out.append(f"{prefix}'{key}' is not a known key{where} — did you mean '{close}'?")
         else:
             out.append(
                 f"{prefix}'{key}' is not a known key{where}; the keys are "
@@ -217,6 +225,75 @@ def _one(error: ValidationError, root: Mapping, loaded: LoadedYaml | None) -> li
     return [f"{_prefix(loaded, path)}'{field_name(path)}' is not valid: {error.message}."]
 
 
+def _top_keys(error: ValidationError) -> set[str]:
+    """The top-level keys an error is about (for a root-level error: the keys it names)."""
+    path = tuple(error.absolute_path)
+    if path:
+        return {str(path[0])}
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {})
+        return {str(k) for k in error.instance if k not in allowed}
+    if error.validator == "required":
+        return {str(k) for k in error.validator_value}
+    if error.validator == "dependentRequired":
+        return {str(k) for k in error.validator_value}
+    return {"*"}
+
+
+def sort_sentences(sentences: Iterable[str]) -> list[str]:
+    """Order sentences by their line (sentences without a line first), dropping repeats."""
+    def line(sentence: str) -> int:
+        match = _LINE.match(sentence)
+        return int(match.group(1)) if match else 0
+
+    return sorted(dict.fromkeys(sentences), key=line)
+
+
+def schema_report(name: str, data: Any, loaded: LoadedYaml | None = None) -> tuple[list[str], set[str]]:
+    """Validate ``data`` against a shipped schema.
+
+    Returns
+    -------
+    sentences : list of str
+        One per problem, sorted by line; empty when ``data`` is valid.
+    bad_keys : set of str
+        The top-level keys with a problem (``"*"`` when the whole document is wrong).
+    """
+    root = load_schema(name)
+    errors = list(_validator(name).iter_errors(data))
+    # A oneOf failure next to a more precise error about the same field is noise.
+    precise = {tuple(e.absolute_path) for e in errors if e.validator not in ("oneOf", "anyOf")}
+    # A key reported missing while a misspelling of it is there: the misspelling says it all.
+    suggested: set[tuple] = set()
+    for error in errors:
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            for close in _suggestions(error).values():
+                if close:
+                    suggested.add(tuple(error.absolute_path) + (close,))
+    sentences: list[str] = []
+    bad: set[str] = {str(p[0]) for p in suggested}
+    said: set[tuple] = set()
+    for error in errors:
+        path = tuple(error.absolute_path)
+        bad |= _top_keys(error)
+        if error.validator in ("oneOf", "anyOf") and (
+            path in precise or any(p[: len(path)] == path and p != path for p in precise)
+        ):
+            continue
+        if error.validator in ("format", "pattern", "minLength", "maxLength"):
+            if path in said:
+                continue  # one sentence about a string is enough
+            said.add(path)
+        if error.validator == "required":
+            missing = [k for k in error.validator_value
+                       if k not in error.instance and path + (k,) not in suggested]
+            if not missing:
+                continue
+            error.validator_value = missing
+        sentences.extend(_one(error, root, loaded))
+    return sort_sentences(sentences), bad
+
+
 def schema_sentences(name: str, data: Any, loaded: LoadedYaml | None = None) -> list[str]:
     """Validate ``data`` against a shipped schema; return one sentence per problem.
 
@@ -234,19 +311,4 @@ def schema_sentences(name: str, data: Any, loaded: LoadedYaml | None = None) -> 
     list of str
         Sorted by line; empty when ``data`` is valid.
     """
-    root = load_schema(name)
-    errors = list(_validator(name).iter_errors(data))
-    # A oneOf failure next to a more precise error about the same field is noise.
-    precise = {tuple(e.absolute_path) for e in errors if e.validator not in ("oneOf", "anyOf")}
-    sentences: list[tuple[int, str]] = []
-    for error in errors:
-        path = tuple(error.absolute_path)
-        if error.validator in ("oneOf", "anyOf") and (
-            path in precise or any(p[: len(path)] == path and p != path for p in precise)
-        ):
-            continue
-        for sentence in _one(error, root, loaded):
-            match = _LINE.match(sentence)
-            sentences.append((int(match.group(1)) if match else 0, sentence))
-    ordered = sorted(dict.fromkeys(sentences), key=lambda item: item[0])
-    return [sentence for _, sentence in ordered]
+    return schema_report(name, data, loaded)[0]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from spoold.request.checks import check_request, cuts_of
 from spoold.request.intake import read_request_file
-from spoold.request.messages import schema_sentences
+from spoold.request.messages import schema_report, sort_sentences
 from spoold.request.model import DEFAULT_PRODUCTS, PRODUCTS, Request, RequestRejected, SlurmOverrides
 from spoold.request.yamlsafe import LoadedYaml, YamlProblem, load_yaml_mapping
 
@@ -76,11 +76,10 @@ def parse_request(raw: bytes, *, site: "Site", now: _dt.datetime | None = None) 
         loaded = load_yaml_mapping(raw, max_bytes=site.limits.max_request_bytes)
     except YamlProblem as problem:
         raise RequestRejected(problem.errors) from None
-    errors = schema_sentences("request", loaded.data, loaded)
-    if errors:
-        raise RequestRejected(errors)
-    products = _products(loaded.data)
-    source, night, errors = check_request(loaded, site, now, products)
+    errors, bad = schema_report("request", loaded.data, loaded)
+    products = _products(loaded.data) if "products" not in bad else ()
+    source, night, more = check_request(loaded, site, now, products, bad)
+    errors = sort_sentences(errors + more)
     if errors:
         raise RequestRejected(errors)
     return _build(loaded, source, night, products, site)

@@ -134,12 +134,14 @@ def decode_text(raw: bytes, *, max_bytes: int, what: str = "request") -> str:
     return text
 
 
-def _syntax_sentence(exc: yaml.YAMLError, what: str) -> str:
+def _syntax_sentence(exc: yaml.YAMLError, what: str, text: str = "") -> str:
     """Turn a PyYAML error into a sentence with the line and column."""
     if isinstance(exc, yaml.reader.ReaderError):
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        line = text.count("\n", 0, exc.position) + 1
         return (
-            f"The {what} contains the control character {exc.character!r} at character "
-            f"{exc.position}; remove it (only printable text is allowed)."
+            f"line {line}: the {what} contains the control character U+{code:04X}; remove it "
+            "(only printable text is allowed)."
         )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = (getattr(exc, "problem", None) or str(exc)).strip()
@@ -156,10 +158,10 @@ def _syntax_sentence(exc: yaml.YAMLError, what: str) -> str:
         hint = " (check the indentation: keys of one mapping start in the same column)"
     elif "found undefined alias" in problem or "found unhashable key" in problem:
         hint = ""
-    elif "expected a single document" in problem:
+    context = (getattr(exc, "context", None) or "").strip()
+    if "single document" in problem + context:
         return f"{where}: the {what} holds more than one YAML document ('---'); keep one."
-    context = getattr(exc, "context", None)
-    context = f" {context.strip()}" if context else ""
+    context = f" ({context})" if context else ""
     return f"{where}: the YAML is not valid: {problem}{context}{hint}."
 
 
@@ -197,7 +199,7 @@ def _scan_events(text: str, what: str, max_depth: int) -> None:
             if len(errors) >= _MAX_REPORTED:
                 break
     except yaml.YAMLError as exc:
-        errors.append(_syntax_sentence(exc, what))
+        errors.append(_syntax_sentence(exc, what, text))
     if errors:
         raise YamlProblem(errors)
 
@@ -303,7 +305,7 @@ def load_yaml_mapping(
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
-        raise YamlProblem([_syntax_sentence(exc, what)]) from None
+        raise YamlProblem([_syntax_sentence(exc, what, text)]) from None
     finally:
         loader.dispose()
     if node is None:

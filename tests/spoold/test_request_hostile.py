@@ -1,0 +1,96 @@
+"""Every file-content case of the hostile corpus is refused with a sentence naming the problem."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from hostile_cases import FILE_KINDS, HOSTILE_CASES, VALID_CASES, create_case, prepare_data
+from spoold.request import RequestRejected, parse_request, read_request_file, validate_request_file
+from spoold.site import load_site
+
+NOW = dt.datetime(2026, 11, 23, 20, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    prepare_data(root / "data")
+    return load_site(None, spool_root=root / "spool")
+
+
+def test_corpus_is_large_enough():
+    assert len(HOSTILE_CASES) >= 40
+    kinds = {case.kind for case in HOSTILE_CASES}
+    assert kinds == {"file", "oversize", "slow", "directory", "symlink", "fifo"}
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in HOSTILE_CASES if c.kind in FILE_KINDS], ids=lambda c: c.name
+)
+def test_hostile_content_is_rejected_with_the_phrase(case, site):
+    raw = case.bytes_for(site.limits.max_request_bytes)
+    with pytest.raises(RequestRejected) as caught:
+        parse_request(raw, site=site, now=NOW)
+    errors = caught.value.errors
+    assert errors, "a rejection without a reason"
+    text = "\n".join(errors)
+    assert case.phrase in text, text
+    for sentence in errors:
+        assert sentence.endswith((".", "?")), sentence
+        assert "Traceback" not in sentence and len(sentence) < 600, sentence
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in HOSTILE_CASES if c.kind not in FILE_KINDS], ids=lambda c: c.name
+)
+def test_non_files_in_incoming_are_refused_without_reading(case, site, tmp_path):
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    create_case(case, incoming)
+    path = incoming / f"{case.name}.yaml"
+    with pytest.raises(RequestRejected) as caught:
+        read_request_file(path, max_bytes=site.limits.max_request_bytes)
+    assert case.phrase in caught.value.errors[0]
+
+
+def test_still_being_written_case_is_complete_only_at_the_end(site, tmp_path):
+    case = next(c for c in HOSTILE_CASES if c.kind == "slow")
+    first_half = case.content[: case.content.index(b"notfy")]
+    parse_request(first_half, site=site, now=NOW)  # the part written first is valid on its own
+    thread = create_case(case, tmp_path, interval=0.01)
+    thread.join()
+    assert (tmp_path / f"{case.name}.yaml").read_bytes() == case.content
+
+
+def test_oversize_file_is_not_read_past_the_limit(site, tmp_path):
+    case = next(c for c in HOSTILE_CASES if c.kind == "oversize")
+    create_case(case, tmp_path, limit=site.limits.max_request_bytes)
+    errors = validate_request_file(tmp_path / "oversize.yaml", site)
+    assert len(errors) == 1 and case.phrase in errors[0]
+
+
+def test_symlink_is_followed_only_when_asked(site, tmp_path):
+    target = tmp_path / "real.yaml"
+    target.write_bytes(VALID_CASES[0][1])
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+    with pytest.raises(RequestRejected, match="symbolic link"):
+        read_request_file(link, max_bytes=1024 * 64)
+    assert read_request_file(link, max_bytes=1024 * 64, follow_symlinks=True) == target.read_bytes()
+
+
+@pytest.mark.parametrize("name,raw", VALID_CASES, ids=[n for n, _ in VALID_CASES])
+def test_odd_but_valid_requests_are_accepted(name, raw, site):
+    request = parse_request(raw, site=site, now=NOW)
+    assert request.source_name == "Crab Nebula"
+    assert request.night == dt.date(2023, 12, 7)
+
+
+def test_fifo_does_not_block(site, tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    assert "not a regular file" in validate_request_file(fifo, site)[0]
