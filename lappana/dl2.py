@@ -52,8 +52,9 @@ __all__ = [
 
 LSTCHAIN_DL1_TO_DL2 = "lstchain_dl1_to_dl2"
 
-#: Folder name, under ``$ASTRAN_PEERS/models/``, of the small models scripts/setup-lstchain trains.
-DEFAULT_MODELS_NAME = "lstchain-0.12.3-small"
+#: Folder name, under ``$ASTRAN_PEERS/models/``, of the small models scripts/setup-lstchain trains
+#: (spoold's default site looks there).
+DEFAULT_MODELS_NAME = "default"
 
 #: Name of the configuration file that travels with a models folder.
 MODELS_CONFIG_NAME = "lstchain_config.json"
