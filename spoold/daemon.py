@@ -1,0 +1,529 @@
+"""The spoold main loop: intake, actions, scheduling, advancing, sleeping.
+
+One turn of the loop (:meth:`Daemon.turn`):
+
+1. take settled files out of ``incoming`` (claim by rename) and validate them
+   into ``pending/`` or ``rejected/``;
+2. apply the ``spool`` command's actions left in ``control/`` (cancel, hold,
+   release, retry);
+3. move ``pending`` requests to ``running`` while fewer than
+   ``site.limits.max_requests_in_flight`` are being worked on;
+4. ask the executor, in ONE call, how every submitted task is doing, and
+   advance each running request (:class:`spoold.pipeline.runner.Runner`);
+5. let the mail notifier send what is queued.
+
+Then it sleeps until the watcher's hint, a timer or a signal. Signal handlers
+only set flags. At start it takes the spool's lock and recovers what an
+earlier daemon left half-done (Postfix: everything in ``intake`` is validated
+again; a folder whose state.json already says where it belongs is moved there).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import signal
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from spoold import events, state as st
+from spoold.executors import make_executor
+from spoold.executors.base import Executor, StepPoll
+from spoold.lock import SpoolLock
+from spoold.pipeline.base import Context, Step
+from spoold.pipeline.runner import Runner
+from spoold.pipeline.steps import default_steps
+from spoold.request import RequestRejected, parse_request, read_request_file
+from spoold.spool import Claimed, Spool, write_atomic, write_json
+from spoold.watch import Watcher
+
+log = logging.getLogger("spoold")
+
+#: the folder a request's state belongs in
+FOLDER_OF = {"pending": "pending", "running": "running", "waiting": "running", "held": "hold",
+             "done": "done", "failed": "failed", "rejected": "rejected", "cancelled": "cancelled"}
+#: seconds between polls of the local executor while tasks run
+LOCAL_POLL_SECONDS = 0.25
+#: at most this many files are taken from incoming per turn (the rest next turn)
+INTAKE_BATCH = 2000
+
+
+def user_name(uid: int | None) -> str | None:
+    """Return the login name of a uid (or the number as text), None for None."""
+    if uid is None:
+        return None
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return str(uid)
+
+
+class Daemon:
+    """The spool's one worker.
+
+    Parameters
+    ----------
+    site : Site
+    spool_root : Path, optional
+        Overrides ``site.spool_root``.
+    executor : Executor, optional
+        Default: the site's (``make_executor(site)``).
+    steps : list of Step, optional
+        The steps after ``resolve``; default :func:`default_steps`.
+    once : bool
+        Drain and exit: stop when every request is terminal, held or waiting for data.
+    poll : bool or None
+        Watch incoming by polling (True), inotify (False) or as the filesystem needs (None).
+    """
+
+    def __init__(self, site: Any, *, spool_root: Path | None = None, executor: Executor | None = None,
+                 steps: list[Step] | None = None, once: bool = False, poll: bool | None = None) -> None:
+        self.site = site
+        self.spool = Spool(spool_root or site.spool_root)
+        self._executor = executor
+        self.runner = Runner(self, steps if steps is not None else default_steps())
+        self.once = once
+        self.poll_mode = poll
+        self.wake = threading.Event()
+        self.stop_requested = False
+        self.lock = SpoolLock(self.spool.root)
+        self.notifier = None
+        self.watcher: Watcher | None = None
+        self._requests: dict[str, Any] = {}  # parsed requests by id
+        self._waiting_checked: dict[str, float] = {}
+        self._busy = False  # tasks in flight: poll often
+
+    # -- services for the runner ------------------------------------------------------
+    @property
+    def executor(self) -> Executor:
+        """The executor (made on first use)."""
+        if self._executor is None:
+            self._executor = make_executor(self.site)
+        return self._executor
+
+    def emit(self, folder: Path, state: dict, event: str, *, step: str | None = None, detail: str = "") -> None:
+        """Journal an event (at most once per event, step and attempt) and tell the notifier."""
+        record = events.make(event, step=step, detail=detail, attempt=int(state.get("attempt", 1)))
+        if not events.append_once(folder, record):
+            return
+        events.log(folder, f"{event}{' ' + step if step else ''}{': ' + detail if detail else ''}")
+        if self.notifier is not None:
+            try:
+                self.notifier.event(folder, record)
+            except Exception:  # noqa: BLE001 - the notifier must never stop the daemon
+                log.exception("the notifier failed on %s", folder.name)
+
+    # -- start and stop -------------------------------------------------------------------
+    def start(self) -> None:
+        """Take the lock (raises SpoolLocked), create the folders, recover, start watching."""
+        self.spool.init(
+            group_writable=bool(getattr(getattr(self.site, "shared_account", None), "enabled", False)),
+            group=getattr(getattr(self.site, "shared_account", None), "group", None),
+        )
+        self.lock.acquire()
+        self.recover()
+        if getattr(self.site, "mail", None) is not None:
+            try:
+                from spoold.mail.notifier import Notifier
+
+                self.notifier = Notifier(self.site)
+            except Exception:  # noqa: BLE001 - mail is optional; say so and go on
+                log.exception("mail notifications are off: the notifier could not start")
+        if not self.once:
+            self.watcher = Watcher([self.spool.dir("incoming"), self.spool.dir("control")], self.wake,
+                                   poll=self.poll_mode)
+            self.watcher.start()
+            log.info("watching %s by %s", self.spool.dir("incoming"), self.watcher.mode)
+
+    def stop(self) -> None:
+        """Stop watching, release the executor and the lock (tasks keep running)."""
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self._executor is not None:
+            self._executor.close()
+        self.lock.release()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT: stop after this turn; SIGHUP: rescan now. Handlers only set flags."""
+
+        def stop(signum: int, _frame: object) -> None:
+            self.stop_requested = True
+            self.wake.set()
+
+        def rescan(signum: int, _frame: object) -> None:
+            self.wake.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, rescan)
+
+    def run(self) -> int:
+        """Serve the spool until stopped (or, with ``once``, until drained). Returns 0."""
+        self.start()
+        try:
+            while not self.stop_requested:
+                self.turn()
+                if self.once and self.drained():
+                    break
+                self.sleep()
+        finally:
+            self.stop()
+        return 0
+
+    def sleep(self) -> None:
+        """Wait for a hint, a signal or the timer."""
+        limits = self.site.limits
+        if self._busy:
+            poll = LOCAL_POLL_SECONDS if self.executor.name == "local" else float(self.site.slurm.poll_seconds)
+            timeout = min(poll, float(limits.reconcile_seconds))
+        else:
+            timeout = float(limits.reconcile_seconds)
+        if self.once:
+            timeout = min(timeout, LOCAL_POLL_SECONDS)
+        if self.spool.incoming_names():
+            timeout = min(timeout, float(limits.settle_seconds) / 2 or 0.05)
+        self.wake.wait(timeout)
+        self.wake.clear()
+
+    def drained(self) -> bool:
+        """True when nothing can move without new input: all terminal, held or waiting."""
+        if self.spool.incoming_names() or self.spool.list("intake") or self.spool.list("pending"):
+            return False
+        if self.spool.controls():
+            return False
+        for folder in self.spool.list("running"):
+            state = st.load(folder) or {}
+            if state.get("state") != "waiting":
+                return False
+        return True
+
+    # -- one turn --------------------------------------------------------------------------
+    def turn(self) -> None:
+        """Do one round of work (see the module's description)."""
+        self.lock.heartbeat()
+        if self.watcher is not None:
+            self.watcher.check()
+        self.intake()
+        self.apply_controls()
+        self.schedule()
+        self.advance_all()
+        if self.notifier is not None:
+            try:
+                self.notifier.flush(self.spool.root)
+            except Exception:  # noqa: BLE001
+                log.exception("the notifier's flush failed")
+
+    # -- intake ------------------------------------------------------------------------------
+    def intake(self) -> int:
+        """Claim and validate the settled files in incoming; return how many were taken."""
+        settle = float(self.site.limits.settle_seconds)
+        now = time.time()
+        taken = 0
+        for name in self.spool.incoming_names()[:INTAKE_BATCH]:
+            if not self.spool.settled(name, settle, now=now):
+                continue
+            claimed = self.spool.claim(name)
+            if claimed is None:
+                continue
+            self.accept(claimed)
+            taken += 1
+        return taken
+
+    def accept(self, claimed: Claimed) -> None:
+        """Validate a claimed request: to pending with state.json, or to rejected with errors.txt."""
+        folder = claimed.folder
+        state = st.load(folder) or st.new_state(claimed.request_id)
+        state["claimed_at"] = state.get("claimed_at") or claimed.claimed_at
+        state["incoming_name"] = state.get("incoming_name") or claimed.name
+        state["submitter"] = state.get("submitter") or user_name(claimed.owner_uid)
+        origin = folder / "origin.json"
+        if origin.is_file():
+            state["origin"] = "email"
+            try:
+                import json
+
+                sender = json.loads(origin.read_text(encoding="utf-8")).get("from")
+                if sender:
+                    state["submitter"] = str(sender)
+            except (OSError, ValueError, AttributeError):
+                pass
+        when = _dt.datetime.fromtimestamp(state["claimed_at"], _dt.timezone.utc)
+        try:
+            raw = read_request_file(folder / "request.yaml", max_bytes=int(self.site.limits.max_request_bytes))
+            request = parse_request(raw, site=self.site, now=when)
+        except RequestRejected as rejected:
+            self._reject(folder, state, rejected.errors)
+            return
+        except Exception as error:  # noqa: BLE001 - a bug must not stop intake; keep the input aside
+            log.error("validating %s failed:\n%s", claimed.request_id, traceback.format_exc())
+            self._reject(folder, state, [
+                f"spoold could not read this request ({type(error).__name__}); it is kept in rejected/ "
+                "and the administrator can see the details in the daemon's log."])
+            return
+        self._requests[claimed.request_id] = request
+        state["request"] = _summary(request)
+        state["state"], state["accepted"] = "pending", st.now_iso()
+        self.emit(folder, state, "accepted", detail=f"{request.source_name}, products {', '.join(request.products)}")
+        st.save(folder, state)
+        self.spool.move(claimed.request_id, "intake", "pending")
+
+    def _reject(self, folder: Path, state: dict, errors: list[str]) -> None:
+        write_atomic(folder / "errors.txt", "".join(f"{e}\n" for e in errors))
+        state["state"], state["error"] = "rejected", errors[0] if errors else "rejected"
+        self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000])
+        st.save(folder, state)
+        self.spool.move(folder.name, "intake", "rejected")
+
+    # -- recovery at start --------------------------------------------------------------------
+    def recover(self) -> None:
+        """Finish what a crashed daemon left half-done."""
+        for folder in self.spool.list("intake"):
+            if not (folder / "request.yaml").exists() and not (folder / "request.yaml").is_symlink():
+                try:
+                    folder.rmdir()  # a claim that never happened
+                except OSError:
+                    log.warning("intake/%s has no request.yaml and is not empty: left alone", folder.name)
+                continue
+            state = st.load(folder) or {}
+            target = FOLDER_OF.get(state.get("state", ""))
+            if state.get("accepted") and target == "pending":
+                self.spool.move(folder.name, "intake", "pending")
+            elif target == "rejected":
+                self.spool.move(folder.name, "intake", "rejected")
+            else:
+                claimed_at = state.get("claimed_at") or folder.stat().st_mtime
+                uid = (folder / "request.yaml").lstat().st_uid
+                self.accept(Claimed(folder.name, folder, state.get("incoming_name", "request.yaml"), uid, claimed_at))
+        for where in ("pending", "running", "hold"):
+            for folder in self.spool.list(where):
+                state = st.load(folder)
+                if state is None:
+                    continue
+                target = FOLDER_OF.get(state.get("state", ""), where)
+                if target != where and not (where == "running" and state.get("state") == "pending"):
+                    self.spool.move(folder.name, where, target)
+        removed = self.spool.sweep_tmp()
+        if removed:
+            log.info("removed %d half-written file(s) older than 36 h from tmp/", removed)
+
+    # -- actions from the spool command ----------------------------------------------------------
+    def apply_controls(self) -> None:
+        """Apply cancel, hold, release and retry left in control/ by the spool command."""
+        for request_id, action, path in self.spool.controls():
+            try:
+                message = self.apply(request_id, action)
+            except Exception as error:  # noqa: BLE001
+                log.error("%s %s failed:\n%s", action, request_id, traceback.format_exc())
+                message = f"{action} failed: {error}"
+            try:
+                write_json(self.spool.dir("control") / f".{request_id}.{action}.done", {"message": message})
+                path.unlink()
+            except OSError:
+                pass
+
+    def apply(self, request_id: str, action: str) -> str:
+        """Apply one action now; return a sentence saying what happened."""
+        found = self.spool.find(request_id)
+        if found is None:
+            return f"There is no request {request_id} in this spool."
+        where, folder = found
+        state = st.load(folder) or st.new_state(request_id)
+        if action == "cancel":
+            if where not in ("pending", "running", "hold"):
+                return f"{request_id} is {where}: only pending, running or held requests can be cancelled."
+            for _name, rec in self.runner.in_flight(state):
+                if rec.get("handle"):
+                    self.executor.cancel(rec["handle"])
+                rec["status"] = "cancelled"
+            state["state"] = "cancelled"
+            self.emit(folder, state, "cancelled", step=state.get("step"), detail="cancelled by spool cancel")
+            st.save(folder, state)
+            self.spool.move(request_id, where, "cancelled")
+            return f"{request_id} is cancelled."
+        if action == "hold":
+            if where == "pending" or (where == "running" and not self.runner.in_flight(state)):
+                state["held_from"], state["state"], state["hold_requested"] = where, "held", False
+                self.emit(folder, state, "held", detail=f"held while {where}")
+                st.save(folder, state)
+                self.spool.move(request_id, where, "hold")
+                return f"{request_id} is held; 'spool release {request_id}' lets it go on."
+            if where == "running":
+                state["hold_requested"] = True
+                st.save(folder, state)
+                return f"{request_id} will be held when its running step ends."
+            return f"{request_id} is {where}: only pending or running requests can be held."
+        if action == "release":
+            if where == "running" and state.get("hold_requested"):
+                state["hold_requested"] = False
+                st.save(folder, state)
+                return f"{request_id} is no longer to be held."
+            if where != "hold":
+                return f"{request_id} is {where}, not held."
+            back = state.get("held_from") or "pending"
+            state["state"] = "running" if back == "running" else "pending"
+            state["held_from"] = None
+            self.emit(folder, state, "released", detail=f"back to {back}")
+            st.save(folder, state)
+            self.spool.move(request_id, "hold", back)
+            return f"{request_id} is released."
+        if action == "retry":
+            if where not in ("failed", "cancelled"):
+                return f"{request_id} is {where}: only failed or cancelled requests can be retried."
+            attempt = int(state.get("attempt", 1))
+            state.setdefault("history", []).append({
+                "attempt": attempt, "state": state.get("state"), "step": state.get("step"),
+                "error": state.get("error"), "time": st.now_iso(),
+                "steps": {k: v for k, v in (state.get("steps") or {}).items() if v.get("attempt") == attempt},
+            })
+            for old in ("error.txt",):
+                if (folder / old).exists():
+                    os.replace(folder / old, folder / f"error.attempt{attempt}.txt")
+            state.update(attempt=attempt + 1, state="pending", error=None, waiting=None, hold_requested=False)
+            self.emit(folder, state, "retried", detail=f"attempt {attempt + 1}")
+            st.save(folder, state)
+            self.spool.move(request_id, where, "pending")
+            return f"{request_id} is pending again (attempt {attempt + 1})."
+        return f"Unknown action {action!r}: use cancel, hold, release or retry."
+
+    # -- scheduling and advancing -----------------------------------------------------------------
+    def schedule(self) -> None:
+        """Move pending requests to running while there is room."""
+        limit = int(self.site.limits.max_requests_in_flight)
+        active = 0
+        for folder in self.spool.list("running"):
+            if (st.load(folder) or {}).get("state") != "waiting":
+                active += 1
+        for folder in self.spool.list("pending"):
+            if active >= limit:
+                break
+            state = st.load(folder) or st.new_state(folder.name)
+            state["state"] = "running"
+            st.save(folder, state)
+            self.spool.move(folder.name, "pending", "running")
+            active += 1
+
+    def request_of(self, folder: Path, state: dict) -> Any:
+        """The parsed request of a folder (cached; parsed again after a restart)."""
+        request = self._requests.get(folder.name)
+        if request is None:
+            raw = (folder / "request.yaml").read_bytes()
+            when = _dt.datetime.fromtimestamp(float(state.get("claimed_at") or time.time()), _dt.timezone.utc)
+            request = parse_request(raw, site=self.site, now=when)
+            self._requests[folder.name] = request
+        return request
+
+    def products_dir(self, folder: Path, state: dict, request: Any) -> Path:
+        """Where a request's products go: its own output, the site's output root, or its folder."""
+        if getattr(request, "output", None):
+            return Path(request.output)
+        root = getattr(self.site, "output_root", None)
+        if root is None:
+            return folder
+        shared = getattr(self.site, "shared_account", None)
+        if shared is not None and getattr(shared, "products_per_user", False) and state.get("submitter"):
+            return Path(root) / str(state["submitter"]).replace("/", "_") / folder.name
+        return Path(root) / folder.name
+
+    def advance_all(self) -> None:
+        """Poll the executor once for every running request and advance each."""
+        contexts = []
+        now = time.time()
+        reconcile = float(self.site.limits.reconcile_seconds)
+        for folder in self.spool.list("running"):
+            state = st.load(folder)
+            if state is None:
+                continue
+            if state.get("state") == "waiting" and now - self._waiting_checked.get(folder.name, 0) < reconcile:
+                continue
+            self._waiting_checked[folder.name] = now
+            try:
+                request = self.request_of(folder, state)
+            except Exception as error:  # noqa: BLE001 - a request that no longer parses fails with reasons
+                reasons = error.errors if isinstance(error, RequestRejected) else [str(error)]
+                ctx = Context(self.site, None, folder, state, folder)
+                self.runner.fail(ctx, state.get("step") or "resolve",
+                                 "The request is no longer valid: " + " ".join(reasons))
+                self._finish(folder, state)
+                continue
+            products = self.products_dir(folder, state, request)
+            if products != folder:
+                state["products"] = str(products)
+            products.mkdir(parents=True, exist_ok=True)
+            contexts.append(Context(self.site, request, folder, state, products))
+        handles, keys = [], []
+        for ctx in contexts:
+            for name, rec in self.runner.in_flight(ctx.state):
+                if rec.get("status") == "submitted" and rec.get("handle"):
+                    handles.append(rec["handle"])
+                    keys.append((ctx.folder.name, name))
+        answers: dict[tuple[str, str], StepPoll] = {}
+        if handles:
+            for key, answer in zip(keys, self.executor.poll(handles)):
+                answers[key] = answer
+        busy = False
+        for ctx in contexts:
+            polls = {step: a for (rid, step), a in answers.items() if rid == ctx.folder.name}
+            try:
+                outcome = self.runner.advance(ctx, polls)
+            except Exception as error:  # noqa: BLE001 - one broken request must not stop the others
+                log.error("advancing %s failed:\n%s", ctx.folder.name, traceback.format_exc())
+                outcome = self.runner.fail(ctx, ctx.state.get("step") or "resolve",
+                                           f"spoold hit an internal error ({type(error).__name__}: {error}).")
+            if outcome in ("done", "failed"):
+                if outcome == "done":
+                    self._done(ctx)
+                self._finish(ctx.folder, ctx.state)
+            elif outcome == "hold":
+                self.apply(ctx.folder.name, "hold")
+            elif outcome == "running":
+                busy = True
+        self._busy = busy
+
+    def _done(self, ctx: Context) -> None:
+        state = ctx.state
+        summary = ctx.folder / "summary.json"
+        if ctx.products != ctx.folder or not summary.exists():
+            import json
+
+            data: dict[str, Any] = {}
+            try:
+                data = json.loads((ctx.products / "summary.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = {"request": state.get("id"), "source": state.get("request", {}).get("source"),
+                        "runs": state.get("runs")}
+            if ctx.products != ctx.folder:
+                data["products_dir"] = str(ctx.products)
+            write_json(summary, data)
+        state["state"], state["finished"] = "done", st.now_iso()
+        results = self.spool.dir("done") / ctx.folder.name if ctx.products == ctx.folder else ctx.products
+        self.emit(ctx.folder, state, "done", step=state.get("step"), detail=f"results in {results}")
+        st.save(ctx.folder, state)
+
+    def _finish(self, folder: Path, state: dict) -> None:
+        """Move a finished request to done/ or failed/."""
+        self._requests.pop(folder.name, None)
+        self._waiting_checked.pop(folder.name, None)
+        target = FOLDER_OF[state["state"]]
+        self.spool.move(folder.name, "running", target)
+
+
+def _summary(request: Any) -> dict[str, Any]:
+    """The request's values as state.json shows them."""
+    return {
+        "source": request.source_name,
+        "ra_deg": request.ra_deg,
+        "dec_deg": request.dec_deg,
+        "night": request.night.isoformat() if request.night else None,
+        "runs": list(request.runs) if request.runs else None,
+        "start_from": request.start_from,
+        "cuts": request.cuts.as_dict(),
+        "irf_set": request.irf_set_name,
+        "products": list(request.products),
+        "notify": list(request.notify),
+    }

@@ -1,0 +1,107 @@
+"""What a pipeline step is, and the context it works in."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lappana.paths import night_folder
+
+
+@dataclass
+class Context:
+    """Everything a step needs about one request.
+
+    Attributes
+    ----------
+    site : Site
+    request : Request
+        The parsed request (``spoold.request.Request``).
+    folder : Path
+        The request's folder (in ``running/``).
+    state : dict
+        Its ``state.json`` (read-only for steps; the daemon writes it).
+    products : Path
+        Where the products go: the request folder, or the site's output root.
+    """
+
+    site: Any
+    request: Any
+    folder: Path
+    state: dict[str, Any]
+    products: Path
+    now: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc))
+
+    @property
+    def runs(self) -> list[int]:
+        """The runs resolved by the ``resolve`` step."""
+        return [int(r) for r in self.state.get("runs") or []]
+
+    @property
+    def night(self) -> str | None:
+        """The night as ``YYYYMMDD`` (resolved), or None."""
+        return self.state.get("night")
+
+    def data_path(self, level: str, run: int) -> Path:
+        """Return the site's DL1 or DL2 file of a run (searching nights when none is known)."""
+        pattern = self.site.data.dl1_pattern if level == "dl1" else self.site.data.dl2_pattern
+        values = {"data_root": self.site.data.data_root, "run": int(run)}
+        night = self.night
+        if night:
+            return Path(pattern.format(night=night, **values))
+        matches = sorted(glob.glob(pattern.format(night="*", **values)))
+        return Path(matches[-1]) if matches else Path(pattern.format(night="NIGHT", **values))
+
+    def log_file(self, step: str, label: str) -> Path:
+        """Return the log file of a task: ``logs/<step>/<label>.log``."""
+        safe = label.replace(" ", "")
+        return self.folder / "logs" / step / f"{safe}.log"
+
+    def result_file(self, step: str, label: str) -> Path:
+        """Return the result file of a task for the current attempt."""
+        safe = label.replace(" ", "")
+        attempt = int(self.state.get("attempt", 1))
+        return self.folder / "logs" / step / ".results" / f"{safe}.attempt{attempt}.json"
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """One task a step wants run: a label and an argv."""
+
+    label: str
+    argv: tuple[str, ...]
+
+
+class Step:
+    """A pipeline step. Subclasses set :attr:`name` and implement the methods.
+
+    A step is idempotent: :meth:`done_already` says when its outputs exist and
+    check out (then the daemon skips it and says so), :meth:`tasks` lists what to
+    run, :meth:`verify` checks the outputs after every task succeeded.
+    """
+
+    name: str = ""
+
+    def wanted(self, ctx: Context) -> bool:
+        """True when the request needs this step."""
+        return True
+
+    def done_already(self, ctx: Context) -> str | None:
+        """A sentence when the outputs already exist and check out (the step is skipped)."""
+        return None
+
+    def tasks(self, ctx: Context) -> list[TaskPlan]:
+        """The tasks to run (one per run, or one)."""
+        raise NotImplementedError
+
+    def verify(self, ctx: Context) -> str | None:
+        """A sentence naming what is missing after the tasks succeeded, else None."""
+        return None
+
+
+def night_of(request: Any) -> str | None:
+    """Return the request's night as ``YYYYMMDD`` or None."""
+    return night_folder(request.night) if getattr(request, "night", None) else None

@@ -1,0 +1,265 @@
+"""Advance one running request by what its executor reports: submit, poll, finish.
+
+Crash safety rests on three rules, in this order for every transition:
+
+1. the journal first: ``events.append_once`` (a ``step-done`` or ``failed`` line
+   is written at most once per step and attempt);
+2. then ``state.json`` (atomically);
+3. then the folder move (one rename).
+
+A daemon that dies between any two of them redoes the rest on restart and the
+journal deduplicates; a step is marked ``submitting`` in state.json before it
+is handed to the executor, and on restart the executor's :meth:`find` (Slurm:
+by job name) or the tasks' ``.started`` markers (local) re-attach to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Protocol
+
+from spoold import events, state as st
+from spoold.executors.base import Executor, Resources, StepJob, StepPoll, Task, TaskState
+from spoold.pipeline.base import Context, Step
+from spoold.pipeline.resolve import missing_sentence, resolve, wait_deadline
+
+log = logging.getLogger("spoold.runner")
+
+#: how many lines of a failed task's log go into error.txt
+LOG_TAIL_LINES = 30
+
+
+class Services(Protocol):
+    """What the runner needs from the daemon."""
+
+    site: Any
+    executor: Executor
+
+    def emit(self, folder: Path, state: dict, event: str, *, step: str | None = None, detail: str = "") -> None: ...
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """Return the last lines of a log file ('' when there is none)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - 16384))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def resources(site: Any, request: Any) -> Resources:
+    """The site's Slurm defaults merged with the request's overrides."""
+    slurm = getattr(site, "slurm", None)
+    over = getattr(request, "slurm", None)
+
+    def pick(name: str) -> Any:
+        value = getattr(over, name, None) if over is not None else None
+        return value if value not in (None, (), []) else getattr(slurm, name, None)
+
+    extra = tuple(getattr(slurm, "extra", ()) or ()) + tuple(getattr(over, "extra", ()) or ())
+    return Resources(
+        time=pick("time"), mem=pick("mem"), cpus_per_task=pick("cpus_per_task"),
+        partition=pick("partition"), account=pick("account"), qos=pick("qos"), extra=extra,
+    )
+
+
+class Runner:
+    """Moves running requests through their steps.
+
+    Parameters
+    ----------
+    services : Services
+        The daemon (site, executor, emit).
+    steps : list of Step
+        The steps after ``resolve``, in order.
+    """
+
+    def __init__(self, services: Services, steps: list[Step]) -> None:
+        self.services = services
+        self.steps = steps
+
+    # -- what a request needs -------------------------------------------------------
+    def wanted(self, ctx: Context) -> list[Step]:
+        """The steps this request needs, in order."""
+        return [s for s in self.steps if s.wanted(ctx)]
+
+    def in_flight(self, state: dict) -> list[tuple[str, dict]]:
+        """(step name, record) of steps handed to the executor and not finished."""
+        attempt = state.get("attempt", 1)
+        return [
+            (name, rec)
+            for name, rec in (state.get("steps") or {}).items()
+            if rec.get("attempt") == attempt and rec.get("status") in ("submitting", "submitted")
+        ]
+
+    # -- one request, one turn -------------------------------------------------------
+    def advance(self, ctx: Context, polls: dict[str, StepPoll]) -> str:
+        """Do what can be done now; return the request's state afterwards.
+
+        ``polls`` holds this request's answers from the daemon's one batched
+        :meth:`Executor.poll`. Returns ``running``, ``waiting``, ``done`` or ``failed``.
+        """
+        state = ctx.state
+        rec = st.step(state, "resolve")
+        if rec["status"] not in st.STEP_FINISHED:
+            outcome = self._resolve(ctx, rec)
+            if outcome != "done":
+                return outcome
+        for step in self.wanted(ctx):
+            rec = st.step(state, step.name)
+            if rec["status"] in st.STEP_FINISHED:
+                continue
+            if state.get("step") != step.name:
+                state["step"] = step.name
+                st.save(ctx.folder, state)
+            if rec["status"] == "pending" and state.get("hold_requested"):
+                return "hold"
+            if rec["status"] in ("pending", "submitting"):
+                return self._submit(ctx, step, rec)
+            if rec["status"] == "submitted":
+                poll = polls.get(step.name)
+                if poll is None:
+                    return "running"
+                outcome = self._collect(ctx, step, rec, poll)
+                if outcome != "done":
+                    return outcome
+                continue
+            if rec["status"] == "failed":
+                return self.fail(ctx, step.name, rec.get("note") or "the step failed")
+        return "done"
+
+    def _resolve(self, ctx: Context, rec: dict) -> str:
+        state, site = ctx.state, self.services.site
+        state["step"] = "resolve"
+        found = resolve(ctx)
+        hours = float(site.limits.data_wait_hours)
+        if found.error:
+            return self.fail(ctx, "resolve", found.error)
+        state["night"] = found.night
+        if found.missing:
+            waiting = state.get("waiting") or {}
+            first = not waiting
+            since = waiting.get("since") or st.now_iso()
+            until = wait_deadline(since, hours)
+            if ctx.now >= until:
+                return self.fail(ctx, "resolve", missing_sentence(found.missing, hours))
+            changed = waiting.get("missing") != list(found.missing)
+            state["waiting"] = {"since": since, "until": until.isoformat(timespec="seconds"),
+                                "missing": list(found.missing)}
+            if state.get("state") != "waiting" or changed:
+                state["state"] = "waiting"
+                detail = f"{len(found.missing)} input file(s) missing, waiting until {until:%Y-%m-%d %H:%M} UTC"
+                if first:
+                    self.services.emit(ctx.folder, state, "waiting", step="resolve", detail=detail)
+                events.log(ctx.folder, f"waiting: {', '.join(found.missing[:5])}")
+                st.save(ctx.folder, state)
+            return "waiting"
+        resumed = state.get("waiting") is not None
+        state["runs"] = list(found.runs)
+        state["inputs"] = {str(k): v for k, v in found.inputs.items()}
+        state["waiting"] = None
+        state["state"] = "running"
+        rec["status"] = "done"
+        rec["note"] = f"{len(found.runs)} run(s): {', '.join(str(r) for r in found.runs)}"
+        rec["finished"] = st.now_iso()
+        if resumed:
+            self.services.emit(ctx.folder, state, "resumed", step="resolve", detail="the input data are there")
+        self.services.emit(ctx.folder, state, "step-done", step="resolve", detail=rec["note"])
+        st.save(ctx.folder, state)
+        return "done"
+
+    def _job(self, ctx: Context, step: Step) -> StepJob:
+        plans = step.tasks(ctx)
+        tasks = tuple(
+            Task(index=i, label=p.label, argv=tuple(str(a) for a in p.argv),
+                 result_file=ctx.result_file(step.name, p.label), log_file=ctx.log_file(step.name, p.label))
+            for i, p in enumerate(plans)
+        )
+        return StepJob(
+            request_id=ctx.state["id"], step=step.name, attempt=int(ctx.state.get("attempt", 1)),
+            tasks=tasks, workdir=ctx.folder, resources=resources(self.services.site, ctx.request),
+            submitter=ctx.state.get("submitter"),
+        )
+
+    def _submit(self, ctx: Context, step: Step, rec: dict) -> str:
+        state = ctx.state
+        if rec["status"] == "pending":
+            reason = step.done_already(ctx)
+            if reason:
+                rec["status"], rec["note"], rec["finished"] = "skipped", f"skipped: {reason}", st.now_iso()
+                events.log(ctx.folder, f"step {step.name} skipped: {reason}")
+                self.services.emit(ctx.folder, state, "step-done", step=step.name, detail=rec["note"])
+                st.save(ctx.folder, state)
+                return self.advance(ctx, {})
+        job = self._job(ctx, step)
+        executor = self.services.executor
+        handle = executor.find(job) if rec["status"] == "submitting" else None
+        if handle is None:
+            rec["status"], rec["started"] = "submitting", rec.get("started") or st.now_iso()
+            st.save(ctx.folder, state)
+            handle = executor.submit(job)
+            events.log(ctx.folder, f"step {step.name}: submitted {len(job.tasks)} task(s) as {handle.get('job_id')}")
+        else:
+            events.log(ctx.folder, f"step {step.name}: re-attached to {handle.get('job_id')}")
+        rec["status"], rec["handle"] = "submitted", handle
+        rec["tasks"] = {
+            str(t.index): {"label": t.label, "state": TaskState.QUEUED.value, "job_id": None, "exit_code": None,
+                           "detail": "", "log": str(t.log_file.relative_to(ctx.folder))}
+            for t in job.tasks
+        }
+        state["state"] = "running"
+        st.save(ctx.folder, state)
+        return "running"
+
+    def _collect(self, ctx: Context, step: Step, rec: dict, poll: StepPoll) -> str:
+        state = ctx.state
+        changed = poll.handle != rec.get("handle")
+        rec["handle"] = poll.handle
+        for index, status in poll.tasks.items():
+            task = rec["tasks"].setdefault(str(index), {"label": str(index), "log": ""})
+            new = status.to_json()
+            if any(task.get(k) != v for k, v in new.items()):
+                task.update(new)
+                changed = True
+        if not poll.finished:
+            if changed:
+                st.save(ctx.folder, state)
+            return "running"
+        bad = [(i, s) for i, s in sorted(poll.tasks.items()) if s.state is not TaskState.SUCCEEDED]
+        if bad:
+            index, status = bad[0]
+            label = rec["tasks"][str(index)].get("label", index)
+            sentence = (f"{len(bad)} of {len(poll.tasks)} task(s) of step {step.name} did not succeed; "
+                        f"the first, {label}, {status.state.value} ({status.detail}).")
+            log_file = ctx.folder / rec["tasks"][str(index)].get("log", "")
+            return self.fail(ctx, step.name, sentence, log_file=log_file)
+        problem = step.verify(ctx)
+        if problem:
+            return self.fail(ctx, step.name, problem)
+        rec["status"], rec["finished"] = "done", st.now_iso()
+        rec["note"] = f"{len(poll.tasks)} task(s) succeeded"
+        self.services.emit(ctx.folder, state, "step-done", step=step.name, detail=rec["note"])
+        st.save(ctx.folder, state)
+        return "done"
+
+    def fail(self, ctx: Context, step: str, sentence: str, *, log_file: Path | None = None) -> str:
+        """Mark the request failed at ``step`` and write error.txt (the daemon moves the folder)."""
+        state = ctx.state
+        rec = st.step(state, step)
+        rec["status"], rec["note"], rec["finished"] = "failed", sentence, st.now_iso()
+        text = f"The request failed in step {step}: {sentence}\n"
+        if log_file is not None and log_file.is_file():
+            text += f"\nThe last lines of {log_file.relative_to(ctx.folder) if log_file.is_relative_to(ctx.folder) else log_file}:\n"
+            text += tail(log_file) + "\n"
+        from spoold.spool import write_atomic
+
+        write_atomic(ctx.folder / "error.txt", text)
+        state["state"], state["step"], state["error"] = "failed", step, sentence
+        self.services.emit(ctx.folder, state, "failed", step=step, detail=sentence)
+        st.save(ctx.folder, state)
+        return "failed"

@@ -1,0 +1,161 @@
+"""The analysis steps after ``resolve``: dl2, dl3, index, report (lappana commands).
+
+Each step runs ``python -m lappana ...`` with the daemon's own interpreter (the
+project's venv, which has lappana), one task per run for dl2 and dl3.
+Products go under :attr:`Context.products`::
+
+    dl2/dl2_LST-1.Run15864.h5     (start_from: dl1)
+    dl3/dl3_LST-1.Run15864.fits.gz, dl3/hdu-index.fits.gz, dl3/obs-index.fits.gz
+    summary.json, report.html, *.png  (the report step)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from lappana.paths import run_file_name
+from spoold.pipeline.base import Context, Step, TaskPlan
+
+#: products that need DL3 files
+NEEDS_DL3 = frozenset({"dl3", "theta2", "skymap", "diagnostics", "report"})
+#: products that the report step makes
+NEEDS_REPORT = frozenset({"theta2", "skymap", "diagnostics", "report"})
+
+
+def lappana(*args: str | Path) -> tuple[str, ...]:
+    """Return the argv of a lappana command run with the daemon's interpreter."""
+    return (sys.executable, "-m", "lappana", *(str(a) for a in args))
+
+
+def _nonempty(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _missing_sentence(step: str, paths: list[Path]) -> str | None:
+    missing = [p for p in paths if not _nonempty(p)]
+    if not missing:
+        return None
+    names = ", ".join(p.name for p in missing[:5])
+    return f"The {step} step ended without writing {names}; see its task logs."
+
+
+class Dl2Step(Step):
+    """DL1 → DL2 with the site's lstchain: one task per run."""
+
+    name = "dl2"
+
+    def wanted(self, ctx: Context) -> bool:
+        return ctx.request.start_from == "dl1"
+
+    def outputs(self, ctx: Context) -> list[Path]:
+        """The DL2 files this step writes."""
+        return [ctx.products / "dl2" / run_file_name("dl2", run) for run in ctx.runs]
+
+    def done_already(self, ctx: Context) -> str | None:
+        if ctx.runs and all(_nonempty(p) for p in self.outputs(ctx)):
+            return f"the DL2 files of the {len(ctx.runs)} run(s) exist already in {ctx.products / 'dl2'}"
+        return None
+
+    def tasks(self, ctx: Context) -> list[TaskPlan]:
+        lst = ctx.site.lstchain
+        out = ctx.products / "dl2"
+        plans = []
+        for run in ctx.runs:
+            argv = ["dl2", ctx.data_path("dl1", run), "-o", out, "--lstchain-env", lst.env, "--models", lst.models]
+            if lst.config:
+                argv += ["--config", lst.config]
+            plans.append(TaskPlan(f"run{run:05d}", lappana(*argv)))
+        return plans
+
+    def verify(self, ctx: Context) -> str | None:
+        return _missing_sentence(self.name, self.outputs(ctx))
+
+
+def dl2_inputs(ctx: Context) -> list[Path]:
+    """The DL2 files the dl3 step reads: the site's (start_from dl2) or this request's."""
+    if ctx.request.start_from == "dl2":
+        return [ctx.data_path("dl2", run) for run in ctx.runs]
+    return [ctx.products / "dl2" / run_file_name("dl2", run) for run in ctx.runs]
+
+
+class Dl3Step(Step):
+    """DL2 → DL3 with the IRF set the cuts choose: one task per run."""
+
+    name = "dl3"
+
+    def wanted(self, ctx: Context) -> bool:
+        return bool(NEEDS_DL3 & set(ctx.request.products))
+
+    def outputs(self, ctx: Context) -> list[Path]:
+        """The DL3 files this step writes."""
+        return [ctx.products / "dl3" / run_file_name("dl3", run) for run in ctx.runs]
+
+    def done_already(self, ctx: Context) -> str | None:
+        if ctx.runs and all(_nonempty(p) for p in self.outputs(ctx)):
+            return f"the DL3 files of the {len(ctx.runs)} run(s) exist already in {ctx.products / 'dl3'}"
+        return None
+
+    def tasks(self, ctx: Context) -> list[TaskPlan]:
+        request = ctx.request
+        irf = Path(ctx.site.irf_root) / request.irf_set_name
+        plans = []
+        for run, dl2 in zip(ctx.runs, dl2_inputs(ctx)):
+            argv = lappana(
+                "dl3", dl2, "-o", ctx.products / "dl3", "--irf", irf,
+                "--source-name", request.source_name,
+                "--source-ra", f"{request.ra_deg:.6f}", "--source-dec", f"{request.dec_deg:.6f}",
+            )
+            plans.append(TaskPlan(f"run{run:05d}", argv))
+        return plans
+
+    def verify(self, ctx: Context) -> str | None:
+        return _missing_sentence(self.name, self.outputs(ctx))
+
+
+class IndexStep(Step):
+    """The DL3 index files gammapy's DataStore reads."""
+
+    name = "index"
+
+    def wanted(self, ctx: Context) -> bool:
+        return bool(NEEDS_DL3 & set(ctx.request.products))
+
+    def outputs(self, ctx: Context) -> list[Path]:
+        """The two index files."""
+        return [ctx.products / "dl3" / "hdu-index.fits.gz", ctx.products / "dl3" / "obs-index.fits.gz"]
+
+    def tasks(self, ctx: Context) -> list[TaskPlan]:
+        return [TaskPlan("index", lappana("index", ctx.products / "dl3"))]
+
+    def verify(self, ctx: Context) -> str | None:
+        return _missing_sentence(self.name, self.outputs(ctx))
+
+
+class ReportStep(Step):
+    """High-level products: theta², sky map, diagnostics, summary.json and report.html."""
+
+    name = "report"
+
+    def wanted(self, ctx: Context) -> bool:
+        return bool(NEEDS_REPORT & set(ctx.request.products))
+
+    def tasks(self, ctx: Context) -> list[TaskPlan]:
+        request = ctx.request
+        argv = [
+            "report", ctx.products / "dl3", "-o", ctx.products,
+            "--source-name", request.source_name,
+            "--ra", f"{request.ra_deg:.6f}", "--dec", f"{request.dec_deg:.6f}",
+        ]
+        return [TaskPlan("report", lappana(*argv))]
+
+    def verify(self, ctx: Context) -> str | None:
+        return _missing_sentence(self.name, [ctx.products / "summary.json"])
+
+
+def default_steps() -> list[Step]:
+    """The analysis steps in order (after ``resolve``)."""
+    return [Dl2Step(), Dl3Step(), IndexStep(), ReportStep()]
