@@ -1,0 +1,89 @@
+"""The whole chain with the real lstchain: MC → lstchain_mc_trainpipe → DL1 run → lstchain_dl1_to_dl2
+(through ``lappana dl2``) → DL2 that lappana reads.
+
+Acceptance of issue 2: "lappana reads DL2 files that the real lstchain wrote".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chain_fixtures import lstchain_dl2_run, lstchain_models, make_dl1_events  # noqa: F401 - fixtures
+from lappana.constants import DL1_PARAMS_KEY, DL2_PARAMS_KEY, EVENT_TYPE_SHOWER
+from lappana.dl2 import DL2_RECO_COLUMNS, run_dl1_to_dl2
+from lappana.io.dl1 import DL1_FEATURE_COLUMNS, write_dl1_file
+from lappana.io.hdf5 import iter_table_chunks, open_table_file, read_table, table_length
+from lappana.io.instrument import INSTRUMENT_NODES
+
+pytestmark = pytest.mark.peers
+
+
+def test_dl2_from_real_lstchain_has_the_table_and_reco_columns(lstchain_dl2_run):
+    with open_table_file(lstchain_dl2_run.dl2_path) as h5:
+        table = h5.get_node(DL2_PARAMS_KEY)
+        for column in DL2_RECO_COLUMNS:
+            assert column in table.colnames
+        # lstchain copies the DL1 file's other nodes, so the instrument travels to DL2
+        for node in INSTRUMENT_NODES:
+            assert node in h5
+        assert "LSTCHAIN_VERSION" in h5.root._v_attrs
+        assert str(h5.root._v_attrs["LSTCHAIN_VERSION"]).startswith("0.12.3")
+
+
+def test_lappana_reads_the_dl2_lstchain_wrote_in_chunks(lstchain_dl2_run):
+    dl1 = read_table(lstchain_dl2_run.dl1_path, DL1_PARAMS_KEY)
+    # lstchain keeps the events whose model features are finite (the pedestals have NaN images)
+    finite = np.ones(len(dl1["event_id"]), dtype=bool)
+    for name in DL1_FEATURE_COLUMNS:
+        finite &= np.isfinite(dl1[name])
+    expected_ids = dl1["event_id"][finite]
+
+    columns = ["event_id", "obs_id", "event_type", "dragon_time", "delta_t", "alt_tel", "az_tel",
+               "gammaness", "reco_energy", "log_reco_energy", "reco_alt", "reco_az"]
+    ids, n_chunks = [], 0
+    for chunk in iter_table_chunks(lstchain_dl2_run.dl2_path, DL2_PARAMS_KEY, columns, chunk_rows=4000):
+        n_chunks += 1
+        ids.append(chunk["event_id"])
+        assert np.all(chunk["obs_id"] == lstchain_dl2_run.run_id)
+        assert np.all(chunk["event_type"] == EVENT_TYPE_SHOWER)
+        assert np.all((chunk["gammaness"] >= 0) & (chunk["gammaness"] <= 1))
+        assert np.all(chunk["reco_energy"] > 0)
+        np.testing.assert_allclose(np.log10(chunk["reco_energy"]), chunk["log_reco_energy"], atol=1e-9)
+        # reco_alt/az are radians near the pointing: image centre (< 2.3 deg) plus disp
+        offset = np.degrees(np.hypot(chunk["reco_alt"] - chunk["alt_tel"],
+                                     (chunk["reco_az"] - chunk["az_tel"]) * np.cos(chunk["alt_tel"])))
+        assert np.median(offset) < 2.0
+        assert np.percentile(offset, 99) < 5.0
+    ids = np.concatenate(ids)
+    print(f"DL1 {len(dl1['event_id'])} events -> DL2 {len(ids)} events in {n_chunks} chunks")
+    assert n_chunks >= 2
+    np.testing.assert_array_equal(ids, expected_ids)
+    assert table_length(lstchain_dl2_run.dl2_path, DL2_PARAMS_KEY) == len(expected_ids)
+
+    # event times come through untouched: the DL3 step computes TIME and the effective time from them
+    dl2 = read_table(lstchain_dl2_run.dl2_path, DL2_PARAMS_KEY, ["event_id", "dragon_time"])
+    np.testing.assert_array_equal(dl2["dragon_time"], dl1["dragon_time"][finite])
+
+
+def test_models_trained_by_lstchain_separate_gammas_from_protons(lstchain_models, lstchain_env, tmp_path):
+    """The forests lstchain_mc_trainpipe trained on lappana's MC learned gamma/hadron separation."""
+    rng = np.random.default_rng(99)
+    gammas = make_dl1_events(rng, 1500, "gamma")
+    protons = make_dl1_events(rng, 1500, "proton")
+    test = {name: np.concatenate([gammas[name], protons[name]]) for name in gammas}
+    test["event_id"] = np.arange(1, len(test["event_id"]) + 1)
+    dl1 = tmp_path / "dl1_mc_test.h5"
+    write_dl1_file(dl1, test, run_id=0, is_simulation=True)
+    result = run_dl1_to_dl2(dl1, tmp_path / "out", lstchain_env=lstchain_env, models_dir=lstchain_models)
+    dl2 = read_table(result.dl2_path, DL2_PARAMS_KEY, ["mc_type", "gammaness", "mc_energy", "reco_energy"])
+    g = dl2["gammaness"][dl2["mc_type"] == 0]
+    p = dl2["gammaness"][dl2["mc_type"] == 101]
+    # fraction of (gamma, proton) pairs ranked right: the area under the ROC curve
+    auc = np.mean(g[:, None] > p[None, :]) + 0.5 * np.mean(g[:, None] == p[None, :])
+    is_g = dl2["mc_type"] == 0
+    log_ratio = np.log10(dl2["reco_energy"][is_g] / dl2["mc_energy"][is_g])
+    print(f"lstchain on MC: {result.n_events} events in {result.seconds:.1f} s, ROC AUC {auc:.3f}, "
+          f"energy bias {np.median(log_ratio):+.3f} dex, resolution {np.std(log_ratio):.3f} dex")
+    assert auc > 0.8
+    assert abs(np.median(log_ratio)) < 0.1
