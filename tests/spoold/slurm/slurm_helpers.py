@@ -1,0 +1,66 @@
+"""Helpers for the Slurm executor's tests: StepJobs of small shell tasks, and a loop that
+drives the executor like the daemon until every task is final."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spoold.executors.base import StepJob, StepPoll, Task
+from spoold.executors.slurm import SlurmExecutor
+from spoold.site import SlurmSettings
+
+@dataclass(frozen=True)
+class FakeSite:
+    """The part of spoold.site.Site the executor reads."""
+
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    executor: str = "slurm"
+
+
+def settings(**overrides) -> SlurmSettings:
+    """Slurm settings fit for tests: small memory, short polls."""
+    values = dict(mem="100M", time="00:05:00", poll_seconds=0.5, poll_max_seconds=2.0)
+    values.update(overrides)
+    return SlurmSettings(**values)
+
+
+def make_executor(**overrides) -> SlurmExecutor:
+    extra = {k: overrides.pop(k) for k in ("commands", "max_array_size", "python") if k in overrides}
+    return SlurmExecutor(FakeSite(slurm=settings(**overrides)), **extra)
+
+
+counter = iter(range(1, 1_000_000))
+
+
+def shell_job(workdir: Path, scripts: list[str], *, step: str = "dl2", request_id: str | None = None,
+              after: tuple = (), attempt: int = 1, **job_fields) -> StepJob:
+    """A StepJob whose task i runs ``bash -c scripts[i]``."""
+    request_id = request_id or f"t{os.getpid()}x{next(counter)}x{int(time.time() * 1000) % 10_000_000}"
+    tasks = tuple(
+        Task(index=i, label=f"task {i}", argv=("bash", "-c", script),
+             result_file=workdir / "results" / step / f"{i}.json", log_file=workdir / "logs" / step / f"{i}.log")
+        for i, script in enumerate(scripts))
+    return StepJob(request_id=request_id, step=step, attempt=attempt, tasks=tasks, workdir=workdir,
+                   after=after, **job_fields)
+
+
+def run_until_final(executor: SlurmExecutor, handles: list[dict], timeout: float = 180.0,
+                    on_poll=None) -> list[StepPoll]:
+    """Poll like the daemon (storing the returned handles) until every task is final."""
+    deadline = time.monotonic() + timeout
+    polls: list[StepPoll] = []
+    while time.monotonic() < deadline:
+        polls = executor.poll(handles)
+        handles[:] = [p.handle for p in polls]
+        if on_poll is not None:
+            on_poll(polls)
+        if all(p.finished for p in polls):
+            return polls
+        time.sleep(0.3)
+    states = {p.handle["name"]: {i: (s.state.value, s.detail) for i, s in p.tasks.items()} for p in polls}
+    raise AssertionError(f"tasks not final after {timeout} s: {states}")
+
+
