@@ -27,7 +27,7 @@ import tables
 
 from lappana.constants import DL1_PARAMS_KEY
 from lappana.errors import LappanaError
-from lappana.io.hdf5 import get_table, open_table_file, require_columns, write_table
+from lappana.io.hdf5 import FILTERS, get_table, open_table_file, require_columns, write_table
 from lappana.io.instrument import INSTRUMENT_NODES, write_instrument
 
 __all__ = [
@@ -136,6 +136,7 @@ def write_dl1_file(
     run_id: int,
     is_simulation: bool,
     append: bool = False,
+    filters: tables.Filters = FILTERS,
 ) -> None:
     """Write (or extend) a DL1 file that lstchain's DL1→DL2 and training tools accept.
 
@@ -156,6 +157,8 @@ def write_dl1_file(
     append : bool
         Append the events to the file's table instead of writing a new file.
         The instrument nodes are written once.
+    filters : tables.Filters
+        Compression of a new table (``blosc:zstd`` as lstchain by default).
 
     Raises
     ------
@@ -193,7 +196,7 @@ def write_dl1_file(
     if not append and path.exists():
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_table(path, DL1_PARAMS_KEY, ordered, append=append)
+    write_table(path, DL1_PARAMS_KEY, ordered, append=append, filters=filters)
     with tables.open_file(str(path), mode="a") as h5:
         if any(node not in h5 for node in INSTRUMENT_NODES):
             write_instrument(h5)
