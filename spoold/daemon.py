@@ -316,6 +316,8 @@ class Daemon:
     def apply_controls(self) -> None:
         """Apply cancel, hold, release and retry left in control/ by the spool command."""
         for request_id, action, path in self.spool.controls():
+            if self.spool.find(request_id) is None and (self.spool.dir("incoming") / f"{request_id}.yaml").exists():
+                continue  # not claimed yet: apply it once it is
             try:
                 message = self.apply(request_id, action)
             except Exception as error:  # noqa: BLE001

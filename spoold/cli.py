@@ -1,0 +1,107 @@
+"""The ``spool`` command for users: init, template, validate, submit, status, cancel, retry, hold, release.
+
+Each subcommand is a module under :mod:`spoold.commands` that defines
+``HELP`` (optional), ``add_arguments(parser)`` and ``run(args) -> int``. Every
+subcommand takes ``--spool DIR`` (default: the site file's spool, else
+``./spool``) and ``--config SITE``; modules get the site and the spool with
+:func:`site_and_spool`. Errors a user can cause are raised as
+:class:`SpoolCommandError` (or ``SiteError``) and printed as sentences, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from spoold import __version__
+
+#: subcommand -> (module under spoold.commands, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "create a spool's folders"),
+    "template": ("template", "print an annotated example request that validates"),
+    "validate": ("validate", "check a request file: exactly the messages the daemon would give"),
+    "submit": ("submit", "validate a request and put it into the spool; prints its id"),
+    "status": ("status", "list requests with their step and progress, or one request in detail"),
+    "cancel": ("cancel", "cancel a request and stop its tasks"),
+    "retry": ("retry", "put a failed or cancelled request back in the queue (history is kept)"),
+    "hold": ("hold", "hold a request until 'spool release'"),
+    "release": ("release", "let a held request go on"),
+}
+
+
+class SpoolCommandError(Exception):
+    """A problem the user can fix; the message is one or more sentences."""
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Add --spool and --config to a (sub)parser."""
+    parser.add_argument("--spool", type=Path, default=argparse.SUPPRESS,
+                        help="the spool root (default: the site file's, else ./spool)")
+    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="the site file (YAML)")
+
+
+def site_and_spool(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Return (Site, Spool) for a subcommand's arguments.
+
+    Raises
+    ------
+    SpoolCommandError
+        When the site file is not valid.
+    """
+    from spoold.site import SiteError, load_site
+    from spoold.spool import Spool
+
+    try:
+        site = load_site(getattr(args, "config", None), spool_root=getattr(args, "spool", None))
+    except SiteError as error:
+        raise SpoolCommandError("\n".join(error.errors)) from None
+    return site, Spool(site.spool_root)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser (subcommands are parsed in a second pass)."""
+    parser = argparse.ArgumentParser(prog="spool", description="Submit and follow astran analysis requests.")
+    parser.add_argument("--version", action="version", version=f"spool {__version__}")
+    add_common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_module, text) in SUBCOMMANDS.items():
+        sub.add_parser(name, help=text, description=text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``spool``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    first, rest = parser.parse_known_args(argv)
+    if getattr(first, "command", None) is None:
+        parser.print_help()
+        return 2
+    module_name, text = SUBCOMMANDS[first.command]
+    module = importlib.import_module(f"spoold.commands.{module_name}")
+    sub_parser = argparse.ArgumentParser(prog=f"spool {first.command}", description=text)
+    add_common(sub_parser)
+    module.add_arguments(sub_parser)
+    args = sub_parser.parse_args(rest)
+    for name in ("spool", "config"):
+        if not hasattr(args, name):
+            setattr(args, name, getattr(first, name, None))
+    try:
+        return int(module.run(args) or 0)
+    except SpoolCommandError as error:
+        print(f"spool {first.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"spool {first.command}: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    # run as ``python -m spoold.cli``: use the imported module, so that its
+    # SpoolCommandError is the class the subcommands raise
+    from spoold.cli import main as _main
+
+    sys.exit(_main())

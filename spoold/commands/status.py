@@ -1,0 +1,157 @@
+"""``spool status [ID]``: a table of requests, or one request in detail."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from spoold import events, state as st
+from spoold.cli import SpoolCommandError, site_and_spool
+from spoold.lock import describe, holder_alive, read_holder
+from spoold.spool import STATE_DIRS, Spool
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``[ID]``, ``--state``, ``--json``."""
+    parser.add_argument("id", nargs="?", help="show this request in detail")
+    parser.add_argument("--state", action="append", choices=STATE_DIRS + ("incoming",),
+                        help="only requests in this state folder (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print state.json (with ID) or a JSON list")
+
+
+def _row(where: str, folder: Path) -> dict[str, Any]:
+    state = st.load(folder) or {}
+    request = state.get("request") or {}
+    shown = state.get("state") or where
+    if where == "hold":
+        shown = "held"
+    elif where == "running" and state.get("hold_requested"):
+        shown = "running (hold asked)"
+    return {
+        "id": folder.name,
+        "state": shown,
+        "folder": where,
+        "step": state.get("step") or "",
+        "progress": st.progress(state) if where in ("running", "hold") else "",
+        "source": request.get("source") or "",
+        "night": request.get("night") or "",
+        "runs": len(state.get("runs") or request.get("runs") or []) or "",
+        "submitter": state.get("submitter") or "",
+        "updated": (state.get("updated") or "")[:19].replace("T", " "),
+    }
+
+
+def table(spool: Spool, states: list[str] | None) -> list[dict[str, Any]]:
+    """Rows for every request (in incoming too, as 'incoming')."""
+    rows = []
+    if not states or "incoming" in states:
+        for name in spool.incoming_names():
+            rows.append({"id": name, "state": "incoming", "folder": "incoming", "step": "", "progress": "",
+                         "source": "", "night": "", "runs": "", "submitter": "", "updated": ""})
+    for where, folder in spool.all_requests():
+        if states and where not in states:
+            continue
+        rows.append(_row(where, folder))
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """Print rows as an aligned table."""
+    columns = ["id", "state", "step", "progress", "source", "night", "runs", "submitter", "updated"]
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
+
+
+def detail(spool: Spool, request_id: str) -> str:
+    """The text of ``spool status ID``."""
+    found = spool.find(request_id)
+    if found is None:
+        if (spool.dir("incoming") / f"{request_id}.yaml").exists():
+            return f"{request_id}: in incoming, not yet picked up by the daemon."
+        raise SpoolCommandError(f"There is no request {request_id} in {spool.root}; see 'spool status'.")
+    where, folder = found
+    state = st.load(folder) or {}
+    request = state.get("request") or {}
+    lines = [f"request   {request_id}", f"state     {_row(where, folder)['state']}  (folder {folder})"]
+    if request:
+        lines.append(f"source    {request.get('source')} (RA {request.get('ra_deg')}, Dec {request.get('dec_deg')})")
+        lines.append(f"night     {request.get('night')}   start from {request.get('start_from')}   "
+                     f"IRF set {request.get('irf_set')}")
+        lines.append(f"products  {', '.join(request.get('products') or [])}")
+    if state.get("runs"):
+        lines.append(f"runs      {', '.join(str(r) for r in state['runs'])}")
+    lines.append(f"submitter {state.get('submitter')} (by {state.get('origin', 'file')}), "
+                 f"attempt {state.get('attempt', 1)}")
+    waiting = state.get("waiting")
+    if state.get("state") == "waiting" and waiting:
+        lines.append(f"waiting   for {len(waiting.get('missing') or [])} input file(s) since {waiting.get('since')}, "
+                     f"until {waiting.get('until')}; then it fails:")
+        lines += [f"            {m}" for m in (waiting.get("missing") or [])[:20]]
+    if state.get("error"):
+        lines.append(f"error     {state['error']}")
+    attempt = state.get("attempt", 1)
+    for name, rec in (state.get("steps") or {}).items():
+        if rec.get("attempt") != attempt:
+            continue
+        job = (rec.get("handle") or {}).get("job_id")
+        note = f" — {rec['note']}" if rec.get("note") else ""
+        lines.append(f"step {name:<9} {rec.get('status')}{' (job ' + str(job) + ')' if job else ''}{note}")
+        for index, task in sorted((rec.get("tasks") or {}).items(), key=lambda kv: int(kv[0])):
+            lines.append(
+                f"    {task.get('label', index):<10} {task.get('state', ''):<10} "
+                f"{task.get('job_id') or '':<14} {task.get('detail') or ''}  {task.get('log') or ''}".rstrip()
+            )
+    for old in state.get("history") or []:
+        lines.append(f"earlier   attempt {old.get('attempt')}: {old.get('state')} in step {old.get('step')}"
+                     f"{': ' + old['error'] if old.get('error') else ''}")
+    if (folder / "errors.txt").is_file():
+        lines.append("errors:")
+        lines += ["  " + e for e in (folder / "errors.txt").read_text(encoding="utf-8", errors="replace").splitlines()]
+    if (folder / "error.txt").is_file():
+        lines.append(f"see {folder / 'error.txt'} for the failing step's log")
+    recent = events.read(folder)[-8:]
+    if recent:
+        lines.append("events:")
+        lines += [f"  {e.get('time', '')[:19].replace('T', ' ')}  {e.get('event')}"
+                  f"{' ' + e['step'] if e.get('step') else ''}  {e.get('detail', '')}" for e in recent]
+    return "\n".join(lines)
+
+
+def daemon_line(spool: Spool) -> str:
+    """Who serves the spool."""
+    info = read_holder(spool.root)
+    if info and holder_alive(info):
+        return f"served by {describe(info, now=datetime.now(timezone.utc).timestamp())}"
+    return "no daemon is serving this spool: start 'spoold --spool " + str(spool.root) + "'"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the table or one request."""
+    _site, spool = site_and_spool(args)
+    problems = spool.check_layout()
+    if problems:
+        raise SpoolCommandError(" ".join(problems))
+    if args.id:
+        if args.json:
+            found = spool.find(args.id)
+            if found is None:
+                raise SpoolCommandError(f"There is no request {args.id} in {spool.root}.")
+            print(json.dumps(st.load(found[1]) or {}, indent=1))
+        else:
+            print(detail(spool, args.id))
+        return 0
+    rows = table(spool, args.state)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"spool {spool.root}: {daemon_line(spool)}")
+    if not rows:
+        print("no requests.")
+        return 0
+    print_table(rows)
+    return 0
