@@ -1,0 +1,96 @@
+"""``lappana simulate``: an LST-1-like night of wobble runs, with IRFs, MC and truth."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lappana.constants import CRAB_DEC_DEG, CRAB_NAME, CRAB_RA_DEG
+from lappana.errors import LappanaError
+from lappana.paths import parse_night
+
+HELP = "simulate an LST-1-like night: DL1/DL2 runs, run catalogue, MC and IRFs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``lappana simulate``."""
+    parser.add_argument("output", type=Path, help="folder to write the night's tree into")
+    parser.add_argument("--night", default="2023-12-07",
+                        help="the evening's date, YYYY-MM-DD (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=3, help="number of runs (default: %(default)s)")
+    parser.add_argument("--minutes", type=float, default=20.0,
+                        help="length of each run in minutes (default: %(default)s)")
+    parser.add_argument("--first-run", type=int, default=15864,
+                        help="number of the first run (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--source-name", default=CRAB_NAME, help="source name (default: %(default)s)")
+    parser.add_argument("--ra", type=float, default=CRAB_RA_DEG, help="source RA in deg (default: %(default)s)")
+    parser.add_argument("--dec", type=float, default=CRAB_DEC_DEG, help="source Dec in deg (default: %(default)s)")
+    parser.add_argument("--flux", type=float, default=1.0,
+                        help="source flux in Crab units (default: %(default)s)")
+    parser.add_argument("--no-source", action="store_true", help="no gamma-ray source (flux 0)")
+    parser.add_argument("--levels", default="dl1,dl2",
+                        help="data levels to write per run, comma-separated (default: %(default)s)")
+    parser.add_argument("--no-mc", action="store_true", help="do not write MC gamma and proton files")
+    parser.add_argument("--no-irf", action="store_true", help="do not write IRF files")
+    parser.add_argument("--shower-rate", type=float, default=1500.0, metavar="HZ",
+                        help="cosmic-ray shower rate after cleaning, Hz (default: %(default)s)")
+    parser.add_argument("--mc-events", type=int, default=20000,
+                        help="events per MC file (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate the night and print what was written."""
+    from lappana.simulate.night import simulate_night
+
+    try:
+        night = parse_night(args.night)
+    except ValueError as exc:
+        raise LappanaError(str(exc)) from None
+    if args.mc_events < 1:
+        raise LappanaError("--mc-events must be at least 1.")
+    result = simulate_night(
+        args.output,
+        night=night,
+        source_name=args.source_name,
+        source_ra=args.ra,
+        source_dec=args.dec,
+        n_runs=args.runs,
+        run_minutes=args.minutes,
+        first_run=args.first_run,
+        seed=args.seed,
+        levels=args.levels.split(","),
+        mc=not args.no_mc,
+        irfs=not args.no_irf,
+        source_flux=0.0 if args.no_source else args.flux,
+        shower_rate_hz=args.shower_rate,
+        mc_events=args.mc_events,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        print(summary(result), file=sys.stdout)
+    return 0
+
+
+def summary(result) -> str:
+    """A few lines saying what a simulated night wrote."""
+    lines = [f"Simulated night {result.night.isoformat()} in {result.output}:"]
+    for run_id in result.run_ids:
+        t = result.truth[run_id]
+        levels = [lvl for lvl, files in (("DL1", result.dl1_files), ("DL2", result.dl2_files)) if run_id in files]
+        lines.append(
+            f"  run {run_id}: {t.n_events} events ({t.n_showers} showers, {t.n_gammas} gammas), "
+            f"{t.duration_s / 60:.1f} min, zenith {t.mean_zenith_deg:.1f}°, wobble {t.wobble_angle_deg:.0f}° "
+            f"[{', '.join(levels)}]"
+        )
+    if result.run_catalog:
+        lines.append(f"  run catalogue: {result.run_catalog}")
+    for name, folder in result.irf_dirs.items():
+        n = sum(1 for p in result.irf_files if p.parent == folder)
+        lines.append(f"  IRFs {name}: {n} files in {folder}")
+    for name, path in result.mc_files.items():
+        lines.append(f"  MC {name}: {path}")
+    lines.append(f"  truth: {result.truth_file}")
+    return "\n".join(lines)

@@ -1,0 +1,142 @@
+"""Monte Carlo DL1 files of gammas and protons, for lstchain_mc_trainpipe.
+
+Three files, each a DL1 table with lstchain's ``mc_*`` columns, written with
+:func:`lappana.io.dl1.write_dl1_file`:
+
+- ``gamma_diffuse.h5``: gammas from directions spread over the camera (within 2.5°
+  of the pointing), E⁻² from 10 GeV to 100 TeV, for training the energy and disp
+  regressors and the classifier;
+- ``gamma_point.h5``: gammas from a point 0.4° off-axis (the wobble offset), for
+  testing and IRFs;
+- ``proton.h5``: protons from directions spread over the camera (``mc_type`` 101).
+
+The telescope points at 20° zenith, 180° azimuth (``alt_tel`` = ``mc_alt_tel``).
+Only showers that trigger and survive cleaning are written, each with the image
+parameters of :mod:`lappana.simulate.showers`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lappana.constants import EVENT_TYPE_SHOWER
+from lappana.simulate import model
+from lappana.simulate.camera import camera_to_altaz
+from lappana.simulate.events import DL1_COLUMNS
+from lappana.simulate.showers import draw_reco_energy, image_parameters
+
+MC_ZENITH_DEG = 20.0
+MC_AZIMUTH_DEG = 180.0
+#: Ratio between a proton's energy and the energy of a gamma giving the same image.
+PROTON_ENERGY_RATIO = 3.0
+_DEG_TO_M = np.radians(1.0) * model.EFFECTIVE_FOCAL_LENGTH_M
+_E_MIN, _E_MAX = 0.01, 100.0
+
+
+def _detected_gamma_energies(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n detected gammas from an E⁻² spectrum (detection ∝ collection area)."""
+    out: list[np.ndarray] = []
+    have = 0
+    a_max = float(model.collection_area(np.array([_E_MAX]), MC_ZENITH_DEG)[0]) * 1.05
+    while have < n:
+        batch = 4 * (n - have) + 1000
+        u = rng.uniform(size=batch)
+        energy = 1.0 / (1.0 / _E_MIN - u * (1.0 / _E_MIN - 1.0 / _E_MAX))  # E^-2
+        keep = rng.uniform(size=batch) < model.collection_area(energy, MC_ZENITH_DEG) / a_max
+        out.append(energy[keep])
+        have += int(keep.sum())
+    return np.concatenate(out)[:n]
+
+
+def _hadron_equivalent_energies(rng: np.random.Generator, n: int) -> np.ndarray:
+    grid = np.logspace(np.log10(_E_MIN), np.log10(_E_MAX), 2001)
+    density = model.hadron_energy_spectrum(grid) * grid  # per log E
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(np.log(grid)))])
+    cdf /= cdf[-1]
+    return np.exp(np.interp(rng.uniform(size=n), cdf, np.log(grid)))
+
+
+def mc_events(rng: np.random.Generator, particle: str, n: int, *, offset_deg: float | None) -> dict[str, np.ndarray]:
+    """DL1 columns (with ``mc_*``) of ``n`` detected MC showers.
+
+    Parameters
+    ----------
+    particle : {"gamma", "proton"}
+    n : int
+    offset_deg : float or None
+        Point-like source at this offset from the pointing, or None for diffuse
+        directions (uniform within 2.5°).
+    """
+    is_gamma = np.full(n, particle == "gamma")
+    equivalent = _detected_gamma_energies(rng, n) if particle == "gamma" else _hadron_equivalent_energies(rng, n)
+    angle = rng.uniform(0, 2 * np.pi, n)
+    radius = np.full(n, offset_deg) if offset_deg is not None else 2.5 * np.sqrt(rng.uniform(size=n))
+    src_x = radius * _DEG_TO_M * np.cos(angle)
+    src_y = radius * _DEG_TO_M * np.sin(angle)
+    zen = np.full(n, MC_ZENITH_DEG)
+    reco_energy = draw_reco_energy(rng, equivalent, is_gamma)
+    score = model.gamma_score(rng, equivalent, is_gamma)
+    image = image_parameters(rng, energy=equivalent, reco_energy=reco_energy, score=score,
+                             is_gamma=is_gamma, src_x=src_x, src_y=src_y, zenith_deg=zen)
+    alt_tel = np.full(n, np.radians(90.0 - MC_ZENITH_DEG))
+    az_tel = np.full(n, np.radians(MC_AZIMUTH_DEG))
+    mc_alt, mc_az = camera_to_altaz(src_x, src_y, alt_tel, az_tel)
+    cols: dict[str, np.ndarray] = {}
+    for name, dtype in DL1_COLUMNS.items():
+        if name in image:
+            cols[name] = image[name].astype(dtype)
+        elif name not in ("dragon_time", "ucts_time", "tib_time", "trigger_time", "ucts_jump", "calibration_id"):
+            cols[name] = np.zeros(n, dtype=dtype)
+    cols["obs_id"][:] = 1 if particle == "gamma" else 2
+    cols["event_id"][:] = np.arange(1, n + 1)
+    cols["tel_id"][:] = 1
+    cols["event_type"][:] = EVENT_TYPE_SHOWER
+    cols["trigger_type"][:] = 1
+    cols["alt_tel"][:] = alt_tel
+    cols["az_tel"][:] = az_tel
+    cols["sin_az_tel"][:] = np.sin(az_tel)
+    energy = equivalent if particle == "gamma" else PROTON_ENERGY_RATIO * equivalent
+    cols["mc_energy"] = energy
+    cols["log_mc_energy"] = np.log10(energy)
+    cols["mc_alt"] = mc_alt
+    cols["mc_az"] = mc_az
+    cols["mc_alt_tel"] = alt_tel
+    cols["mc_az_tel"] = az_tel
+    cols["mc_type"] = np.full(n, 0 if particle == "gamma" else 101, dtype=np.int64)
+    core_r = 250.0 * np.sqrt(rng.uniform(size=n))
+    core_phi = rng.uniform(0, 2 * np.pi, n)
+    cols["mc_core_x"] = core_r * np.cos(core_phi)
+    cols["mc_core_y"] = core_r * np.sin(core_phi)
+    cols["mc_core_distance"] = core_r
+    cols["mc_h_first_int"] = rng.uniform(15e3, 35e3, n)
+    cols["mc_x_max"] = 300.0 + 60.0 * np.log10(energy / 0.1) + 40.0 * rng.standard_normal(n)
+    return cols
+
+
+def write_mc_files(folder: str | Path, *, seed: int, n_events: int = 20_000) -> dict[str, Path]:
+    """Write ``gamma_diffuse.h5``, ``gamma_point.h5`` and ``proton.h5`` into ``folder``.
+
+    Returns
+    -------
+    dict of str to Path
+        Keys ``gamma_diffuse``, ``gamma_point``, ``proton``.
+    """
+    from lappana.io.dl1 import write_dl1_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    specs = {
+        "gamma_diffuse": ("gamma", None, 1),
+        "gamma_point": ("gamma", 0.4, 2),
+        "proton": ("proton", None, 3),
+    }
+    out: dict[str, Path] = {}
+    for name, (particle, offset, stream) in specs.items():
+        rng = np.random.default_rng([int(seed), 800_000 + stream])
+        events = mc_events(rng, particle, int(n_events), offset_deg=offset)
+        path = folder / f"{name}.h5"
+        write_dl1_file(path, events, run_id=int(events["obs_id"][0]), is_simulation=True)
+        out[name] = path
+    return out

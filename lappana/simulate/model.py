@@ -1,0 +1,150 @@
+"""LST-1 performance as a model: spectra, collection area, resolutions, gammaness.
+
+Everything here is a smooth function of true energy (TeV) and zenith angle, tuned so
+that the simulated telescope reproduces LST-1's published low-zenith performance
+(see ``docs/simulate.md``): with 70 % gammaness and 70 % θ-containment cuts the Crab
+gives ≈10 γ/min above 0.2 TeV reconstructed energy, ≈20 γ/min above 0.1 TeV and
+≈1.5 γ/min above 1 TeV; the energy resolution is ≈30 % at 100 GeV, ≈20 % at 0.4 TeV,
+≈18 % at 1 TeV; the 70 % θ containment is ≈0.27° at 100 GeV, 0.20° at 250 GeV and
+≈0.17° above 0.6 TeV.
+
+The simulator draws events from these functions, and :mod:`lappana.simulate.irf`
+derives the IRFs from the same functions by Monte Carlo, so the IRFs describe the
+simulated telescope exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Focal length that lstchain uses to turn camera positions into directions (m).
+EFFECTIVE_FOCAL_LENGTH_M = 29.30565
+#: Equivalent (nominal) focal length of LST-1 (m).
+EQUIVALENT_FOCAL_LENGTH_M = 28.0
+#: Minimum time between two triggers of LST-1's camera (s).
+DEAD_TIME_S = 7.1e-6
+#: Camera radius in metres (the LSTCam field of view is ≈4.3° across).
+CAMERA_RADIUS_M = 1.1
+
+#: Collection area of triggered and cleaned gamma showers, plateau normalisation (m²).
+_AREA_NORM_M2 = 2.9e5
+#: Threshold energy of the collection area at 10° zenith (TeV).
+_THRESHOLD_TEV = 0.03
+_THRESHOLD_SLOPE = 2.5
+_AREA_GROWTH = 0.35
+_REFERENCE_ZENITH_DEG = 10.0
+
+#: Gamma-like score separation (in units of the score's spread) between gammas and hadrons.
+_SCORE_SPREAD = 1.0
+
+
+def crab_flux(energy_tev: np.ndarray) -> np.ndarray:
+    """Differential flux of the Crab Nebula, MAGIC's log-parabola.
+
+    Parameters
+    ----------
+    energy_tev : numpy.ndarray
+        True energy in TeV.
+
+    Returns
+    -------
+    numpy.ndarray
+        dN/dE in TeV⁻¹ cm⁻² s⁻¹: 3.23e-11 (E/TeV)^(−2.47 − 0.24 log10 E/TeV).
+    """
+    e = np.asarray(energy_tev, dtype=float)
+    return 3.23e-11 * e ** (-2.47 - 0.24 * np.log10(e))
+
+
+def _zenith_ratio(zenith_deg: float | np.ndarray) -> np.ndarray:
+    return np.cos(np.radians(_REFERENCE_ZENITH_DEG)) / np.cos(np.radians(zenith_deg))
+
+
+def threshold_energy(zenith_deg: float | np.ndarray) -> np.ndarray:
+    """Energy (TeV) where the collection area reaches half its plateau; grows as cos(z)^-2.5."""
+    return _THRESHOLD_TEV * _zenith_ratio(zenith_deg) ** 2.5
+
+
+def collection_area(energy_tev: np.ndarray, zenith_deg: float | np.ndarray) -> np.ndarray:
+    """Collection area (m²) of gamma showers that trigger and survive image cleaning.
+
+    No gammaness or θ cut is applied here: those come from the event-wise gammaness and
+    direction, as in the real analysis.
+
+    Parameters
+    ----------
+    energy_tev : numpy.ndarray
+        True energy in TeV.
+    zenith_deg : float or numpy.ndarray
+        Zenith angle of the pointing in degrees.
+    """
+    e = np.asarray(energy_tev, dtype=float)
+    ratio = _zenith_ratio(zenith_deg)
+    e_th = _THRESHOLD_TEV * ratio**2.5
+    norm = _AREA_NORM_M2 * ratio**0.5
+    growth = e**_AREA_GROWTH / (1.0 + (e / 10.0) ** _AREA_GROWTH)
+    return norm * growth / (1.0 + (e_th / e) ** _THRESHOLD_SLOPE)
+
+
+def energy_resolution(energy_tev: np.ndarray) -> np.ndarray:
+    """Relative energy resolution σ(E_reco/E_true) (≈0.30 at 0.1 TeV, 0.20 at 0.4, 0.18 at 1)."""
+    le = np.log10(np.asarray(energy_tev, dtype=float))
+    # 0.30 at log10 E = -1, 0.20 at -0.4, 0.18 at 0 and above; 0.40 at 30 GeV.
+    return np.interp(le, [-1.6, -1.0, -0.4, 0.0, 2.0], [0.42, 0.30, 0.20, 0.18, 0.18])
+
+
+def energy_bias(energy_tev: np.ndarray) -> np.ndarray:
+    """Relative bias of the reconstructed energy: positive near threshold, ~0 above 0.2 TeV."""
+    le = np.log10(np.asarray(energy_tev, dtype=float))
+    return np.interp(le, [-1.7, -1.0, -0.7, 2.0], [0.25, 0.05, 0.0, 0.0])
+
+
+def psf_sigma_deg(energy_tev: np.ndarray) -> np.ndarray:
+    """Per-axis Gaussian width (deg) of the reconstructed direction.
+
+    For a 2-D Gaussian the 70 % containment radius is 1.552 σ. The head-tail
+    mistakes of :func:`head_tail_flip_probability` widen the tail a little.
+    """
+    le = np.log10(np.asarray(energy_tev, dtype=float))
+    c70 = np.interp(le, [-1.5, -1.0, -0.6, -0.2, 2.0], [0.40, 0.26, 0.19, 0.16, 0.15])
+    return c70 / 1.552
+
+
+def head_tail_flip_probability(energy_tev: np.ndarray) -> np.ndarray:
+    """Probability that the disp sign is reconstructed wrong (source put on the wrong side)."""
+    le = np.log10(np.asarray(energy_tev, dtype=float))
+    return np.interp(le, [-1.5, -1.0, -0.5, 0.0], [0.20, 0.08, 0.03, 0.01])
+
+
+def score_separation(energy_tev: np.ndarray) -> np.ndarray:
+    """Separation of the mean gamma-like score of gammas and hadrons (in score σ)."""
+    le = np.log10(np.asarray(energy_tev, dtype=float))
+    return np.interp(le, [-1.5, -1.0, -0.7, -0.3, 0.3, 2.0], [0.9, 1.6, 2.2, 2.8, 3.3, 3.5])
+
+
+def gamma_score(rng: np.random.Generator, energy_tev: np.ndarray, is_gamma: np.ndarray) -> np.ndarray:
+    """Draw the latent gamma-like score of events (Gaussian, unit spread).
+
+    Gammas are centred on ``+separation/2``, hadrons on ``−separation/2``; the shape
+    parameters (width, length, ...) and the gammaness are both made from this score,
+    so that gammaness and image shape are consistent.
+    """
+    half = 0.5 * score_separation(energy_tev)
+    centre = np.where(is_gamma, half, -half)
+    return centre + _SCORE_SPREAD * rng.standard_normal(np.shape(energy_tev))
+
+
+def gammaness_from_score(score: np.ndarray) -> np.ndarray:
+    """Gammaness in [0, 1] from the latent score: a logistic map, monotonic."""
+    return 1.0 / (1.0 + np.exp(-1.7 * np.asarray(score, dtype=float)))
+
+
+def hadron_energy_spectrum(energy_tev: np.ndarray) -> np.ndarray:
+    """Shape (unnormalised) of the gamma-equivalent energy spectrum of detected hadrons."""
+    e = np.asarray(energy_tev, dtype=float)
+    return e**-2.7 / (1.0 + (0.045 / e) ** 4)
+
+
+def mean_intensity_pe(energy_tev: np.ndarray, zenith_deg: float | np.ndarray) -> np.ndarray:
+    """Typical image intensity (p.e.) of a gamma shower: ≈40 p.e. at 30 GeV, ≈1500 at 1 TeV."""
+    e = np.asarray(energy_tev, dtype=float)
+    return 1500.0 * e**1.05 / _zenith_ratio(zenith_deg) ** 1.5

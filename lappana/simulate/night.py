@@ -1,0 +1,308 @@
+"""A whole simulated night: runs, run catalogue, IRFs, MC and the truth file.
+
+The tree written under ``output`` is what spoold's default site reads::
+
+    DL1/YYYYMMDD/v0.10/tailcut84/dl1_LST-1.RunNNNNN.h5
+    DL2/YYYYMMDD/v0.10/tailcut84/dl2_LST-1.RunNNNNN.h5
+    monitoring/RunCatalog/RunCatalog_YYYYMMDD.ecsv
+    IRF/<irf_set_name>/irf_RFsim_<cuts>_zenZZ.Z_azAAA.A.fits.gz
+    MC/gamma_diffuse.h5, MC/gamma_point.h5, MC/proton.h5
+    simulation.json
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import lappana.env  # noqa: F401
+from astropy.time import Time
+
+from lappana import __version__
+from lappana.constants import CRAB_DEC_DEG, CRAB_NAME, CRAB_RA_DEG
+from lappana.errors import LappanaError
+from lappana.paths import irf_set_name, night_folder, run_catalog_name, run_file_name
+from lappana.simulate.catalog import write_catalog
+from lappana.simulate.events import RunSettings
+from lappana.simulate.irf import (
+    DEFAULT_AZIMUTH_DEG,
+    DEFAULT_ZENITH_NODES_DEG,
+    IrfSet,
+    irf_file_name,
+    make_irf,
+    simulate_point_gammas,
+    write_irf,
+)
+from lappana.simulate.observation import plan_night
+from lappana.simulate.run import RunTruth, write_run
+
+#: Processing version and cleaning folder of the DL1/DL2 trees.
+DATA_VERSION = "v0.10"
+CLEANING_FOLDER = "tailcut84"
+#: The two IRF sets written: a global cut and 70 %/70 % efficiency cuts.
+GLOBAL_CUTS = {"gh_cut": 0.7, "theta_cut_deg": 0.2}
+EFFICIENCY_CUTS = {"gh_efficiency": 0.7, "theta_containment": 0.7}
+LEVELS = ("dl1", "dl2")
+
+
+@dataclass
+class SimulatedNight:
+    """What :func:`simulate_night` wrote, and the truth of every run.
+
+    Attributes
+    ----------
+    output : Path
+        The root of the tree.
+    night : datetime.date
+        The evening's date.
+    run_ids : list of int
+    dl1_files, dl2_files : dict of int to Path
+        Per run number (empty when that level was not asked for).
+    run_catalog : Path
+    irf_dirs : dict of str to Path
+        IRF folder per set name (``global_gh0.70_theta0.20``, ``eff_gh0.70_th0.70``).
+    irf_files : list of Path
+    mc_files : dict of str to Path
+        ``gamma_diffuse``, ``gamma_point``, ``proton``.
+    truth_file : Path
+        ``simulation.json``.
+    truth : dict of int to RunTruth
+    """
+
+    output: Path
+    night: _dt.date
+    run_ids: list[int]
+    dl1_files: dict[int, Path] = field(default_factory=dict)
+    dl2_files: dict[int, Path] = field(default_factory=dict)
+    run_catalog: Path | None = None
+    irf_dirs: dict[str, Path] = field(default_factory=dict)
+    irf_files: list[Path] = field(default_factory=list)
+    mc_files: dict[str, Path] = field(default_factory=dict)
+    truth_file: Path | None = None
+    truth: dict[int, RunTruth] = field(default_factory=dict)
+
+    def files(self) -> list[Path]:
+        """Every file written."""
+        out = [*self.dl1_files.values(), *self.dl2_files.values(), *self.irf_files,
+               *self.mc_files.values()]
+        out += [p for p in (self.run_catalog, self.truth_file) if p is not None]
+        return out
+
+
+def data_dir(output: Path, level: str, night: _dt.date) -> Path:
+    """``<output>/DL1|DL2/YYYYMMDD/v0.10/tailcut84``."""
+    return Path(output) / level.upper() / night_folder(night) / DATA_VERSION / CLEANING_FOLDER
+
+
+def run_catalog_path(output: Path, night: _dt.date) -> Path:
+    """``<output>/monitoring/RunCatalog/RunCatalog_YYYYMMDD.ecsv``."""
+    return Path(output) / "monitoring" / "RunCatalog" / run_catalog_name(night)
+
+
+def _check_levels(levels: Sequence[str]) -> tuple[str, ...]:
+    levels = tuple(str(level).strip().lower() for level in levels if str(level).strip())
+    unknown = [level for level in levels if level not in LEVELS]
+    if unknown:
+        raise LappanaError(
+            f"Unknown data level {', '.join(unknown)}: choose among dl1 and dl2 (for example --levels dl1,dl2)."
+        )
+    return levels
+
+
+def make_irfs(
+    *, seed: int, time: Time, zeniths_deg: Sequence[float] = DEFAULT_ZENITH_NODES_DEG,
+    azimuth_deg: float = DEFAULT_AZIMUTH_DEG,
+) -> dict[str, list[IrfSet]]:
+    """IRFs of every pointing node for the global and the efficiency cuts."""
+    sets: dict[str, list[IrfSet]] = {irf_set_name(**GLOBAL_CUTS): [], irf_set_name(**EFFICIENCY_CUTS): []}
+    for i, zenith in enumerate(zeniths_deg):
+        rng = np.random.default_rng([int(seed), 900_000 + i])
+        sample = simulate_point_gammas(rng, float(zenith))
+        sets[irf_set_name(**GLOBAL_CUTS)].append(make_irf(sample, float(zenith), azimuth_deg, **GLOBAL_CUTS))
+        sets[irf_set_name(**EFFICIENCY_CUTS)].append(
+            make_irf(sample, float(zenith), azimuth_deg, **EFFICIENCY_CUTS))
+    return sets
+
+
+def nearest_node(irfs: Sequence[IrfSet], zenith_deg: float) -> IrfSet:
+    """The IRF node whose cos(zenith) is closest to the run's."""
+    cz = np.cos(np.radians(zenith_deg))
+    return min(irfs, key=lambda irf: abs(np.cos(np.radians(irf.zenith_deg)) - cz))
+
+
+def simulate_night(
+    output: Path,
+    *,
+    night: _dt.date,
+    source_name: str = CRAB_NAME,
+    source_ra: float = CRAB_RA_DEG,
+    source_dec: float = CRAB_DEC_DEG,
+    n_runs: int = 3,
+    run_minutes: float = 20.0,
+    first_run: int = 15864,
+    seed: int = 0,
+    levels: Sequence[str] = LEVELS,
+    mc: bool = True,
+    irfs: bool = True,
+    source_flux: float = 1.0,
+    shower_rate_hz: float = 1500.0,
+    pedestal_rate_hz: float = 100.0,
+    flatfield_rate_hz: float = 100.0,
+    mc_events: int = 20_000,
+    start: Time | None = None,
+    progress: bool = True,
+) -> SimulatedNight:
+    """Simulate an LST-1 night of wobble runs on one source, and everything around it.
+
+    Parameters
+    ----------
+    output : Path
+        Root folder of the tree (see the module docstring).
+    night : datetime.date
+        The evening's date (names the night folders).
+    source_name, source_ra, source_dec : str, float, float
+        The source, ICRS degrees. Default: the Crab.
+    n_runs, run_minutes, first_run : int, float, int
+        How many runs, how long, and the first run number.
+    seed : int
+        Same seed and parameters give files with identical event content.
+    levels : sequence of str
+        Which of ``dl1`` and ``dl2`` to write per run.
+    mc : bool
+        Write MC gamma and proton DL1 files (for lstchain_mc_trainpipe).
+    irfs : bool
+        Write the point-like IRF files (global and efficiency cuts, 4 zenith nodes).
+    source_flux : float
+        Flux in Crab units; 0 means no source.
+    shower_rate_hz : float
+        Cosmic-ray shower rate after cleaning (Hz); LST-1 is ≈1.5 kHz here.
+    pedestal_rate_hz, flatfield_rate_hz : float
+        Interleaved calibration events (Hz).
+    mc_events : int
+        Events in each MC file.
+    start : astropy.time.Time, optional
+        Start of the first run (default: centred on the source's culmination).
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    SimulatedNight
+    """
+    levels = _check_levels(levels)
+    if source_flux < 0:
+        raise LappanaError("The source flux cannot be negative (0 means no source).")
+    if shower_rate_hz <= 0:
+        raise LappanaError("The shower rate must be positive (--shower-rate, in Hz).")
+    output = Path(output)
+    plans = plan_night(night, source_ra_deg=source_ra, source_dec_deg=source_dec, n_runs=n_runs,
+                       run_minutes=run_minutes, first_run=first_run, start=start)
+    result = SimulatedNight(output=output, night=night, run_ids=[p.run_id for p in plans])
+    irf_time = Time(plans[0].start_unix, format="unix")
+
+    irf_sets = make_irfs(seed=seed, time=irf_time)
+    if irfs:
+        for set_name, nodes in irf_sets.items():
+            folder = output / "IRF" / set_name
+            result.irf_dirs[set_name] = folder
+            for node in nodes:
+                result.irf_files.append(write_irf(folder / irf_file_name(node), node, irf_time))
+
+    settings = RunSettings(shower_rate_hz=shower_rate_hz, pedestal_rate_hz=pedestal_rate_hz,
+                           flatfield_rate_hz=flatfield_rate_hz, source_flux=source_flux)
+    bar = _progress_bar(sum(p.duration_s for p in plans), enabled=progress)
+    try:
+        for plan in plans:
+            dl1 = data_dir(output, "dl1", night) / run_file_name("dl1", plan.run_id) if "dl1" in levels else None
+            dl2 = data_dir(output, "dl2", night) / run_file_name("dl2", plan.run_id) if "dl2" in levels else None
+            cuts = nearest_node(irf_sets[irf_set_name(**EFFICIENCY_CUTS)], plan.mean_zenith_deg())
+            if bar is not None:
+                bar.set_postfix_str(f"run {plan.run_id}")
+            truth = write_run(plan, settings, seed=seed, dl1_path=dl1, dl2_path=dl2, cuts=cuts,
+                              progress=bar)
+            result.truth[plan.run_id] = truth
+            if dl1 is not None:
+                result.dl1_files[plan.run_id] = dl1
+            if dl2 is not None:
+                result.dl2_files[plan.run_id] = dl2
+    finally:
+        if bar is not None:
+            bar.close()
+
+    result.run_catalog = write_catalog(run_catalog_path(output, night), plans, source_name=source_name,
+                                       source_ra_deg=source_ra, source_dec_deg=source_dec)
+    if mc:
+        from lappana.simulate.mc import write_mc_files
+
+        result.mc_files = write_mc_files(output / "MC", seed=seed, n_events=mc_events)
+    result.truth_file = _write_truth(result, locals_for_truth(
+        source_name, source_ra, source_dec, n_runs, run_minutes, first_run, seed, levels, mc, irfs,
+        source_flux, settings, mc_events))
+    return result
+
+
+def locals_for_truth(source_name, source_ra, source_dec, n_runs, run_minutes, first_run, seed,
+                     levels, mc, irfs, source_flux, settings: RunSettings, mc_events) -> dict:
+    """The parameters of a simulation, as recorded in ``simulation.json``."""
+    return {
+        "source_name": source_name, "source_ra": source_ra, "source_dec": source_dec,
+        "n_runs": n_runs, "run_minutes": run_minutes, "first_run": first_run, "seed": seed,
+        "levels": list(levels), "mc": mc, "irfs": irfs, "source_flux_crab": source_flux,
+        "shower_rate_hz": settings.shower_rate_hz, "pedestal_rate_hz": settings.pedestal_rate_hz,
+        "flatfield_rate_hz": settings.flatfield_rate_hz, "dead_time_s": settings.dead_time_s,
+        "mc_events": mc_events,
+    }
+
+
+def _write_truth(result: SimulatedNight, parameters: dict) -> Path:
+    runs = [t.to_dict() for t in result.truth.values()]
+    livetime = sum(r["livetime_s"] for r in runs)
+    n_gamma = sum(r["n_gamma_after_cuts"] for r in runs)
+    n_bkg = sum(r["n_background_on_after_cuts"] for r in runs)
+    doc = {
+        "simulator": f"lappana {__version__}",
+        "night": result.night.isoformat(),
+        "parameters": parameters,
+        "cuts": {
+            "description": "reco_energy > 0.2 TeV, lstchain event selection, GH_CUTS and RAD_MAX of "
+                           "the eff_gh0.70_th0.70 IRF node nearest to each run's zenith",
+            "energy_threshold_tev": 0.2,
+            "irf_set": irf_set_name(**EFFICIENCY_CUTS),
+        },
+        "total": {
+            "livetime_s": livetime,
+            "n_gamma_after_cuts": n_gamma,
+            "n_background_on_after_cuts": n_bkg,
+            "gamma_rate_after_cuts_per_min": 60.0 * n_gamma / livetime if livetime > 0 else 0.0,
+            "background_on_rate_after_cuts_per_min": 60.0 * n_bkg / livetime if livetime > 0 else 0.0,
+        },
+        "runs": runs,
+        "files": {
+            "dl1": {str(k): str(v) for k, v in result.dl1_files.items()},
+            "dl2": {str(k): str(v) for k, v in result.dl2_files.items()},
+            "run_catalog": str(result.run_catalog) if result.run_catalog else None,
+            "irf_dirs": {k: str(v) for k, v in result.irf_dirs.items()},
+            "mc": {k: str(v) for k, v in result.mc_files.items()},
+        },
+    }
+    path = result.output / "simulation.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _progress_bar(total_s: float, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=round(total_s), unit="s", desc="simulating", file=sys.stderr,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s of runs [{elapsed}<{remaining}{postfix}]")
