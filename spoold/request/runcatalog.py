@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from spoold.sources import angular_separation_deg, normalize_source_name
@@ -29,6 +31,9 @@ class CatalogRun:
 def read_run_catalog(path: Path) -> list[CatalogRun]:
     """Read the runs of a run catalogue (astropy ECSV with run_id, source_name, source_ra, source_dec).
 
+    A catalogue is read once while it is unchanged (same size and mtime): a
+    burst of requests for one night costs one read.
+
     Raises
     ------
     FileNotFoundError
@@ -36,11 +41,26 @@ def read_run_catalog(path: Path) -> list[CatalogRun]:
     RunCatalogError
         When it cannot be read or lacks ``run_id``.
     """
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise RunCatalogError(f"The run catalogue {path} cannot be read ({exc.strerror}).") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise FileNotFoundError(path)
+    return list(_read_cached(str(path), st.st_mtime_ns, st.st_size))
+
+
+@lru_cache(maxsize=64)
+def _read_cached(path_text: str, mtime_ns: int, size: int) -> tuple[CatalogRun, ...]:
+    return tuple(_read(Path(path_text)))
+
+
+def _read(path: Path) -> list[CatalogRun]:
     from astropy.table import Table  # astropy is slow to import: only when needed
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(path)
     try:
         table = Table.read(path, format="ascii.ecsv")
     except Exception as exc:  # astropy raises many kinds for a broken file
