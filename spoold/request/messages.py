@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from spoold.request.yamlsafe import LoadedYaml, field_name
+from spoold.request.yamlsafe import LoadedYaml, field_name, printable
 
 _LINE = re.compile(r"line (\d+)")
 
@@ -105,6 +105,7 @@ def _unknown_keys(error: ValidationError, root: Mapping, loaded, path: tuple) ->
     out = []
     for key, close in _suggestions(error).items():
         prefix = _prefix(loaded, path + (key,))
+        key = printable(key)
         if close:
             out.append(f"{prefix}'{key}' is not a known key{where} — did you mean '{close}'?")
         else:

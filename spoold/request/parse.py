@@ -15,7 +15,19 @@ from spoold.request.yamlsafe import LoadedYaml, YamlProblem, load_yaml_mapping
 if TYPE_CHECKING:
     from spoold.site import Site
 
-__all__ = ["parse_request", "validate_request_file", "request_errors"]
+__all__ = ["parse_request", "validate_request_file", "request_errors", "MAX_SENTENCES"]
+
+#: At most this many sentences are given; a file with more problems is not a request.
+MAX_SENTENCES = 25
+
+
+def _capped(errors: list[str]) -> list[str]:
+    if len(errors) <= MAX_SENTENCES:
+        return errors
+    more = len(errors) - MAX_SENTENCES
+    return errors[:MAX_SENTENCES] + [
+        f"... and {more} more problems; is this file a request? Run 'spool template' for an example."
+    ]
 
 
 def _products(data: dict) -> tuple[str, ...]:
@@ -75,13 +87,13 @@ def parse_request(raw: bytes, *, site: "Site", now: _dt.datetime | None = None) 
     try:
         loaded = load_yaml_mapping(raw, max_bytes=site.limits.max_request_bytes)
     except YamlProblem as problem:
-        raise RequestRejected(problem.errors) from None
+        raise RequestRejected(_capped(problem.errors)) from None
     errors, bad = schema_report("request", loaded.data, loaded)
     products = _products(loaded.data) if "products" not in bad else ()
     source, night, more = check_request(loaded, site, now, products, bad)
     errors = sort_sentences(errors + more)
     if errors:
-        raise RequestRejected(errors)
+        raise RequestRejected(_capped(errors))
     return _build(loaded, source, night, products, site)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-__all__ = ["YamlProblem", "LoadedYaml", "decode_text", "load_yaml_mapping", "field_name"]
+__all__ = ["YamlProblem", "LoadedYaml", "decode_text", "load_yaml_mapping", "field_name", "printable"]
 
 #: Deepest nesting of mappings and lists accepted (a request needs 3).
 MAX_DEPTH = 12
@@ -69,6 +69,18 @@ class LoadedYaml:
         return None
 
 
+def printable(text: object, limit: int = 60) -> str:
+    """Return ``text`` shortened to ``limit`` characters, control characters escaped.
+
+    Sentences quote what a user wrote; this keeps a hostile key from adding
+    lines to ``errors.txt`` or to a reply.
+    """
+    text = str(text)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def field_name(path: Sequence) -> str:
     """Name a field for a person: ``cuts.gh_efficiency``, ``runs item 2``."""
     text = ""
@@ -76,7 +88,7 @@ def field_name(path: Sequence) -> str:
         if isinstance(part, int):
             text += f" item {part + 1}"
         else:
-            text += ("." if text else "") + str(part)
+            text += ("." if text else "") + printable(part)
     return text or "the request"
 
 

@@ -177,6 +177,11 @@ HOSTILE_CASES: tuple[HostileCase, ...] = tuple([
     HostileCase("misspelt-product-value", "file", _with("products: [dl3, thetasq]", drop=("products",)),
                 "did you mean 'theta2'?"),
     HostileCase("unknown-key", "file", _with("priority: urgent"), "'priority' is not a known key"),
+    HostileCase("newline-in-key", "file", _with('"source\\nline 1: all is well": x'),
+                "'source\\nline 1: all is well' is not a known key"),
+    HostileCase("thousands-of-keys", "file",
+                ("".join(f"key{i}: {i}\n" for i in range(3000)) + GOOD).encode(),
+                "more problems; is this file a request?"),
     HostileCase("shell-in-key", "file", _with("$(id): 1"), "'$(id)' is not a known key"),
     # --- wrong types
     HostileCase("runs-is-text", "file", _with("runs: abc", drop=("runs",)),

@@ -42,6 +42,7 @@ def test_hostile_content_is_rejected_with_the_phrase(case, site):
     for sentence in errors:
         assert sentence.endswith((".", "?")), sentence
         assert "Traceback" not in sentence and len(sentence) < 600, sentence
+        assert "\n" not in sentence and "\r" not in sentence, sentence
 
 
 @pytest.mark.parametrize(
