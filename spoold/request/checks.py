@@ -165,7 +165,8 @@ def check_products(loaded: LoadedYaml) -> list[str]:
 
 def cuts_of(data: dict[str, Any]) -> Cuts:
     """Return the request's cuts (the default: efficiency 0.7, containment 0.7)."""
-    return Cuts(**data.get("cuts", {"gh_efficiency": 0.7, "theta_containment": 0.7}))
+    given = data.get("cuts", {"gh_efficiency": 0.7, "theta_containment": 0.7})
+    return Cuts(**{key: float(value) for key, value in given.items()})
 
 
 def check_irf_set(loaded: LoadedYaml, site: "Site", products: tuple[str, ...]) -> list[str]:

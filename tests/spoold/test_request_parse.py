@@ -125,3 +125,12 @@ def test_now_is_taken_at_each_call_not_at_import(site):
     tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).date().isoformat()
     errors = request_errors(f"source: Crab\nnight: {tomorrow}\n".encode(), site=site)
     assert "later than tonight" in errors[0]
+
+
+def test_whole_numbers_written_as_floats_become_ints(site):
+    raw = b"source: Crab\nnight: 2023-12-07\nruns: [15864.0]\nslurm: {cpus_per_task: 2.0}\ncuts: {gh_cut: 1, theta_cut_deg: 0.2}\n"
+    (site.irf_root / "global_gh1.00_theta0.20").mkdir(exist_ok=True)
+    request = parse_request(raw, site=site, now=NOW)
+    assert request.runs == (15864,) and isinstance(request.runs[0], int)
+    assert request.slurm.cpus_per_task == 2 and isinstance(request.slurm.cpus_per_task, int)
+    assert request.cuts.gh_cut == 1.0 and request.irf_set_name == "global_gh1.00_theta0.20"
