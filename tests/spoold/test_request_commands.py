@@ -94,3 +94,23 @@ def test_validate_several_files_and_a_folder(spool, tmp_path, capsys):
     assert _run(validate, [str(good), str(tmp_path)], spool=spool) == 1
     out = capsys.readouterr().out
     assert f"{good}: valid" in out and "is a folder, not a request file" in out
+
+
+def test_the_spool_command_runs_template_and_validate(spool, tmp_path):
+    import subprocess
+    import sys
+
+    def spool_cmd(*argv):
+        return subprocess.run([sys.executable, "-m", "spoold.cli", *argv], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+
+    made = spool_cmd("template")
+    assert made.returncode == 0, made.stderr
+    request = tmp_path / "request.yaml"
+    request.write_text(made.stdout)
+    checked = spool_cmd("validate", "--spool", str(spool), str(request))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    request.write_text(made.stdout.replace("source: Crab Nebula", "sorce: Crab Nebula"))
+    checked = spool_cmd("--spool", str(spool), "validate", str(request))
+    assert checked.returncode == 1
+    assert checked.stdout.strip().endswith("'sorce' is not a known key — did you mean 'source'?")
