@@ -1,0 +1,123 @@
+"""Trouble on the cluster, against the real Slurm: a time limit, a node set down and
+resumed mid-run, slurmctld stopped for 30 s mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from spoold.executors.base import TaskState
+
+from slurm_helpers import make_executor, run_until_final, shell_job
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[3]
+PREFIX = Path(os.environ.get("ASTRAN_SLURM_PREFIX", "/var/lib/astran-slurm"))
+
+
+def _wait_running(executor, handles, count, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        polls = executor.poll(handles)
+        handles[:] = [p.handle for p in polls]
+        running = [s for p in polls for s in p.tasks.values() if s.state == TaskState.RUNNING]
+        if len(running) >= count:
+            return
+        time.sleep(0.3)
+    pytest.fail(f"{count} tasks were not running within {timeout} s")
+
+
+def test_time_limit_is_a_permanent_failure(slurm_cluster, workdir):
+    """--time=1 is enforced every ~30 s: this test takes 60-90 s."""
+    executor = make_executor(time="00:01:00")
+    job = shell_job(workdir, ["echo started; sleep 300"])
+    handles = [executor.submit(job)]
+    polls = run_until_final(executor, handles, timeout=240)
+    status = polls[0].tasks[0]
+    assert status.state == TaskState.FAILED and status.detail.startswith("TIMEOUT")
+    log = (workdir / "logs" / "dl2" / "0.log").read_text()
+    assert "started" in log and "TIMEOUT" in log  # error.txt's log tail says what happened
+
+
+def test_node_down_mid_run_is_retried_after_resume(slurm_cluster, workdir):
+    node = subprocess.run(["hostname", "-s"], capture_output=True, text=True).stdout.strip()
+    executor = make_executor(array_throttle=4)
+    marker = workdir / "partial.out"
+    job = shell_job(workdir, [f"echo partial >> {marker}; sleep 15; echo done {i}" for i in range(2)])
+    handles = [executor.submit(job)]
+    _wait_running(executor, handles, 2)
+    first_array = handles[0]["job_id"]
+    slurm_cluster.control("update", f"nodename={node}", "state=down", "reason=astran-test")
+    try:
+        deadline = time.monotonic() + 60
+        retried = False
+        while time.monotonic() < deadline and not retried:
+            polls = executor.poll(handles)
+            handles[:] = [p.handle for p in polls]
+            retried = all(t["retries"] == 1 for t in handles[0]["tasks"].values())
+            time.sleep(0.5)
+        assert retried, handles[0]["tasks"]
+    finally:
+        slurm_cluster.control("update", f"nodename={node}", "state=resume")
+    polls = run_until_final(executor, handles, timeout=120)
+    assert {s.state for s in polls[0].tasks.values()} == {TaskState.SUCCEEDED}
+    tasks = handles[0]["tasks"].values()
+    assert all(t["history"][0]["state"] == "NODE_FAIL" for t in tasks)
+    assert all(t["history"][0]["job_id"].startswith(f"{first_array}_") for t in tasks)
+    assert {t["job_id"] for t in tasks} != {first_array}  # a new array ran them
+    # the failed try's log is kept aside, the new one is clean
+    assert (workdir / "logs" / "dl2" / "0.log.try1").exists()
+    assert "done 0" in (workdir / "logs" / "dl2" / "0.log").read_text()
+
+
+def _stop(name: str) -> None:
+    pid = int((PREFIX / "run" / f"{name}.pid").read_text().strip())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+
+
+def _slurm_up() -> None:
+    subprocess.run([str(REPO / "scripts" / "slurm-up")], check=True, capture_output=True, timeout=300)
+
+
+@pytest.mark.parametrize("daemons", [("slurmctld",), ("slurmdbd", "slurmctld")], ids=["slurmctld", "both"])
+def test_outage_mid_run_is_waited_out(slurm_cluster, workdir, daemons):
+    """slurmctld (and then slurmdbd too) stopped for 30 s while tasks run: they complete."""
+    executor = make_executor(poll_seconds=1.0, poll_max_seconds=4.0)
+    job = shell_job(workdir, [f"sleep 20; echo finished {i}" for i in range(2)])
+    handles = [executor.submit(job)]
+    _wait_running(executor, handles, 2)
+    for name in daemons:
+        _stop(name)
+    outages = 0
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            polls = executor.poll(handles)
+            handles[:] = [p.handle for p in polls]
+            outages += executor.last_poll is not None and executor.last_poll.outage is not None
+            for status in polls[0].tasks.values():
+                assert not status.state.final or status.state == TaskState.SUCCEEDED, status
+            time.sleep(1.0)
+    finally:
+        _slurm_up()
+    polls = run_until_final(executor, handles, timeout=180)
+    assert {s.state for s in polls[0].tasks.values()} == {TaskState.SUCCEEDED}
+    print(f"polls that met an outage: {outages}")
+    if "slurmdbd" in daemons:
+        assert outages >= 1
