@@ -76,7 +76,7 @@ slurm: {time: 1:30:00, mem: 8G, cpus_per_task: 2, partition: short, extra: ["--c
 
 
 def test_unknown_source_with_coordinates_is_fine(site):
-    raw = b"source: GRB 221009A\nra: 288.2643\ndec: 19.7712\nnight: 2023-12-07\nruns: [15864]\n"
+    raw = b"source: GRB 221009A\nra: 288.2645\ndec: 19.7735\nnight: 2023-12-07\nruns: [15864]\n"
     request = parse_request(raw, site=site, now=NOW)
     assert request.source_name == "GRB 221009A"
 
