@@ -112,3 +112,20 @@ def test_site_sources_extend_the_catalogue(tmp_path):
     site = load_site(tmp_path / "site.yaml", spool_root=tmp_path / "spool")
     request = parse_request(b"source: tau a\nnight: 2023-12-07\n", site=site, now=NOW)
     assert request.source_name == "Tau A"  # and its runs are found by position
+
+
+def test_catalogues_written_by_lappana_are_read(tmp_path):
+    from lappana.io.runcatalog import write_run_catalog
+
+    prepare_data(tmp_path / "data")
+    site = load_site(None, spool_root=tmp_path / "spool")
+    path = site.data.run_catalog_path("2024-01-10")
+    write_run_catalog(path, [
+        {"run_id": 16001, "source_name": "Crab", "source_ra": 83.633, "source_dec": 22.014, "zenith": 20.0},
+        {"run_id": 16002, "source_name": "Mrk421", "source_ra": 166.114, "source_dec": 38.209, "zenith": 30.0},
+    ])
+    entries = read_run_catalog(path)
+    assert [(e.run_id, e.source_name) for e in entries] == [(16001, "Crab"), (16002, "Mrk421")]
+    assert parse_request(b"source: Mrk 421\nnight: 2024-01-10\n", site=site, now=NOW).runs is None
+    errors = request_errors(b"source: Crab\nnight: 2024-01-10\nruns: [16003]\n", site=site, now=NOW)
+    assert errors[0].startswith("line 3: run 16003 is not in the run catalogue of the night of 2024-01-10")
