@@ -7,13 +7,17 @@ one simulated DL1 run taken to DL2 by the real ``lstchain_dl1_to_dl2`` through
 ``lappana dl2``. Register them with ``pytest_plugins = ["chain_fixtures"]`` (or by
 importing them) in a conftest.
 
-``make_dl1_events`` makes small, plausible DL1 event tables for unit tests of the
-DL1 writer; the chain itself uses the simulator's MC and runs when it is present.
+Both use lappana's simulator (``lappana.simulate``): its MC files for training and
+one short simulated run (15 s, ~25k events, with IRFs) for DL1.
+``make_dl1_events`` makes small hand-made DL1 event tables for unit tests of the
+DL1 writer and the DL2 task, independent of the simulator.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,12 +26,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lappana.io.dl1 import write_dl1_file
 from lappana.paths import run_file_name
 
-REPO = Path(__file__).resolve().parents[2]
 PEERS = Path(os.environ.get("ASTRAN_PEERS", Path.home() / ".cache" / "astran" / "peers"))
-LAPPANA = REPO / ".venv" / "bin" / "lappana"
 
 #: LST-1's effective focal length (m): camera metres per radian near the axis.
 _FOCAL_M = 29.30565
@@ -124,38 +125,36 @@ def make_dl1_events(
 
 @dataclass(frozen=True)
 class DL2Run:
-    """One run taken from DL1 to DL2 by the real lstchain."""
+    """One simulated run taken from DL1 to DL2 by the real lstchain.
+
+    ``night`` is the :class:`lappana.simulate.night.SimulatedNight` the DL1 came
+    from (one run, with its IRF sets in ``night.irf_dirs``, run catalogue and
+    truth); the DL2 file sits in the night's tree, ``<root>/DL2/YYYYMMDD/v0.10/tailcut84/``.
+    """
 
     run_id: int
     dl1_path: Path
     dl2_path: Path
     models_dir: Path
     lstchain_env: Path
-    config_path: Path
+    night: object
 
 
 def _models_ready(folder: Path) -> bool:
     return all((folder / name).is_file() for name in _MODEL_FILES)
 
 
-@pytest.fixture(scope="session")
-def lstchain_models(lstchain_env: Path, tmp_path_factory) -> Path:
-    """A folder of lstchain models: those of ``scripts/setup-lstchain`` or tiny new ones."""
-    from lappana.dl2 import DEFAULT_MODELS_NAME, default_config_path
+def train_models(lstchain_env: Path, workdir: Path, *, seed: int = 7, n_events: int = 4000) -> Path:
+    """Train models with the real lstchain_mc_trainpipe on the simulator's MC; return their folder."""
+    from lappana.dl2 import default_config_path
+    from lappana.simulate.mc import write_mc_files
 
-    prepared = PEERS / "models" / DEFAULT_MODELS_NAME
-    if (prepared / ".astran-trained").is_file() and _models_ready(prepared):
-        return prepared
-    workdir = tmp_path_factory.mktemp("lstchain-models")
-    gamma, proton = workdir / "gamma.h5", workdir / "proton.h5"
-    rng = np.random.default_rng(20240101)
-    write_dl1_file(gamma, make_dl1_events(rng, 3000, "gamma"), run_id=0, is_simulation=True)
-    write_dl1_file(proton, make_dl1_events(rng, 3000, "proton"), run_id=0, is_simulation=True)
+    mc = write_mc_files(workdir / "MC", seed=seed, n_events=n_events)
     models = workdir / "models"
     done = subprocess.run(
         [
             str(lstchain_env / "bin" / "lstchain_mc_trainpipe"),
-            "--fg", str(gamma), "--fp", str(proton),
+            "--fg", str(mc["gamma_diffuse"]), "--fp", str(mc["proton"]),
             "-o", str(models), "-c", str(default_config_path()),
         ],
         capture_output=True,
@@ -164,20 +163,34 @@ def lstchain_models(lstchain_env: Path, tmp_path_factory) -> Path:
     )
     assert done.returncode == 0, f"lstchain_mc_trainpipe failed:\n{done.stderr[-4000:]}"
     assert _models_ready(models), sorted(p.name for p in models.iterdir())
+    shutil.copy(default_config_path(), models / "lstchain_config.json")
     return models
 
 
 @pytest.fixture(scope="session")
-def lstchain_dl2_run(lstchain_env: Path, lstchain_models: Path, tmp_path_factory) -> DL2Run:
-    """A DL1 run taken to DL2 by the real lstchain_dl1_to_dl2, through ``lappana dl2``."""
-    from lappana.dl2 import default_config_path
+def lstchain_models(lstchain_env: Path, tmp_path_factory) -> Path:
+    """A folder of lstchain models: those of ``scripts/setup-lstchain`` or tiny new ones."""
+    from lappana.dl2 import DEFAULT_MODELS_NAME
 
-    run_id = 4242
-    workdir = tmp_path_factory.mktemp("lstchain-dl2-run")
-    dl1 = workdir / "DL1" / run_file_name("dl1", run_id)
-    rng = np.random.default_rng(run_id)
-    write_dl1_file(dl1, make_dl1_events(rng, 20_000, "data", obs_id=run_id), run_id=run_id, is_simulation=False)
-    out = workdir / "DL2"
+    prepared = Path(os.environ.get("ASTRAN_LSTCHAIN_MODELS", PEERS / "models" / DEFAULT_MODELS_NAME))
+    if (prepared / ".astran-trained").is_file() and _models_ready(prepared):
+        return prepared
+    return train_models(lstchain_env, tmp_path_factory.mktemp("lstchain-models"))
+
+
+@pytest.fixture(scope="session")
+def lstchain_dl2_run(lstchain_env: Path, lstchain_models: Path, tmp_path_factory) -> DL2Run:
+    """A simulated DL1 run taken to DL2 by the real lstchain_dl1_to_dl2, through ``lappana dl2``."""
+    from lappana.simulate.night import data_dir, simulate_night
+
+    root = tmp_path_factory.mktemp("lstchain-night")
+    night_date = _dt.date(2023, 12, 7)
+    night = simulate_night(
+        root, night=night_date, n_runs=1, run_minutes=0.25, levels=("dl1",), mc=False,
+        irfs=True, progress=False, seed=11,
+    )
+    (run_id, dl1), = night.dl1_files.items()
+    out = data_dir(root, "dl2", night_date)
     command = [
         sys.executable, "-m", "lappana", "dl2", str(dl1), "-o", str(out),
         "--lstchain-env", str(lstchain_env / "bin"), "--models", str(lstchain_models),
@@ -186,4 +199,4 @@ def lstchain_dl2_run(lstchain_env: Path, lstchain_models: Path, tmp_path_factory
     assert done.returncode == 0, f"lappana dl2 failed:\n{done.stdout}\n{done.stderr}"
     dl2 = out / run_file_name("dl2", run_id)
     assert dl2.is_file(), done.stdout
-    return DL2Run(run_id, dl1, dl2, lstchain_models, lstchain_env, default_config_path())
+    return DL2Run(run_id, dl1, dl2, lstchain_models, lstchain_env, night)
