@@ -27,7 +27,7 @@ DEAD_TIME_S = 7.1e-6
 CAMERA_RADIUS_M = 1.1
 
 #: Collection area of triggered and cleaned gamma showers, plateau normalisation (m²).
-_AREA_NORM_M2 = 2.9e5
+_AREA_NORM_M2 = 3.25e5
 #: Threshold energy of the collection area at 10° zenith (TeV).
 _THRESHOLD_TEV = 0.03
 _THRESHOLD_SLOPE = 2.5
@@ -118,7 +118,7 @@ def head_tail_flip_probability(energy_tev: np.ndarray) -> np.ndarray:
 def score_separation(energy_tev: np.ndarray) -> np.ndarray:
     """Separation of the mean gamma-like score of gammas and hadrons (in score σ)."""
     le = np.log10(np.asarray(energy_tev, dtype=float))
-    return np.interp(le, [-1.5, -1.0, -0.7, -0.3, 0.3, 2.0], [0.9, 1.6, 2.2, 2.8, 3.3, 3.5])
+    return np.interp(le, [-1.5, -1.0, -0.7, -0.3, 0.3, 2.0], [1.2, 2.1, 2.5, 3.0, 3.4, 3.6])
 
 
 def gamma_score(rng: np.random.Generator, energy_tev: np.ndarray, is_gamma: np.ndarray) -> np.ndarray:
