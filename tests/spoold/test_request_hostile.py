@@ -95,3 +95,36 @@ def test_fifo_does_not_block(site, tmp_path):
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
     assert "not a regular file" in validate_request_file(fifo, site)[0]
+
+
+def test_mutated_requests_never_crash_the_parser(site):
+    """Random edits of the corpus (seeded): every outcome is a Request or sentences, never a crash."""
+    import random
+
+    from hostile_cases import GOOD
+
+    rng = random.Random(20231207)
+    seeds = [GOOD.encode()] * 40 + [c.content for c in HOSTILE_CASES if c.kind == "file"]
+    alphabet = b" :-[]{},'\"\n\t#&*!|>?%@`0123456789.abcxyz\\\x00\xff\xc3"
+    outcomes = {"accepted": 0, "rejected": 0}
+    for _ in range(1500):
+        raw = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            pos = min(rng.randint(0, len(raw)), max(len(raw) - 1, 0))
+            op = rng.random()
+            if op < 0.4 or not raw:
+                raw[pos:pos] = bytes([rng.choice(alphabet)])
+            elif op < 0.7:
+                del raw[pos]
+            else:
+                raw[pos] = rng.choice(alphabet)
+        try:
+            parse_request(bytes(raw), site=site, now=NOW)
+            outcomes["accepted"] += 1
+        except RequestRejected as rejected:
+            outcomes["rejected"] += 1
+            assert rejected.errors
+            for sentence in rejected.errors:
+                assert "\n" not in sentence and sentence.endswith((".", "?")), sentence
+    print(outcomes)
+    assert outcomes["rejected"] > 1000 and outcomes["accepted"] > 0
