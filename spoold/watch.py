@@ -99,6 +99,7 @@ class Watcher:
             observer = PollingObserver(timeout=POLL_INTERVAL)
         else:
             observer = Observer()
+        observer.daemon = True
         for folder in self.folders:
             observer.schedule(handler, str(folder), recursive=False)
         try:
@@ -110,7 +111,6 @@ class Watcher:
             self.polling = True
             self.start()
             return
-        observer.daemon = True
         self._observer = observer
 
     def check(self) -> None:
