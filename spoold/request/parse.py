@@ -35,7 +35,8 @@ def _products(data: dict) -> tuple[str, ...]:
     return tuple(p for p in PRODUCTS if p in asked)
 
 
-def _build(loaded: LoadedYaml, source, night, products, site: "Site") -> Request:
+def _build(loaded: LoadedYaml, source, night, products) -> Request:
+    """Make the Request of a request that passed every check."""
     data = loaded.data
     slurm = data.get("slurm", {})
     return Request(
@@ -94,7 +95,7 @@ def parse_request(raw: bytes, *, site: "Site", now: _dt.datetime | None = None) 
     errors = sort_sentences(errors + more)
     if errors:
         raise RequestRejected(_capped(errors))
-    return _build(loaded, source, night, products, site)
+    return _build(loaded, source, night, products)
 
 
 def request_errors(raw: bytes, *, site: "Site", now: _dt.datetime | None = None) -> list[str]:

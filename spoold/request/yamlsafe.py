@@ -171,8 +171,6 @@ def _syntax_sentence(exc: yaml.YAMLError, what: str, text: str = "") -> str:
         hint = " (a second ':' on one line: put quotes around a value that contains ': ')"
     elif "expected <block end>" in problem or "did not find expected key" in problem:
         hint = " (check the indentation: keys of one mapping start in the same column)"
-    elif "found undefined alias" in problem or "found unhashable key" in problem:
-        hint = ""
     context = (getattr(exc, "context", None) or "").strip()
     if "single document" in problem + context:
         return f"{where}: the {what} holds more than one YAML document ('---'); keep one."
