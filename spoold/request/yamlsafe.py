@@ -167,14 +167,29 @@ def _syntax_sentence(exc: yaml.YAMLError, what: str, text: str = "") -> str:
             "use spaces."
         )
     hint = ""
-    if "mapping values are not allowed" in problem:
-        hint = " (a second ':' on one line: put quotes around a value that contains ': ')"
+    context_text = str(getattr(exc, "context", None) or "")
+    if "quoted scalar" in context_text:
+        hint = "a quote is opened and never closed"
+    elif "flow sequence" in context_text or "flow mapping" in context_text:
+        hint = "check the brackets: each '[' or '{' needs its ']' or '}', items separated by commas"
+    elif "could not find expected ':'" in problem:
+        hint = "a key needs ': ' after it"
+    elif "cannot start any token" in problem:
+        hint = "quote a value that starts with @, ` or %"
+    elif "mapping values are not allowed" in problem:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+        if line[:1].isspace() and line.count(": ") + line.rstrip().endswith(":") <= 1:
+            hint = "this line is indented more than it should be: keys of one mapping start in the same column"
+        else:
+            hint = "a second ':' on one line: put quotes around a value that contains ': '"
     elif "expected <block end>" in problem or "did not find expected key" in problem:
-        hint = " (check the indentation: keys of one mapping start in the same column)"
+        hint = "check the indentation: keys of one mapping start in the same column"
     context = (getattr(exc, "context", None) or "").strip()
     if "single document" in problem + context:
         return f"{where}: the {what} holds more than one YAML document ('---'); keep one."
-    context = f" ({context})" if context else ""
+    context = f" {context}" if context else ""
+    hint = f"; {hint}" if hint else ""
     return f"{where}: the YAML is not valid: {problem}{context}{hint}."
 
 
