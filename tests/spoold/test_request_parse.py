@@ -134,3 +134,19 @@ def test_whole_numbers_written_as_floats_become_ints(site):
     assert request.runs == (15864,) and isinstance(request.runs[0], int)
     assert request.slurm.cpus_per_task == 2 and isinstance(request.slurm.cpus_per_task, int)
     assert request.cuts.gh_cut == 1.0 and request.irf_set_name == "global_gh1.00_theta0.20"
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        (b'source: "Crab\nnight: 1\n', "line 3, column 1: the YAML is not valid: found unexpected end of stream while scanning a quoted scalar; a quote is opened and never closed."),
+        (b"runs: [1, 2\nnight: x\n", "line 2, column 6: the YAML is not valid: expected ',' or ']', but got ':' while parsing a flow sequence; check the brackets"),
+        (b"source: @crab\n", "line 1, column 9: the YAML is not valid: found character '@' that cannot start any token while scanning for the next token; quote a value that starts with @"),
+        (b"source: Crab: Nebula\n", "line 1, column 13: the YAML is not valid: mapping values are not allowed here; a second ':' on one line"),
+        (b"source: Crab\n  night: 2023-12-07\n", "line 2, column 8: the YAML is not valid: mapping values are not allowed here; this line is indented more than it should be"),
+    ],
+)
+def test_yaml_syntax_errors_have_line_column_and_a_hint(raw, expected):
+    with pytest.raises(YamlProblem) as caught:
+        load_yaml_mapping(raw, max_bytes=1000)
+    assert caught.value.errors[0].startswith(expected), caught.value.errors
