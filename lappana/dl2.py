@@ -25,11 +25,14 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import tables
 
 from lappana.constants import DL1_PARAMS_KEY, DL2_PARAMS_KEY
 from lappana.errors import LappanaError
@@ -321,17 +324,26 @@ def _lstchain_env_vars() -> dict[str, str]:
     return env
 
 
-def _check_output(dl2_path: Path, log_path: Path) -> int:
-    with open_table_file(dl2_path) as h5:
-        try:
-            table = h5.get_node(DL2_PARAMS_KEY)
-        except Exception:  # noqa: BLE001 - any failure here means the table is not usable
-            raise LappanaError(
-                f"lstchain_dl1_to_dl2 wrote {dl2_path} without the DL2 table {DL2_PARAMS_KEY}; "
-                f"see {log_path}."
-            ) from None
-        require_columns(table, DL2_RECO_COLUMNS, "a DL2 file")
-        return int(table.nrows)
+def _check_output(staged: Path, final: Path, log_path: Path) -> int:
+    """Check the DL2 file lstchain wrote (at ``staged``); name it by its ``final`` path."""
+    try:
+        with open_table_file(staged) as h5:
+            try:
+                table = h5.get_node(DL2_PARAMS_KEY)
+            except tables.NoSuchNodeError:
+                raise LappanaError(
+                    f"lstchain_dl1_to_dl2 wrote {final.name} without the DL2 table {DL2_PARAMS_KEY}; "
+                    f"see {log_path}."
+                ) from None
+            missing = [c for c in DL2_RECO_COLUMNS if c not in getattr(table, "colnames", ())]
+            if missing:
+                raise LappanaError(
+                    f"lstchain_dl1_to_dl2 wrote {final.name} without the columns {', '.join(missing)}; "
+                    f"see {log_path}."
+                )
+            return int(table.nrows)
+    except LappanaError as exc:
+        raise LappanaError(str(exc).replace(str(staged), str(final))) from None
 
 
 def run_dl1_to_dl2(
@@ -374,17 +386,49 @@ def run_dl1_to_dl2(
     output_dir = Path(output_dir)
     config_path = resolve_config(config, models_dir)
     _check_inputs(dl1_path, models_dir, config_path)
-    command = build_dl2_command(
-        dl1_path, output_dir, lstchain_env=lstchain_env, models_dir=models_dir,
-        config=config, overwrite=overwrite,
-    )
     dl2_path = dl2_output_path(dl1_path, output_dir)
     if dl2_path.exists() and not overwrite:
         raise LappanaError(f"{dl2_path} exists already: pass overwrite (--overwrite) to replace it.")
     output_dir.mkdir(parents=True, exist_ok=True)
     log_path = Path(log_path) if log_path is not None else dl2_path.with_suffix(".log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # lstchain writes into a hidden staging folder; the DL2 file appears in output_dir by
+    # rename only once it is complete and checked, so a half-written file is never mistaken
+    # for a result (a killed job, a full disk).
+    staging = output_dir / f".{dl2_path.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    command = build_dl2_command(
+        dl1_path, staging, lstchain_env=lstchain_env, models_dir=models_dir, config=config,
+    )
+    try:
+        seconds = _run_logged(command, log_path, cwd=staging, timeout=timeout, what=dl1_path.name,
+                              lstchain_env=lstchain_env)
+        staged = dl2_output_path(dl1_path, staging)
+        if not staged.is_file():
+            log_text = _tail(log_path, 40)
+            if "No dl2 output file written" in log_text or "No events in dl2" in log_text:
+                raise LappanaError(
+                    f"No event of {dl1_path.name} passed lstchain's event filters, so lstchain wrote "
+                    f"no DL2 file; see {log_path}."
+                )
+            raise LappanaError(
+                f"lstchain_dl1_to_dl2 exited without writing {dl2_path.name}; the end of its log "
+                f"{log_path}:\n{_tail(log_path)}"
+            )
+        n_events = _check_output(staged, dl2_path, log_path)
+        for produced in staging.iterdir():
+            os.replace(produced, output_dir / produced.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return DL2Result(dl2_path=dl2_path, log_path=log_path, n_events=n_events, command=command, seconds=seconds)
 
+
+def _run_logged(
+    command: list[str], log_path: Path, *, cwd: Path, timeout: float | None, what: str,
+    lstchain_env: str | Path,
+) -> float:
+    """Run lstchain with its output in ``log_path``; return the seconds it took, or raise a sentence."""
     start = time.monotonic()
     try:
         with open(log_path, "w", encoding="utf-8") as log:
@@ -392,7 +436,7 @@ def run_dl1_to_dl2(
             log.flush()
             done = subprocess.run(
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=_lstchain_env_vars(), cwd=output_dir, timeout=timeout, check=False,
+                env=_lstchain_env_vars(), cwd=cwd, timeout=timeout, check=False,
             )
     except FileNotFoundError:
         raise LappanaError(
@@ -400,31 +444,15 @@ def run_dl1_to_dl2(
             f"environment {str(lstchain_env)!r}."
         ) from None
     except subprocess.TimeoutExpired:
-        dl2_path.unlink(missing_ok=True)
         raise LappanaError(
-            f"lstchain_dl1_to_dl2 did not finish on {dl1_path.name} within {timeout:g} s; see {log_path}."
+            f"lstchain_dl1_to_dl2 did not finish on {what} within {timeout:g} s; see {log_path}."
         ) from None
-    seconds = time.monotonic() - start
-
     if done.returncode != 0:
-        dl2_path.unlink(missing_ok=True)
         raise LappanaError(
-            f"lstchain_dl1_to_dl2 failed on {dl1_path.name} with exit code {done.returncode}; "
+            f"lstchain_dl1_to_dl2 failed on {what} with exit code {done.returncode}; "
             f"the end of its log {log_path}:\n{_tail(log_path)}"
         )
-    if not dl2_path.is_file():
-        log_text = _tail(log_path, 40)
-        if "No dl2 output file written" in log_text or "No events in dl2" in log_text:
-            raise LappanaError(
-                f"No event of {dl1_path.name} passed lstchain's event filters, so lstchain wrote "
-                f"no DL2 file; see {log_path}."
-            )
-        raise LappanaError(
-            f"lstchain_dl1_to_dl2 exited without writing {dl2_path.name}; the end of its log "
-            f"{log_path}:\n{_tail(log_path)}"
-        )
-    n_events = _check_output(dl2_path, log_path)
-    return DL2Result(dl2_path=dl2_path, log_path=log_path, n_events=n_events, command=command, seconds=seconds)
+    return time.monotonic() - start
 
 
 def run_many(

@@ -100,3 +100,19 @@ def test_models_trained_by_lstchain_separate_gammas_from_protons(lstchain_models
     assert abs(np.median(log_ratio)) < 0.15
     # the direction is reconstructed at the source, not at the image centroid (0.4 deg away on average)
     assert np.percentile(miss, 68) < 0.4
+
+
+def test_a_command_prefix_runs_the_same_lstchain(lstchain_dl2_run, tmp_path):
+    """An lstchain environment given as a command prefix (as ``conda run -n NAME`` would be) gives the same DL2."""
+    prefix = f"/usr/bin/env PATH={lstchain_dl2_run.lstchain_env / 'bin'}:/usr/bin:/bin"
+    result = run_dl1_to_dl2(
+        lstchain_dl2_run.dl1_path, tmp_path / "out", lstchain_env=prefix, models_dir=lstchain_dl2_run.models_dir
+    )
+    assert result.command[:3] == ["/usr/bin/env", f"PATH={lstchain_dl2_run.lstchain_env / 'bin'}:/usr/bin:/bin",
+                                  "lstchain_dl1_to_dl2"]
+    columns = ["event_id", "gammaness", "reco_energy", "reco_alt", "reco_az"]
+    ours = read_table(result.dl2_path, DL2_PARAMS_KEY, columns)
+    reference = read_table(lstchain_dl2_run.dl2_path, DL2_PARAMS_KEY, columns)
+    for name in columns:
+        # same models and input: equal up to the summation order of the parallel forests
+        np.testing.assert_allclose(ours[name], reference[name], rtol=1e-9, atol=1e-12)

@@ -153,6 +153,26 @@ def test_failing_lstchain_gives_exit_code_and_log_tail(fake_venv, dl1_file, mode
     assert "failed on dl1_LST-1.Run01001.h5 with exit code 3" in message
     assert "something lstchain did not like" in message
     assert not (tmp_path / "out" / "dl2_LST-1.Run01001.h5").exists()
+    # nothing half-written is left behind, not even the hidden staging folder
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dl2_LST-1.Run01001.log"]
+
+
+def test_dl2_appears_only_when_complete(fake_venv, dl1_file, models, tmp_path):
+    """A tool that writes half a file then fails leaves no DL2 behind; an old DL2 survives a failed overwrite."""
+    tool = fake_venv / "bin" / "lstchain_dl1_to_dl2"
+    tool.write_text(
+        "#!/bin/sh\n"
+        "while [ $# -gt 0 ]; do [ \"$1\" = --output-dir ] && out=$2; shift; done\n"
+        "printf 'half' > \"$out/dl2_LST-1.Run01001.h5\"\n"
+        "exit 1\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "dl2_LST-1.Run01001.h5").write_bytes(b"the old result")
+    with pytest.raises(LappanaError, match="exit code 1"):
+        run_dl1_to_dl2(dl1_file, out, lstchain_env=fake_venv, models_dir=models, overwrite=True)
+    assert (out / "dl2_LST-1.Run01001.h5").read_bytes() == b"the old result"
+    assert not any(p.name.startswith(".") for p in out.iterdir())
 
 
 def test_unknown_command_prefix_is_a_sentence(dl1_file, models, tmp_path):
@@ -192,3 +212,26 @@ def test_real_lstchain_with_models_that_are_not_models_fails_with_a_sentence(lst
         run_dl1_to_dl2(dl1_file, tmp_path / "out", lstchain_env=lstchain_env, models_dir=models, timeout=300)
     assert "lstchain_dl1_to_dl2 failed on dl1_LST-1.Run01001.h5 with exit code" in str(info.value)
     assert (tmp_path / "out" / "dl2_LST-1.Run01001.log").is_file()
+
+
+@pytest.mark.parametrize(
+    "key, columns, sentence",
+    [
+        ("/dl1/event/telescope/parameters/LST_LSTCam", "a", r"wrote dl2_LST-1.Run01001.h5 without the DL2 table"),
+        ("/dl2/event/telescope/parameters/LST_LSTCam", "reco_energy",
+         r"without the columns log_reco_energy, gammaness, reco_alt"),
+    ],
+)
+def test_dl2_without_table_or_reco_columns_is_refused(fake_venv, dl1_file, models, tmp_path, key, columns, sentence):
+    tool = fake_venv / "bin" / "lstchain_dl1_to_dl2"
+    tool.write_text(
+        f"#!{sys.executable}\n"
+        "import sys, numpy as np\n"
+        "from lappana.io.hdf5 import write_table\n"
+        "out = sys.argv[sys.argv.index('--output-dir') + 1]\n"
+        f"write_table(out + '/dl2_LST-1.Run01001.h5', {key!r}, {{c: np.zeros(3) for c in {columns!r}.split(',')}})\n"
+    )
+    with pytest.raises(LappanaError, match=sentence) as info:
+        run_dl1_to_dl2(dl1_file, tmp_path / "out", lstchain_env=fake_venv, models_dir=models)
+    assert ".partial" not in str(info.value)
+    assert not (tmp_path / "out" / "dl2_LST-1.Run01001.h5").exists()
