@@ -38,7 +38,7 @@ from spoold.taskrun import read_result
 from .commands import SlurmCommands, SlurmError, SlurmRefused, SlurmUnavailable
 from .monitor import PollResult, Poller, TaskState as SlurmState
 from .retry import RetryPolicy, clean_for_retry
-from .sbatch import ArrayScript, Resources, TaskCommand, array_chunks, submission_name
+from .sbatch import ArrayScript, Resources, TaskCommand, array_chunks, memory_mb, submission_name
 
 #: Slurm states shown as QUEUED (everything else that is live is RUNNING).
 _QUEUED_STATES = frozenset({"PENDING", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "CONFIGURING",
@@ -104,13 +104,13 @@ class SlurmExecutor(Executor):
     # ------------------------------------------------------------------ submit / find
     def submit(self, job: StepJob) -> Handle:
         """Submit a step's array (or defer it) and return its handle."""
-        handle = self._new_handle(job)
+        handle = self.new_handle(job)
         self._try_submit(handle, {})
         return handle
 
     def find(self, job: StepJob) -> Handle | None:
         """The handle of ``job`` when Slurm knows its jobs by name, else None."""
-        handle = self._new_handle(job)
+        handle = self.new_handle(job)
         chunks = array_chunks(len(job.tasks), self.max_array_size)
         names = [submission_name(job.name, n) for n in range(len(chunks))]
         found = self._lookup(names)
@@ -148,7 +148,8 @@ class SlurmExecutor(Executor):
                         found[name] = array_id
         return found
 
-    def _new_handle(self, job: StepJob) -> Handle:
+    def new_handle(self, job: StepJob) -> Handle:
+        """The handle of a step not submitted yet (what :meth:`submit` fills in)."""
         resources = self._site_resources().overridden(job.resources)
         after_names = [h.get("name") for h in job.after if h.get("name")]
         after_results = [t.get("result") for h in job.after for t in h.get("tasks", {}).values() if t.get("result")]
@@ -219,38 +220,45 @@ class SlurmExecutor(Executor):
             return
         handle["deferred"] = ""
 
+    def batch_script(self, handle: Handle, indices: list[int], dependency: Sequence[str] = ()) -> ArrayScript:
+        """The batch script of the handle's next submission: the tasks ``indices`` as one array.
+
+        Pure (no Slurm call, no file written): the golden-file test pins its text.
+        """
+        name = submission_name(handle["name"], int(handle["submissions"]))
+        tasks = [handle["tasks"][str(i)] for i in indices]
+        base = {**handle["resources"], "extra": tuple(handle["resources"]["extra"])}
+        # Retries may ask for more memory than the others of the array: take the largest.
+        base["mem"] = max((t["mem"] for t in tasks), key=memory_mb)
+        folder = Path(handle["workdir"]) / ".executor"
+        return ArrayScript(
+            name=name,
+            tasks=[TaskCommand(tuple(t["argv"]), Path(t["result"]), Path(t["log"]), handle.get("env") or {})
+                   for t in tasks],
+            output=folder / "slurm-%A_%a.out",
+            resources=Resources(**base),
+            python=self.python,
+            throttle=int(self.settings.array_throttle) or None,
+            after_ok=list(dependency),
+            workdir=Path(handle["workdir"]),
+        )
+
     def _submit_chunk(self, handle: Handle, indices: list[int], dependency: list[str]) -> None:
         number = int(handle["submissions"])
-        name = submission_name(handle["name"], number)
+        script = self.batch_script(handle, indices, dependency)
+        name = script.name
         tasks = [handle["tasks"][str(i)] for i in indices]
-        mems = {t["mem"] for t in tasks}
-        resources = Resources(**{**handle["resources"], "extra": tuple(handle["resources"]["extra"])})
-        if len(mems) == 1:
-            resources = Resources(**{**asdict(resources), "mem": mems.pop()})
-        else:  # retries with different memory in one array: ask for the largest
-            from .sbatch import memory_mb
-            resources = Resources(**{**asdict(resources), "mem": max(mems, key=memory_mb)})
         folder = Path(handle["workdir"]) / ".executor"
         folder.mkdir(parents=True, exist_ok=True)
         for t in tasks:
             Path(t["log"]).parent.mkdir(parents=True, exist_ok=True)
             Path(t["result"]).parent.mkdir(parents=True, exist_ok=True)
-        script = ArrayScript(
-            name=name,
-            tasks=[TaskCommand(tuple(t["argv"]), Path(t["result"]), Path(t["log"]), handle.get("env") or {})
-                   for t in tasks],
-            output=folder / "slurm-%A_%a.out",
-            resources=resources,
-            python=self.python,
-            throttle=int(self.settings.array_throttle) or None,
-            after_ok=dependency,
-            workdir=Path(handle["workdir"]),
-        )
         path = folder / f"{name}.sh"
         _write_text(path, script.render())
         # A retry or a resubmission after an outage may have been submitted by a daemon
         # that died before recording it: look its name up first.
-        job_id = self._lookup([name]).get(name) if (number > 0 or handle.get("uncertain")) else None
+        lookup = handle.get("uncertain") or any(t["retries"] for t in tasks)
+        job_id = self._lookup([name]).get(name) if lookup else None
         if job_id is None:
             handle["uncertain"] = True  # an sbatch whose answer was lost may still have worked
             job_id = self.commands.sbatch(path)
@@ -316,7 +324,8 @@ class SlurmExecutor(Executor):
         for handle in _upstream_first(handles, by_name):
             statuses[handle["name"]] = self._statuses_of(handle, statuses)
         # Submit what waited (cap, upstream, outage), then count what is in flight.
-        self._in_flight = sum(1 for st in statuses.values() for s in st.values() if not s.state.final)
+        self._in_flight = sum(1 for st in statuses.values() for s in st.values()
+                              if not s.state.final and s.job_id is not None)
         for handle in _upstream_first(handles, by_name):
             if handle.get("deferred") and handle["name"] not in self._cancelled:
                 self._try_submit(handle, statuses)
