@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tables
 
 from chain_fixtures import make_dl1_events
 from lappana.constants import DL1_PARAMS_KEY
