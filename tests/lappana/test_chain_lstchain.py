@@ -116,3 +116,15 @@ def test_a_command_prefix_runs_the_same_lstchain(lstchain_dl2_run, tmp_path):
     for name in columns:
         # same models and input: equal up to the summation order of the parallel forests
         np.testing.assert_allclose(ours[name], reference[name], rtol=1e-9, atol=1e-12)
+
+
+def test_dl2_from_real_lstchain_has_every_column_the_dl3_step_reads(lstchain_dl2_run):
+    """The simulator's DL2 and lstchain's DL2 offer the DL3 step the same columns and kinds of dtype."""
+    from lappana.io.dl2 import DL2_REQUIRED_COLUMNS, iter_dl2_chunks
+
+    n = 0
+    for chunk in iter_dl2_chunks(lstchain_dl2_run.dl2_path, list(DL2_REQUIRED_COLUMNS), chunk_rows=10_000):
+        for name, dtype in DL2_REQUIRED_COLUMNS.items():
+            assert chunk[name].dtype.kind == dtype.kind, (name, chunk[name].dtype, dtype)
+        n += len(chunk["event_id"])
+    assert n == table_length(lstchain_dl2_run.dl2_path, DL2_PARAMS_KEY)
