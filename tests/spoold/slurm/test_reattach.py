@@ -4,7 +4,6 @@ submits twice; also the split above MaxArraySize and the cap on jobs in flight."
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
