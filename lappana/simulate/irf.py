@@ -327,3 +327,27 @@ def write_irf(path: str | Path, irf: IrfSet, time: Time) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     irf_hdus(irf, time).writeto(path, overwrite=True)
     return path
+
+
+def expected_rate_after_cuts_hz(
+    sample: GammaSample, irf: IrfSet, *, source_flux: float = 1.0, reco_energy_min_tev: float = 0.2
+) -> float:
+    """Expected rate (Hz, per live second) of source gammas passing the cuts of ``irf``.
+
+    The model's expectation, not a count: the Crab spectrum × ``source_flux`` folded
+    with the collection area and the probability, estimated on ``sample`` (drawn
+    log-uniform in energy), that a gamma passes lstchain's event selection, the
+    gammaness cut and θ < RAD_MAX with ``reco_energy`` above ``reco_energy_min_tev``.
+    """
+    if irf.gh_cuts is not None:
+        gh_ok = sample.gammaness >= binned_cut(sample.gammaness, sample.reco_energy, irf.gh_cuts)
+        th_ok = sample.theta_deg < binned_cut(sample.theta_deg, sample.reco_energy, irf.rad_max_deg)
+    else:
+        gh_ok = sample.gammaness > irf.global_gh_cut
+        th_ok = sample.theta_deg < irf.global_theta_cut_deg
+    passed = gh_ok & th_ok & (sample.reco_energy > reco_energy_min_tev)
+    e = sample.energy[passed]
+    log_span = np.log(ENERGY_BINS_TEV[-1] / ENERGY_BINS_TEV[0])
+    n_total = int(sample.n_simulated_per_bin.sum())
+    weights = model.crab_flux(e) * 1e4 * sample.simulated_area_m2 * e * log_span
+    return float(source_flux * weights.sum() / n_total)

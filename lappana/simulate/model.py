@@ -27,7 +27,7 @@ DEAD_TIME_S = 7.1e-6
 CAMERA_RADIUS_M = 1.1
 
 #: Collection area of triggered and cleaned gamma showers, plateau normalisation (m²).
-_AREA_NORM_M2 = 3.25e5
+_AREA_NORM_M2 = 3.0e5
 #: Threshold energy of the collection area at 10° zenith (TeV).
 _THRESHOLD_TEV = 0.03
 _THRESHOLD_SLOPE = 2.5

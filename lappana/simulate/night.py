@@ -34,6 +34,7 @@ from lappana.simulate.irf import (
     DEFAULT_AZIMUTH_DEG,
     DEFAULT_ZENITH_NODES_DEG,
     IrfSet,
+    expected_rate_after_cuts_hz,
     irf_file_name,
     make_irf,
     simulate_point_gammas,
@@ -226,6 +227,10 @@ def simulate_night(
                 bar.set_postfix_str(f"run {plan.run_id}")
             truth = write_run(plan, settings, seed=seed, dl1_path=dl1, dl2_path=dl2, cuts=cuts,
                               progress=bar)
+            sample = simulate_point_gammas(np.random.default_rng([int(seed), 700_000 + plan.run_id]),
+                                           truth.mean_zenith_deg)
+            truth.expected_gamma_rate_after_cuts_per_min = 60.0 * expected_rate_after_cuts_hz(
+                sample, cuts, source_flux=source_flux)
             result.truth[plan.run_id] = truth
             if dl1 is not None:
                 result.dl1_files[plan.run_id] = dl1

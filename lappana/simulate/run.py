@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lappana.constants import CRAB_DEC_DEG, CRAB_RA_DEG, EVENT_TYPE_SHOWER
+from lappana.constants import CRAB_DEC_DEG, CRAB_RA_DEG
 from lappana.errors import LappanaError
 from lappana.io.dl2 import FAST_FILTERS, select_events, write_dl2_file
 from lappana.simulate import model
@@ -36,6 +36,9 @@ class RunTruth:
     lstchain's event selection, the energy-dependent gammaness cut (``GH_CUTS``) and
     whose reconstructed direction lies within ``RAD_MAX`` of the source, with the
     cuts of the 70 %/70 % IRF node nearest to the run's zenith.
+    ``gamma_rate_after_cuts_per_min`` counts the gammas actually injected;
+    ``expected_gamma_rate_after_cuts_per_min`` is the model's mean at the run's
+    zenith (the count fluctuates around it).
     """
 
     run_id: int
@@ -58,6 +61,7 @@ class RunTruth:
     gamma_rate_after_cuts_per_min: float
     background_on_rate_after_cuts_per_min: float
     cuts_irf_zenith_deg: float | None
+    expected_gamma_rate_after_cuts_per_min: float | None = None
 
     def to_dict(self) -> dict:
         """The truth as plain JSON-able values."""

@@ -112,13 +112,16 @@ def test_one_hour_of_crab_gives_lst1_rates(tmp_path):
 
     truth = json.loads(night.truth_file.read_text())["total"]
     injected = truth["gamma_rate_after_cuts_per_min"]
+    runs = json.loads(night.truth_file.read_text())["runs"]
+    expected = sum(r["expected_gamma_rate_after_cuts_per_min"] * r["livetime_s"] for r in runs) / truth["livetime_s"]
     print(
         f"\nlivetime {livetime:.1f} s (truth {truth['livetime_s']:.1f} s); N_on {n_on}, N_off {n_off}; "
-        f"excess {excess_rate:.2f} γ/min, injected {injected:.2f} γ/min; "
+        f"excess {excess_rate:.2f} γ/min, injected {injected:.2f} γ/min, model {expected:.2f} γ/min; "
         f"background in ON scaled to 1.5 kHz {background_rate:.2f}/min "
         f"(truth {truth['background_on_rate_after_cuts_per_min'] * SCALE_TO_LST1:.2f}/min)"
     )
     assert livetime == pytest.approx(truth["livetime_s"], rel=1e-3)
     assert excess_rate == pytest.approx(injected, rel=0.15)
     assert injected == pytest.approx(10.0, rel=0.20)
+    assert injected == pytest.approx(expected, rel=0.12)  # ~650 gammas: Poisson ±4 %
     assert 2.4 / 3 < background_rate < 2.4 * 3
