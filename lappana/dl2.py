@@ -213,7 +213,13 @@ def lstchain_prefix(lstchain_env: str | Path) -> list[str]:
     if not text:
         raise LappanaError("The lstchain environment is empty: give a venv folder or a command prefix.")
     as_path = Path(text).expanduser()
-    looks_like_path = isinstance(lstchain_env, Path) or (not any(c.isspace() for c in text) and (os.sep in text or as_path.exists()))
+    # An existing folder is a folder even with spaces in its name; otherwise a word with a
+    # space, or without a "/", is a command prefix.
+    looks_like_path = (
+        isinstance(lstchain_env, Path)
+        or as_path.is_dir()
+        or (not any(c.isspace() for c in text) and os.sep in text)
+    )
     if not looks_like_path:
         return [*shlex.split(text), LSTCHAIN_DL1_TO_DL2]
     if not as_path.is_dir():

@@ -61,6 +61,15 @@ def test_prefix_from_a_venv_its_bin_or_a_command_prefix(fake_venv):
     ]
 
 
+def test_a_folder_with_spaces_is_a_folder_not_a_prefix(tmp_path):
+    bin_dir = tmp_path / "my envs" / "lst 0.12" / "bin"
+    bin_dir.mkdir(parents=True)
+    tool = bin_dir / "lstchain_dl1_to_dl2"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    assert lstchain_prefix(str(tmp_path / "my envs" / "lst 0.12")) == [str(tool.resolve())]
+
+
 def test_prefix_says_when_the_folder_is_missing_or_has_no_lstchain(tmp_path):
     with pytest.raises(LappanaError, match="does not exist"):
         lstchain_prefix(tmp_path / "nowhere")
