@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 from astropy.io import fits
-from astropy.table import Table
 
 from lappana.cli import main
 from lappana.constants import DL1_PARAMS_KEY, DL2_PARAMS_KEY, EVENT_TYPE_SHOWER
