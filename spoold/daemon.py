@@ -286,6 +286,7 @@ class Daemon:
         for folder in self.spool.list("intake"):
             if not (folder / "request.yaml").exists() and not (folder / "request.yaml").is_symlink():
                 try:
+                    (folder / "incoming-name").unlink(missing_ok=True)
                     folder.rmdir()  # a claim that never happened
                 except OSError:
                     log.warning("intake/%s has no request.yaml and is not empty: left alone", folder.name)
@@ -299,7 +300,11 @@ class Daemon:
             else:
                 claimed_at = state.get("claimed_at") or folder.stat().st_mtime
                 uid = (folder / "request.yaml").lstat().st_uid
-                self.accept(Claimed(folder.name, folder, state.get("incoming_name", "request.yaml"), uid, claimed_at))
+                try:
+                    name = (folder / "incoming-name").read_text(encoding="utf-8", errors="surrogateescape")
+                except OSError:
+                    name = "request.yaml"
+                self.accept(Claimed(folder.name, folder, state.get("incoming_name") or name, uid, claimed_at))
         for where in ("pending", "running", "hold"):
             for folder in self.spool.list(where):
                 state = st.load(folder)

@@ -225,10 +225,13 @@ class Spool:
             except FileExistsError:
                 request_id = new_request_id(stem)
                 folder = self.dir("intake") / request_id
+        # the name it came by survives a crash between this claim and the first state.json
+        (folder / "incoming-name").write_text(name, encoding="utf-8", errors="surrogateescape")
         try:
             st = os.lstat(src)
             os.rename(src, folder / "request.yaml")
         except OSError as error:
+            (folder / "incoming-name").unlink(missing_ok=True)
             folder.rmdir()
             if error.errno in (errno.ENOENT, errno.ENOTDIR):
                 return None
