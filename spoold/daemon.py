@@ -274,6 +274,8 @@ class Daemon:
         self.spool.move(claimed.request_id, "intake", "pending")
 
     def _reject(self, folder: Path, state: dict, errors: list[str]) -> None:
+        name = state.get("incoming_name") or "request.yaml"
+        errors = [name + e[len("request.yaml"):] if e.startswith("request.yaml ") else e for e in errors]
         write_atomic(folder / "errors.txt", "".join(f"{e}\n" for e in errors))
         state["state"], state["error"] = "rejected", errors[0] if errors else "rejected"
         self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000])
