@@ -390,6 +390,7 @@ class SlurmExecutor(Executor):
             # The task's own result file outranks a FAILED row that sacct briefly shows for
             # an element whose array record another element reused.
             return _from_result(result, slurm_id)
+        state = _memory_kill(handle, task, state)
         exit_code = result.exit_code if result is not None else state.exit_code
         if state.state in ("CANCELLED", "VANISHED"):
             if self._upstream_retried(handle, statuses) and handle["name"] not in self._cancelled:
@@ -517,6 +518,28 @@ def _upstream_first(handles: Sequence[Handle], by_name: dict[str, Handle]) -> li
     for h in handles:
         visit(h)
     return ordered
+
+
+#: What slurmstepd writes into a job's output when it kills it for its memory
+#: (``JobAcctGatherParams=OverMemoryKill``; sites with cgroups report OUT_OF_MEMORY).
+_MEMORY_KILL_MARKERS = ("exceeded job memory limit", "exceeded memory limit", "oom-kill", "out of memory")
+
+
+def _memory_kill(handle: Handle, task: dict, state: SlurmState) -> SlurmState:
+    """A FAILED by SIGKILL whose Slurm output says the memory limit was exceeded is OUT_OF_MEMORY."""
+    if state.state != "FAILED" or state.signal != 9:
+        return state
+    output = Path(handle["workdir"]) / ".executor" / f"slurm-{task['job_id']}_{task['index']}.out"
+    try:
+        with open(output, "rb") as stream:
+            stream.seek(max(0, output.stat().st_size - 8192))
+            text = stream.read().decode("utf-8", "replace").lower()
+    except OSError:
+        return state
+    if any(marker in text for marker in _MEMORY_KILL_MARKERS):
+        return SlurmState(state="OUT_OF_MEMORY", exit_code=state.exit_code, signal=state.signal,
+                          reason=state.reason, node=state.node)
+    return state
 
 
 def _from_result(result, slurm_id: str) -> TaskStatus:

@@ -121,3 +121,19 @@ def test_outage_mid_run_is_waited_out(slurm_cluster, workdir, daemons):
     print(f"polls that met an outage: {outages}")
     if "slurmdbd" in daemons:
         assert outages >= 1
+
+
+def test_out_of_memory_is_retried_with_more_memory(slurm_cluster, workdir):
+    """slurm-up enforces --mem (OverMemoryKill): a task that needs ~250 MB under --mem=100M
+    is killed, recognised as OUT_OF_MEMORY, and resubmitted with 200M, then 400M."""
+    executor = make_executor(mem="100M", retry_states=["OUT_OF_MEMORY"], max_retries=2, mem_factor_on_oom=2.0)
+    grab = ('python3 -c "import time; x = bytearray(250 * 2**20); '
+            'x[::4096] = b\\"x\\" * len(x[::4096]); time.sleep(8)"; echo survived')
+    handles = [executor.submit(shell_job(workdir, [grab]))]
+    polls = run_until_final(executor, handles, timeout=240)
+    status, task = polls[0].tasks[0], handles[0]["tasks"]["0"]
+    assert status.state == TaskState.SUCCEEDED, (status, task["history"])
+    assert [h["state"] for h in task["history"]] == ["OUT_OF_MEMORY", "OUT_OF_MEMORY"]
+    assert task["mem"] == "400M"
+    assert "--mem=400M" in (workdir / ".executor" / f"{handles[0]['name']}.2.sh").read_text()
+    assert "survived" in (workdir / "logs" / "dl2" / "0.log").read_text()
