@@ -35,8 +35,8 @@ SUBCOMMANDS: dict[str, str] = {
 #: Short help of each subcommand, kept here so that --help imports nothing heavy.
 SUBCOMMAND_HELP: dict[str, str] = {
     "simulate": "simulate an LST-1-like night: DL1/DL2 runs, run catalogue, MC and IRFs",
-    "dl2": "DL1 to DL2 for one run with the real lstchain_dl1_to_dl2",
-    "dl3": "DL2 to DL3 (GADF) for one run, natively",
+    "dl2": "DL1 to DL2 with the real lstchain_dl1_to_dl2 in the site's lstchain environment",
+    "dl3": "DL2 to DL3 (GADF) natively, with the gammaness cut of the IRF",
     "index": "write hdu-index and obs-index for a folder of DL3 files",
     "check-dl2": "check DL2 files: readable, complete, sane",
     "check-dl3": "check DL3 files against what gammapy needs",
@@ -60,25 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lappana {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=SUBCOMMAND_HELP[name], description=SUBCOMMAND_HELP[name])
-        p.set_defaults(_module=module_name)
+        sub.add_parser(name, help=SUBCOMMAND_HELP[name], description=SUBCOMMAND_HELP[name])
     return parser
 
 
 def _run(argv: list[str], prog_command: str | None = None) -> int:
-    parser = build_parser()
     if prog_command is not None:
         argv = [prog_command, *argv]
-    # Two passes: find the subcommand, then let its module add its own arguments.
-    first, _ = parser.parse_known_args(argv)
-    if getattr(first, "command", None) is None:
+    if not argv or argv[0] not in SUBCOMMANDS:
+        # No subcommand: the top-level parser prints help, the version or a usage error.
+        parser = build_parser()
+        parser.parse_args(argv)
         parser.print_help()
         return 2
-    module = _load(first._module)
-    sub_parser = argparse.ArgumentParser(
-        prog=f"lappana {first.command}" if prog_command is None else _OLD_NAMES.get(prog_command, prog_command),
-        description=SUBCOMMAND_HELP[first.command],
-    )
+    command = argv[0]
+    module = _load(SUBCOMMANDS[command])
+    prog = f"lappana {command}" if prog_command is None else _OLD_NAMES.get(prog_command, prog_command)
+    sub_parser = argparse.ArgumentParser(prog=prog, description=SUBCOMMAND_HELP[command])
     module.add_arguments(sub_parser)
     args = sub_parser.parse_args(argv[1:])
     try:

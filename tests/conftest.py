@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+# Session fixtures of the lstchain chain (models trained by lstchain_mc_trainpipe, a DL2 run
+# written by the real lstchain_dl1_to_dl2), shared by the DL2, DL3 and high-level tests.
+sys.path.insert(0, str(Path(__file__).parent / "lappana"))
+pytest_plugins = ["chain_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 PEERS = Path(os.environ.get("ASTRAN_PEERS", Path.home() / ".cache" / "astran" / "peers"))
