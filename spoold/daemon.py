@@ -137,7 +137,7 @@ class Daemon:
                 log.exception("mail notifications are off: the notifier could not start")
         if not self.once:
             self.watcher = Watcher([self.spool.dir("incoming"), self.spool.dir("control")], self.wake,
-                                   poll=self.poll_mode)
+                                   poll=self.poll_mode, incoming=self.spool.dir("incoming"))
             self.watcher.start()
             log.info("watching %s by %s", self.spool.dir("incoming"), self.watcher.mode)
 
@@ -225,9 +225,13 @@ class Daemon:
         settle = float(self.site.limits.settle_seconds)
         now = time.time()
         taken = 0
+        watcher = self.watcher
         for name in self.spool.incoming_names()[:INTAKE_BATCH]:
-            if not self.spool.settled(name, settle, now=now):
+            ready = watcher is not None and watcher.complete(name)
+            if not ready and not self.spool.settled(name, settle, now=now):
                 continue
+            if watcher is not None:
+                watcher.forget(name)
             claimed = self.spool.claim(name)
             if claimed is None:
                 continue

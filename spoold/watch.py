@@ -60,11 +60,38 @@ def needs_polling(path: Path) -> bool:
 
 
 class _Hint(FileSystemEventHandler):
-    def __init__(self, wake: threading.Event) -> None:
+    """Sets ``wake`` on any event and tracks which names in ``incoming`` are complete.
+
+    With inotify (full events) a file renamed into incoming arrives as a moved
+    event and a file written in place ends with a close-after-write event: both
+    mean complete. A create or a modify means someone is writing it.
+    """
+
+    def __init__(self, wake: threading.Event, incoming: Path | None) -> None:
         self.wake = wake
+        self.incoming = str(incoming) if incoming is not None else None
+        self.complete: dict[str, bool] = {}
+        self.lock = threading.Lock()
+
+    def _mark(self, path: str, complete: bool) -> None:
+        if self.incoming is None or not path or os.path.dirname(path) != self.incoming:
+            return
+        with self.lock:
+            if len(self.complete) > 100_000:
+                self.complete.clear()
+            self.complete[os.path.basename(path)] = complete
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        self.wake.set()
+        try:
+            kind = event.event_type
+            if kind == "moved":
+                self._mark(os.fsdecode(event.dest_path), not event.is_directory)
+            elif kind == "closed":
+                self._mark(os.fsdecode(event.src_path), True)
+            elif kind in ("created", "modified") and not event.is_directory:
+                self._mark(os.fsdecode(event.src_path), False)
+        finally:
+            self.wake.set()
 
 
 class Watcher:
@@ -80,12 +107,30 @@ class Watcher:
         True: the polling observer; False: inotify; None: choose from the filesystem type.
     """
 
-    def __init__(self, folders: list[Path], wake: threading.Event, *, poll: bool | None = None) -> None:
+    def __init__(self, folders: list[Path], wake: threading.Event, *, poll: bool | None = None,
+                 incoming: Path | None = None) -> None:
         self.folders = [Path(f) for f in folders]
         self.wake = wake
         self.polling = any(needs_polling(f) for f in self.folders) if poll is None else poll
         self.restarts = 0
         self._observer = None
+        self._handler = _Hint(wake, incoming)
+
+    def complete(self, name: str) -> bool:
+        """True when inotify saw ``incoming/name`` renamed in or closed after writing.
+
+        Always False by polling (the polling observer cannot tell): then the
+        daemon waits until the file has not changed for the settle time.
+        """
+        if self.polling:
+            return False
+        with self._handler.lock:
+            return self._handler.complete.get(name, False)
+
+    def forget(self, name: str) -> None:
+        """Drop what is known about a name (it was claimed)."""
+        with self._handler.lock:
+            self._handler.complete.pop(name, None)
 
     @property
     def mode(self) -> str:
@@ -94,11 +139,11 @@ class Watcher:
 
     def start(self) -> None:
         """Start the observer thread (falling back to polling if inotify cannot start)."""
-        handler = _Hint(self.wake)
+        handler = self._handler
         if self.polling:
             observer = PollingObserver(timeout=POLL_INTERVAL)
         else:
-            observer = Observer()
+            observer = Observer(generate_full_events=True)
         observer.daemon = True
         for folder in self.folders:
             observer.schedule(handler, str(folder), recursive=False)
