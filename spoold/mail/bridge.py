@@ -210,6 +210,9 @@ class Bridge:
                 imap.ensure_folder(client, IGNORED_FOLDER)
                 if backoff > 1.0:
                     log.warning("connected to %s:%s again", self.mail.imap_host, self.mail.imap_port)
+                log.info("watching %s of %s on %s:%s (%s)", self.mail.imap_folder, self.mail.imap_user,
+                         self.mail.imap_host, self.mail.imap_port,
+                         "IDLE" if client.has_capability("IDLE") else f"polling every {self.poll_seconds:.0f} s")
                 backoff = 1.0
                 while not self.stop_requested:
                     self.process_mailbox(client)

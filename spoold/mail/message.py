@@ -188,7 +188,8 @@ def clean_text(text: str) -> str:
         if line in ("-- ", "--"):
             lines = lines[:number]
             break
-    return "\n".join(line.rstrip() for line in lines).strip("\n") + "\n"
+    text = "\n".join(line.rstrip() for line in lines).strip("\n")
+    return text + "\n" if text else ""
 
 
 def extract_request(message: EmailMessage) -> tuple[str, str]:

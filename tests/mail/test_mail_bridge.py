@@ -1,0 +1,167 @@
+"""The bridge: request emails become files in incoming, once, and nothing else does."""
+
+from __future__ import annotations
+
+import json
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from conftest import bridge_argv, wait_for
+
+from spoold.mail.bridge import Bridge
+from spoold.site import MailSettings
+
+REQUEST = "source: Crab Nebula\nnight: 2023-12-07\nruns: [15864]\n"
+
+
+def _settings(**overrides) -> MailSettings:
+    values = dict(imap_host="127.0.0.1", imap_user="astran@example.test", smtp_host="127.0.0.1",
+                  from_address="astran@example.test", allow=["analyst@example.test", "@lst.example.net"])
+    values.update(overrides)
+    return MailSettings(**values)
+
+
+def _raw(sender="analyst@example.test", subject="ASTRAN-LAUNCH Crab", body=REQUEST, message_id="<r1@example.test>"):
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, "astran@example.test", subject
+    message["Message-ID"] = message_id
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def _incoming(spool: Path) -> list[str]:
+    return sorted(p.name for p in (spool / "incoming").iterdir())
+
+
+# -- the decisions, on message bytes -------------------------------------------------------------
+def test_request_is_written_with_its_origin_sidecar(tmp_path):
+    spool = tmp_path / "spool"
+    decision = Bridge(_settings(), spool).handle(_raw())
+    assert decision.action == "request"
+    rid = decision.request_id
+    assert _incoming(spool) == [f"{rid}.origin.json", f"{rid}.yaml"]
+    assert (spool / "incoming" / f"{rid}.yaml").read_text() == REQUEST
+    origin = json.loads((spool / "incoming" / f"{rid}.origin.json").read_text())
+    assert origin["via"] == "email" and origin["from"] == "analyst@example.test"
+    assert origin["message_id"] == "<r1@example.test>" and origin["subject"] == "ASTRAN-LAUNCH Crab"
+    # the sidecar is written first: it is older or as old as the request
+    assert (spool / "incoming" / f"{rid}.origin.json").stat().st_mtime_ns <= (spool / "incoming" / f"{rid}.yaml").stat().st_mtime_ns
+    assert "crab" in rid
+
+
+def test_same_message_id_makes_one_request(tmp_path):
+    spool = tmp_path / "spool"
+    bridge = Bridge(_settings(), spool)
+    first, second = bridge.handle(_raw()), bridge.handle(_raw())
+    assert (first.action, second.action) == ("request", "duplicate")
+    assert second.request_id == first.request_id
+    assert len(_incoming(spool)) == 2
+    # a new bridge (a restart) remembers too
+    assert Bridge(_settings(), spool).handle(_raw()).action == "duplicate"
+
+
+def test_bridge_stopped_between_record_and_files_writes_the_same_request_again(tmp_path):
+    spool = tmp_path / "spool"
+    bridge = Bridge(_settings(), spool)
+    bridge.seen.begin("<r1@example.test>", "20231207-221500-crab-beef")  # crashed here
+    decision = bridge.handle(_raw())
+    assert decision.action == "request" and decision.request_id == "20231207-221500-crab-beef"
+    assert _incoming(spool) == ["20231207-221500-crab-beef.origin.json", "20231207-221500-crab-beef.yaml"]
+
+
+def test_outsiders_replies_and_other_mail_are_set_aside_without_files(tmp_path):
+    spool = tmp_path / "spool"
+    bridge = Bridge(_settings(), spool)
+    cases = {
+        "outsider": _raw(sender="outsider@example.test", message_id="<o@x>"),
+        "reply": _raw(subject="Re: ASTRAN-LAUNCH Crab", message_id="<re@x>"),
+        "no keyword": _raw(subject="Crab tonight?", message_id="<nk@x>"),
+        "keyword inside a word": _raw(subject="ASTRAN-LAUNCHED", message_id="<kw@x>"),
+    }
+    for what, raw in cases.items():
+        decision = bridge.handle(raw)
+        assert decision.action == "ignored", what
+        assert decision.folder == "ignored"
+    assert _incoming(spool) == []
+    assert "not in the allow-list" in bridge.handle(cases["outsider"]).reason
+
+
+def test_domain_allow_list_entry(tmp_path):
+    assert Bridge(_settings(), tmp_path / "s").handle(_raw(sender="shift@lst.example.net")).action == "request"
+
+
+def test_token_required_when_configured(tmp_path):
+    spool = tmp_path / "spool"
+    bridge = Bridge(_settings(token="lst1-shift-2023"), spool)
+    assert bridge.handle(_raw(message_id="<t1@x>")).action == "ignored"
+    ok = bridge.handle(_raw(body="token: lst1-shift-2023\n" + REQUEST, message_id="<t2@x>"))
+    assert ok.action == "request"
+    assert (spool / "incoming" / f"{ok.request_id}.yaml").read_text() == REQUEST
+    assert bridge.handle(_raw(subject="ASTRAN-LAUNCH lst1-shift-2023", message_id="<t3@x>")).action == "request"
+
+
+# -- against the real servers ----------------------------------------------------------------------
+def _bridge(tmp_path, mailboxes, processes, **mail):
+    spool = tmp_path / "spool"
+    site = mailboxes.site_file(tmp_path, spool, **mail)
+    process = processes(bridge_argv(site), tmp_path / "bridge.log", tmp_path)
+    wait_for(lambda: "watching INBOX" in process.text(), timeout=30, what="the bridge to log in")
+    time.sleep(0.3)  # from its first look at the mailbox into IDLE
+    return spool, process
+
+
+def _requests(spool: Path) -> list[str]:
+    return sorted(p.name for p in (spool / "incoming").glob("*.yaml"))
+
+
+def test_bridge_picks_up_a_request_by_idle_and_moves_it_to_processed(tmp_path, mailboxes, processes):
+    spool, bridge = _bridge(tmp_path, mailboxes, processes)
+    sent_at = mailboxes.send("analyst", mailboxes.message("analyst", "ASTRAN-LAUNCH Crab tonight", REQUEST))
+    names = wait_for(lambda: _requests(spool), timeout=30, interval=0.01, what="the request in incoming")
+    latency = time.monotonic() - sent_at
+    # IDLE and polling periods are 600 s: only the server's IDLE notification can have woken the bridge
+    print(f"\nbridge pickup: {latency * 1000:.0f} ms from the end of the SMTP submission to the file in incoming")
+    assert len(names) == 1
+    assert (spool / "incoming" / names[0]).read_text() == REQUEST
+    processed = mailboxes.wait_messages("astran", 1, folder="processed", timeout=30)
+    assert processed[0]["Subject"] == "ASTRAN-LAUNCH Crab tonight"
+    assert mailboxes.messages("astran", "INBOX") == []
+
+
+def test_outsider_gets_nothing_but_a_log_line_and_duplicates_make_one_request(tmp_path, mailboxes, processes):
+    spool, bridge = _bridge(tmp_path, mailboxes, processes)
+    mailboxes.send("outsider", mailboxes.message("outsider", "ASTRAN-LAUNCH Crab", REQUEST))
+    twice = mailboxes.message("analyst", "ASTRAN-LAUNCH Mrk 421", REQUEST.replace("Crab Nebula", "Mrk 421"))
+    mailboxes.send("analyst", twice)
+    mailboxes.send("analyst", twice)  # the same Message-ID delivered twice
+    mailboxes.wait_messages("astran", 2, folder="processed", timeout=30)
+    mailboxes.wait_messages("astran", 1, folder="ignored", timeout=30)
+    assert len(_requests(spool)) == 1
+    assert "Mrk 421" in (spool / "incoming" / _requests(spool)[0]).read_text()
+    log = bridge.text()
+    assert log.count("not in the allow-list") == 1 and "outsider@example.test" in log
+    assert "duplicate" in log
+    # nobody answered the outsider (the bridge never sends; nothing reached the outsider's inbox)
+    time.sleep(1.0)
+    assert mailboxes.messages("outsider") == []
+
+
+def test_imap_down_the_bridge_retries_and_loses_nothing(tmp_path, mailboxes, processes):
+    spool, bridge = _bridge(tmp_path, mailboxes, processes)
+    mailboxes.send("analyst", mailboxes.message("analyst", "ASTRAN-LAUNCH before", REQUEST))
+    wait_for(lambda: len(_requests(spool)) == 1, timeout=30, what="the first request")
+    mailboxes.stop("dovecot")
+    try:
+        wait_for(lambda: "trying again" in bridge.text(), timeout=60, what="the bridge to notice IMAP is down")
+        # mail sent while IMAP is down waits in Postfix's queue (LMTP is down too)
+        mailboxes.send("analyst", mailboxes.message("analyst", "ASTRAN-LAUNCH during", REQUEST))
+        time.sleep(2.0)
+        assert len(_requests(spool)) == 1
+    finally:
+        mailboxes.start()
+    mailboxes.flush_queue()
+    wait_for(lambda: len(_requests(spool)) == 2, timeout=90, what="the request sent while IMAP was down")
+    assert bridge.proc.poll() is None, "the bridge must survive the outage"
+    assert "connected to" in bridge.text()
+    mailboxes.wait_messages("astran", 2, folder="processed", timeout=30)
