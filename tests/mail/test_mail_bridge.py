@@ -154,8 +154,8 @@ def test_imap_down_the_bridge_retries_and_loses_nothing(tmp_path, mailboxes, pro
     mailboxes.stop("dovecot")
     try:
         wait_for(lambda: "trying again" in bridge.text(), timeout=60, what="the bridge to notice IMAP is down")
-        # mail sent while IMAP is down waits in Postfix's queue (LMTP is down too)
-        mailboxes.send("analyst", mailboxes.message("analyst", "ASTRAN-LAUNCH during", REQUEST))
+        # mail arriving while Dovecot (IMAP, LMTP, SASL) is down waits in Postfix's queue
+        mailboxes.send("analyst", mailboxes.message("analyst", "ASTRAN-LAUNCH during", REQUEST), relay=True)
         time.sleep(2.0)
         assert len(_requests(spool)) == 1
     finally:
