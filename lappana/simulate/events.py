@@ -62,7 +62,9 @@ class RunSettings:
     Attributes
     ----------
     shower_rate_hz : float
-        Rate of cosmic-ray showers that survive image cleaning (Hz), before dead time.
+        Rate of cosmic-ray showers that survive image cleaning at 10° zenith (Hz),
+        before dead time; it falls with zenith as LST-1's
+        (:func:`lappana.simulate.model.cosmic_rate_scale`).
     pedestal_rate_hz, flatfield_rate_hz : float
         Rates of the interleaved calibration events (Hz).
     dead_time_s : float
@@ -120,7 +122,15 @@ def gamma_energy_sampler(zenith_deg: float):
     return _inverse_cdf_sampler(density)
 
 
-_HADRON_SAMPLER = _inverse_cdf_sampler(model.hadron_energy_spectrum(_ENERGY_GRID))
+_HADRON_SAMPLERS: dict[float, object] = {}
+
+
+def hadron_energy_sampler(zenith_deg: float):
+    """Sampler of gamma-equivalent energies of detected hadrons (cached per 0.5° of zenith)."""
+    key = round(zenith_deg * 2.0) / 2.0
+    if key not in _HADRON_SAMPLERS:
+        _HADRON_SAMPLERS[key] = _inverse_cdf_sampler(model.hadron_energy_spectrum(_ENERGY_GRID, key))
+    return _HADRON_SAMPLERS[key]
 
 
 def _trigger_times_ns(
@@ -201,8 +211,9 @@ def iter_run_events(
         zenith = float(90.0 - np.degrees(p_alt[0]))
         counts.zeniths.append(zenith)
         r_gamma = gamma_rate_hz(zenith, settings.source_flux)
+        r_cosmic = settings.shower_rate_hz * float(model.cosmic_rate_scale(zenith))
         times_ns, kinds = _trigger_times_ns(
-            rng, t0_ns, t1_ns, settings.shower_rate_hz + r_gamma, settings, last_ns
+            rng, t0_ns, t1_ns, r_cosmic + r_gamma, settings, last_ns
         )
         if times_ns.size == 0:
             continue
@@ -210,7 +221,7 @@ def iter_run_events(
         first_in_run = last_ns < 0
         last_ns = int(times_ns[-1])
         chunk = _chunk_columns(
-            rng, plan, settings, times_ns, kinds, zenith, r_gamma, next_event_id
+            rng, plan, times_ns, kinds, zenith, r_gamma / (r_cosmic + r_gamma), next_event_id
         )
         delta_t = delta_ns * 1e-9
         if first_in_run:
@@ -233,19 +244,18 @@ def _count(counts: RunCounts, chunk: dict[str, np.ndarray]) -> None:
     counts.last_time = float(chunk["dragon_time"][-1])
 
 
-def _chunk_columns(rng, plan, settings, times_ns, kinds, zenith, r_gamma, first_event_id):
+def _chunk_columns(rng, plan, times_ns, kinds, zenith, p_gamma, first_event_id):
     n = times_ns.size
     t_unix = plan.start_unix + times_ns * 1e-9
     alt_tel, az_tel = plan.pointing_at(t_unix)
     src_alt, src_az = plan.source_at(t_unix)
     shower = kinds == EVENT_TYPE_SHOWER
     n_sh = int(np.count_nonzero(shower))
-    p_gamma = r_gamma / (settings.shower_rate_hz + r_gamma) if r_gamma > 0 else 0.0
     is_gamma_sh = rng.uniform(size=n_sh) < p_gamma
     n_g = int(np.count_nonzero(is_gamma_sh))
     energy = np.empty(n_sh)
     energy[is_gamma_sh] = gamma_energy_sampler(zenith)(rng, n_g)
-    energy[~is_gamma_sh] = _HADRON_SAMPLER(rng, n_sh - n_g)
+    energy[~is_gamma_sh] = hadron_energy_sampler(zenith)(rng, n_sh - n_g)
 
     # True arrival position in the camera: the source for gammas; hadrons spread over the field.
     sx, sy = altaz_to_camera(src_alt[shower], src_az[shower], alt_tel[shower], az_tel[shower])

@@ -52,7 +52,7 @@ def _detected_gamma_energies(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _hadron_equivalent_energies(rng: np.random.Generator, n: int) -> np.ndarray:
     grid = np.logspace(np.log10(_E_MIN), np.log10(_E_MAX), 2001)
-    density = model.hadron_energy_spectrum(grid) * grid  # per log E
+    density = model.hadron_energy_spectrum(grid, MC_ZENITH_DEG) * grid  # per log E
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(np.log(grid)))])
     cdf /= cdf[-1]
     return np.exp(np.interp(rng.uniform(size=n), cdf, np.log(grid)))

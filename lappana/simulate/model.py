@@ -118,7 +118,7 @@ def head_tail_flip_probability(energy_tev: np.ndarray) -> np.ndarray:
 def score_separation(energy_tev: np.ndarray) -> np.ndarray:
     """Separation of the mean gamma-like score of gammas and hadrons (in score σ)."""
     le = np.log10(np.asarray(energy_tev, dtype=float))
-    return np.interp(le, [-1.5, -1.0, -0.7, -0.3, 0.3, 2.0], [1.2, 2.1, 2.5, 3.0, 3.4, 3.6])
+    return np.interp(le, [-1.5, -1.0, -0.7, -0.3, 0.3, 2.0], [1.2, 2.3, 2.7, 3.1, 3.4, 3.6])
 
 
 def gamma_score(rng: np.random.Generator, energy_tev: np.ndarray, is_gamma: np.ndarray) -> np.ndarray:
@@ -138,10 +138,42 @@ def gammaness_from_score(score: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-1.7 * np.asarray(score, dtype=float)))
 
 
-def hadron_energy_spectrum(energy_tev: np.ndarray) -> np.ndarray:
-    """Shape (unnormalised) of the gamma-equivalent energy spectrum of detected hadrons."""
+def cosmic_rate_parameters(zenith_deg: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LST-1's cosmic-ray differential rate vs intensity, dR/dI = p0 (I / 422 p.e.)^p1.
+
+    The zenith dependence lstchain's ``lstchain_cherenkov_transparency`` uses
+    (fitted on good-quality LST-1 data): p0 = −0.4475 + 3.625 c − 1.436 c² (s⁻¹ p.e.⁻¹),
+    p1 = −2.8925 + 0.9944 c − 0.3401 c², with c = cos(zenith).
+    """
+    c = np.cos(np.radians(zenith_deg))
+    p0 = -0.44751321 + 3.62502037 * c - 1.43611437 * c**2
+    p1 = -2.89253919 + 0.99443457 * c - 0.34012985 * c**2
+    return p0, p1
+
+
+def hadron_energy_spectrum(energy_tev: np.ndarray, zenith_deg: float = _REFERENCE_ZENITH_DEG) -> np.ndarray:
+    """Shape (unnormalised) of the gamma-equivalent energy spectrum of detected hadrons.
+
+    A power law whose intensity spectrum has LST-1's slope p1 at this zenith
+    (intensity ∝ E^1.05, :func:`cosmic_rate_parameters`), turning on at 1.5 times
+    the gamma threshold.
+    """
     e = np.asarray(energy_tev, dtype=float)
-    return e**-2.7 / (1.0 + (0.045 / e) ** 4)
+    _, p1 = cosmic_rate_parameters(zenith_deg)
+    index = 1.05 * (p1 + 1.0) - 1.0
+    e_on = 1.5 * threshold_energy(zenith_deg)
+    return e**index / (1.0 + (e_on / e) ** 4)
+
+
+def cosmic_rate_scale(zenith_deg: float | np.ndarray) -> np.ndarray:
+    """Cosmic-ray rate at a zenith relative to 10°, from LST-1's p0(cos z)·422^... fit.
+
+    The rate above the threshold scales as p0 (its normalisation at 422 p.e.);
+    this keeps the simulated run-to-run rate changes with zenith like LST-1's.
+    """
+    p0, _ = cosmic_rate_parameters(zenith_deg)
+    p0_ref, _ = cosmic_rate_parameters(_REFERENCE_ZENITH_DEG)
+    return p0 / p0_ref
 
 
 def mean_intensity_pe(energy_tev: np.ndarray, zenith_deg: float | np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lappana.constants import CRAB_DEC_DEG, CRAB_RA_DEG
+from lappana.constants import CRAB_DEC_DEG, CRAB_RA_DEG, EVENT_TYPE_SHOWER
 from lappana.errors import LappanaError
 from lappana.io.dl2 import FAST_FILTERS, select_events, write_dl2_file
 from lappana.simulate import model
@@ -26,6 +26,8 @@ from lappana.simulate.observation import RunPlan, plan_night
 
 #: Reconstructed energy above which the truth rates are given (TeV).
 TRUTH_ENERGY_THRESHOLD_TEV = 0.2
+#: Intensity band (p.e.) around 422 p.e. where the cosmic-ray dR/dI is measured.
+_I_LOW, _I_HIGH = 422.0 / 1.2, 422.0 * 1.2
 
 
 @dataclass
@@ -39,6 +41,10 @@ class RunTruth:
     ``gamma_rate_after_cuts_per_min`` counts the gammas actually injected;
     ``expected_gamma_rate_after_cuts_per_min`` is the model's mean at the run's
     zenith (the count fluctuates around it).
+    ``cosmic_dr_di_at_422_pe`` is the shower rate per p.e. (s⁻¹ p.e.⁻¹) at 422 p.e.
+    in this run, ``lst1_cosmic_dr_di_at_422_pe`` LST-1's value at the run's zenith
+    (p0 of :func:`lappana.simulate.model.cosmic_rate_parameters`); the simulated
+    one is lower by the ratio of ``shower_rate_hz`` to LST-1's real rate.
     """
 
     run_id: int
@@ -61,6 +67,8 @@ class RunTruth:
     gamma_rate_after_cuts_per_min: float
     background_on_rate_after_cuts_per_min: float
     cuts_irf_zenith_deg: float | None
+    cosmic_dr_di_at_422_pe: float
+    lst1_cosmic_dr_di_at_422_pe: float
     expected_gamma_rate_after_cuts_per_min: float | None = None
 
     def to_dict(self) -> dict:
@@ -86,8 +94,11 @@ class _TruthCounter:
         self.cuts = cuts
         self.n_gamma = 0
         self.n_background = 0
+        self.n_near_422 = 0
 
     def add(self, chunk: dict[str, np.ndarray]) -> None:
+        intensity = chunk["intensity"][chunk["event_type"] == EVENT_TYPE_SHOWER]
+        self.n_near_422 += int(np.count_nonzero((intensity > _I_LOW) & (intensity < _I_HIGH)))
         if self.cuts is None or self.cuts.gh_cuts is None:
             return
         e = chunk["reco_energy"]
@@ -182,6 +193,8 @@ def write_run(
         gamma_rate_after_cuts_per_min=60.0 * counter.n_gamma / livetime,
         background_on_rate_after_cuts_per_min=60.0 * counter.n_background / livetime,
         cuts_irf_zenith_deg=None if cuts is None else cuts.zenith_deg,
+        cosmic_dr_di_at_422_pe=counter.n_near_422 / livetime / (_I_HIGH - _I_LOW),
+        lst1_cosmic_dr_di_at_422_pe=float(model.cosmic_rate_parameters(zenith)[0]),
     )
 
 

@@ -148,3 +148,17 @@ def test_irf_cuts_keep_the_promised_efficiency():
     assert np.interp(np.log10(0.1), np.log10(centres), irf.rad_max_deg) == pytest.approx(0.27, abs=0.04)
     assert np.interp(np.log10(0.25), np.log10(centres), irf.rad_max_deg) == pytest.approx(0.20, abs=0.03)
     assert np.interp(np.log10(1.0), np.log10(centres), irf.rad_max_deg) == pytest.approx(0.165, abs=0.02)
+
+
+def test_cosmic_intensity_spectrum_has_lst1_slope(plan):
+    """dR/dI of the showers falls as LST-1's p1(zenith) above the peak; the rate falls with zenith."""
+    chunks = list(iter_run_events(plan, RunSettings(source_flux=0.0), seed=8, duration_s=30.0))
+    intensity = np.concatenate([c["intensity"][c["event_type"] == EVENT_TYPE_SHOWER] for c in chunks])
+    edges = np.logspace(np.log10(300), np.log10(3000), 6)
+    counts = np.histogram(intensity, edges)[0]
+    centres = np.sqrt(edges[1:] * edges[:-1])
+    slope = np.polyfit(np.log(centres), np.log(counts / np.diff(edges)), 1)[0]
+    _, p1 = model.cosmic_rate_parameters(plan.mean_zenith_deg())
+    print(f"dR/dI slope {slope:.2f}, LST-1 {p1:.2f}")
+    assert slope == pytest.approx(p1, abs=0.15)
+    assert model.cosmic_rate_scale(40.0) < model.cosmic_rate_scale(20.0) < model.cosmic_rate_scale(10.0) == 1.0
