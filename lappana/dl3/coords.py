@@ -1,0 +1,78 @@
+"""Coordinates and times of DL3 events, as lstchain computes them.
+
+* ``TIME``: seconds since 2018-10-01 00:00 UTC (MJDREFI 58392), real elapsed
+  seconds (leap seconds included), from ``dragon_time`` (unix s, UTC).
+* ``RA``/``DEC``: the reconstructed ``reco_alt``/``reco_az`` as seen from LST-1 at
+  the event's time, transformed to ICRS with astropy (no refraction), using
+  erfa's astrometry interpolated every 300 s like lstchain.
+* ``GLON``/``GLAT``: the same direction in galactic coordinates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import lappana.env  # noqa: F401  (offline astropy before time and coordinate work)
+import astropy.units as u
+from astropy.coordinates import AltAz, SkyCoord
+from astropy.coordinates.erfa_astrom import ErfaAstromInterpolator, erfa_astrom
+from astropy.stats import circmean
+from astropy.time import Time
+
+from lappana.constants import LST1_LOCATION, TIME_REFERENCE
+
+__all__ = ["unix_to_time", "time_since_reference", "altaz_to_icrs", "icrs_to_galactic", "mean_pointing_icrs"]
+
+#: Step of erfa's interpolated astrometry (lstchain's choice).
+ASTROM_STEP = 300 * u.s
+
+
+def unix_to_time(unix_s: np.ndarray | float) -> Time:
+    """Return an astropy Time (UTC) for unix seconds such as ``dragon_time``."""
+    return Time(unix_s, format="unix", scale="utc")
+
+
+def time_since_reference(unix_s: np.ndarray | float) -> np.ndarray:
+    """Return seconds since lappana's and lstchain's DL3 reference time (2018-10-01 UTC).
+
+    The difference is real elapsed time (leap seconds count), like lstchain's
+    ``time_to_fits``.
+    """
+    return (unix_to_time(unix_s) - TIME_REFERENCE).to_value(u.s)
+
+
+def altaz_to_icrs(alt_rad: np.ndarray, az_rad: np.ndarray, unix_s: np.ndarray) -> SkyCoord:
+    """Transform horizontal directions seen from LST-1 at the given times to ICRS.
+
+    Parameters
+    ----------
+    alt_rad, az_rad : numpy.ndarray
+        Altitude and azimuth in radians.
+    unix_s : numpy.ndarray
+        Times of the directions, unix seconds (UTC).
+
+    Returns
+    -------
+    astropy.coordinates.SkyCoord
+        The ICRS directions.
+    """
+    frame = AltAz(obstime=unix_to_time(unix_s), location=LST1_LOCATION)
+    altaz = SkyCoord(alt=np.asarray(alt_rad) * u.rad, az=np.asarray(az_rad) * u.rad, frame=frame)
+    with erfa_astrom.set(ErfaAstromInterpolator(ASTROM_STEP)):
+        return altaz.transform_to("icrs")
+
+
+def icrs_to_galactic(icrs: SkyCoord) -> tuple[np.ndarray, np.ndarray]:
+    """Return galactic longitude and latitude (deg) of ICRS directions."""
+    galactic = icrs.galactic
+    return galactic.l.to_value(u.deg), galactic.b.to_value(u.deg)
+
+
+def mean_pointing_icrs(alt_rad: np.ndarray, az_rad: np.ndarray, unix_s: np.ndarray) -> tuple[float, float]:
+    """Mean ICRS pointing (deg) of event-wise telescope pointings: circular mean RA, mean Dec.
+
+    The caller chooses the events (lstchain leaves out the first 20 % of the run).
+    """
+    icrs = altaz_to_icrs(alt_rad, az_rad, unix_s)
+    ra = circmean(icrs.ra).to_value(u.deg) % 360.0
+    return float(ra), float(np.mean(icrs.dec.to_value(u.deg)))

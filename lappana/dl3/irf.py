@@ -1,0 +1,115 @@
+"""IRF files for DL3: find them, read their pointing node, choose the nearest one.
+
+An IRF "node" is one IRF file made for one telescope pointing, described by
+header keywords of its first HDU: ``ZEN_PNT`` and ``AZ_PNT`` (deg) and
+``B_DELTA`` (deg, the angle between the geomagnetic field and the pointing).
+Like lstchain, the distance between a run and a node is measured in
+(cos ZEN_PNT, sin B_DELTA); among equally near nodes the nearest azimuth wins.
+lstchain interpolates between nodes when the run falls inside a triangle of
+them; lappana uses the nearest node (``lstchain_create_dl3_file
+--use-nearest-irf-node``), whose IRF HDUs travel unchanged into the DL3 file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+import lappana.env  # noqa: F401
+import astropy.units as u
+from astropy.time import Time
+
+from lappana.errors import LappanaError
+
+__all__ = ["IrfNode", "DEFAULT_IRF_PATTERN", "find_irf_files", "read_node", "geomagnetic_delta_deg",
+           "nearest_node"]
+
+#: lstchain_create_dl3_file's default pattern of IRF files in a folder.
+DEFAULT_IRF_PATTERN = "*irf*.fits*"
+
+# lstchain's geomagnetic field at LST-1 (lstchain.reco.utils) and its yearly drift.
+_GEOMAG_REFERENCE = Time("2021-11-29", format="iso", scale="utc")
+_GEOMAG_DEC_DEG, _GEOMAG_INC_DEG = -4.8443, 37.3663
+_DELTA_DEC_DEG_YR, _DELTA_INC_DEG_YR = 0.1653, -0.0700
+
+
+@dataclass(frozen=True)
+class IrfNode:
+    """One IRF file and the pointing it was made for."""
+
+    path: Path
+    zenith_deg: float
+    azimuth_deg: float
+    b_delta_deg: float | None
+
+
+def find_irf_files(irf: str | Path, pattern: str = DEFAULT_IRF_PATTERN) -> list[Path]:
+    """Return the IRF files given as one file or as a folder and a glob pattern.
+
+    Raises
+    ------
+    LappanaError
+        When the path does not exist or the folder holds no file matching ``pattern``.
+    """
+    irf = Path(irf)
+    if irf.is_file():
+        return [irf]
+    if not irf.exists():
+        raise LappanaError(f"The IRF path {irf} does not exist; give an IRF file or a folder of IRF files.")
+    files = sorted(p for p in irf.glob(pattern) if p.is_file())
+    if not files:
+        raise LappanaError(f"No IRF file in {irf} matches {pattern!r}; give another folder or --irf-pattern.")
+    return files
+
+
+def read_node(path: Path) -> IrfNode:
+    """Read the pointing node of an IRF file from its first extension's header."""
+    try:
+        header = fits.getheader(path, 1)
+    except (OSError, IndexError, ValueError) as exc:
+        raise LappanaError(f"The IRF file {path} cannot be read as FITS ({exc}).") from None
+    missing = [k for k in ("ZEN_PNT", "AZ_PNT") if k not in header]
+    if missing:
+        raise LappanaError(f"The IRF file {path} has no {' or '.join(missing)} keyword, so its pointing is unknown.")
+    b_delta = header.get("B_DELTA")
+    return IrfNode(Path(path), float(header["ZEN_PNT"]), float(header["AZ_PNT"]),
+                   float(b_delta) if b_delta is not None else None)
+
+
+def geomagnetic_delta_deg(zenith_deg: float, azimuth_deg: float, time: Time) -> float:
+    """Angle (deg) between the geomagnetic field at LST-1 and a pointing, as lstchain computes it.
+
+    lstchain evaluates the field's drift at the time it runs; lappana at the run's ``time``.
+    """
+    years = (time - _GEOMAG_REFERENCE).to_value(u.yr)
+    dec = np.radians(_GEOMAG_DEC_DEG + _DELTA_DEC_DEG_YR * years)
+    inc = np.radians(_GEOMAG_INC_DEG + _DELTA_INC_DEG_YR * years)
+    zen, az = np.radians(zenith_deg), np.radians(azimuth_deg)
+    term = np.sin(inc) * np.cos(zen) - np.cos(inc) * np.sin(zen) * np.cos(az - dec)
+    return float(np.degrees(np.arccos(np.clip(term, -1.0, 1.0))))
+
+
+def nearest_node(nodes: list[IrfNode], zenith_deg: float, azimuth_deg: float, b_delta_deg: float) -> IrfNode:
+    """Return the node nearest to a run's mean pointing.
+
+    Parameters
+    ----------
+    nodes : list of IrfNode
+        The candidate IRF files.
+    zenith_deg, azimuth_deg, b_delta_deg : float
+        The run's mean zenith, azimuth (0–360) and geomagnetic angle.
+    """
+    if len(nodes) == 1:
+        return nodes[0]
+    use_b = all(n.b_delta_deg is not None for n in nodes)
+    target = [np.cos(np.radians(zenith_deg))] + ([np.sin(np.radians(b_delta_deg))] if use_b else [])
+    points = np.array([[np.cos(np.radians(n.zenith_deg))] + ([np.sin(np.radians(n.b_delta_deg))] if use_b else [])
+                       for n in nodes])
+    distance = np.round(np.hypot.reduce(points - np.array(target), axis=1) if points.shape[1] > 1
+                        else np.abs(points[:, 0] - target[0]), 9)
+    closest = np.flatnonzero(distance == distance.min())
+    az_gap = [abs((nodes[i].azimuth_deg - azimuth_deg + 180.0) % 360.0 - 180.0) for i in closest]
+    return nodes[int(closest[int(np.argmin(az_gap))])]

@@ -1,0 +1,241 @@
+"""DL2 → DL3 for one run: :func:`make_dl3`.
+
+One pass over the DL2 table, chunk by chunk: lstchain's effective time and the
+good time intervals on all showers, lstchain's event selection and the IRF's
+gammaness cut, then the selected events' sky coordinates, spooled to disk in
+FITS layout. The DL3 file (EVENTS, GTI, POINTING and the IRF HDUs of the
+nearest pointing node, gzip) is then streamed out. Memory depends on the
+chunk size, not on the run's length.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import lappana.env  # noqa: F401
+from astropy.io import fits
+
+from lappana.constants import DL2_PARAMS_KEY
+from lappana.dl3.coords import altaz_to_icrs, icrs_to_galactic, mean_pointing_icrs, time_since_reference, unix_to_time
+from lappana.dl3.efftime import EffectiveTime
+from lappana.dl3.headers import event_cards, gti_hdu, pointing_hdu
+from lappana.dl3.irf import DEFAULT_IRF_PATTERN, find_irf_files, geomagnetic_delta_deg, nearest_node, read_node
+from lappana.dl3.selection import GammanessCut, gammaness_cut_from_irf, select_events
+from lappana.dl3.writer import EventSpool, write_dl3
+from lappana.errors import LappanaError
+from lappana.io.dl2 import DL2_REQUIRED_COLUMNS
+from lappana.io.hdf5 import get_table, iter_table_chunks, open_table_file
+from lappana.paths import parse_run_id, run_file_name
+
+__all__ = ["make_dl3", "DEFAULT_CHUNK_ROWS", "RunSummary"]
+
+log = logging.getLogger(__name__)
+
+#: Rows of DL2 read at a time (≈ 250 MB of numpy arrays for lstchain's ~60 columns).
+DEFAULT_CHUNK_ROWS = 500_000
+#: Fraction of the run's first selected events left out of the mean pointing (lstchain's).
+POINTING_EXCLUDE_FRACTION = 0.2
+#: Pointing samples kept per chunk for the mean pointing.
+POINTING_SAMPLES_PER_CHUNK = 2000
+
+
+@dataclass
+class RunSummary:
+    """What one pass over a run's DL2 found."""
+
+    n_rows: int = 0
+    n_selected: int = 0
+    efftime: EffectiveTime = field(default_factory=EffectiveTime)
+    tel_ids: set[int] = field(default_factory=set)
+    sum_alt_rad: float = 0.0
+    sum_az_rad: float = 0.0
+    pointing_samples: list[np.ndarray] = field(default_factory=list)  # rows: ordinal, time, alt, az
+
+    def mean_altaz_deg(self) -> tuple[float, float]:
+        """Mean telescope alt and az (deg) over the selected events (lstchain's ALT_PNT/AZ_PNT)."""
+        return (float(np.degrees(self.sum_alt_rad / self.n_selected)),
+                float(np.degrees(self.sum_az_rad / self.n_selected)))
+
+    def mean_radec_deg(self) -> tuple[float, float]:
+        """Mean ICRS pointing of the selected events, the first 20 % left out."""
+        samples = np.concatenate(self.pointing_samples, axis=0)
+        first = int(POINTING_EXCLUDE_FRACTION * self.n_selected)
+        kept = samples[samples[:, 0] >= first]
+        if kept.size == 0:
+            kept = samples
+        return mean_pointing_icrs(kept[:, 2], kept[:, 3], kept[:, 1])
+
+
+def make_dl3(
+    dl2_path: str | Path,
+    irf: str | Path,
+    output_dir: str | Path,
+    *,
+    source_name: str,
+    source_ra_deg: float,
+    source_dec_deg: float,
+    irf_pattern: str = DEFAULT_IRF_PATTERN,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    overwrite: bool = False,
+) -> Path:
+    """Make the DL3 file of one run from its DL2 file and an IRF.
+
+    Parameters
+    ----------
+    dl2_path : str or Path
+        lstchain's DL2 file, named ``dl2_LST-1.RunNNNNN.h5``.
+    irf : str or Path
+        An IRF file, or a folder of IRF files of several pointing nodes (the
+        nearest node to the run's mean pointing is used).
+    output_dir : str or Path
+        Where ``dl3_LST-1.RunNNNNN.fits.gz`` is written (created if needed).
+    source_name : str
+        The target's name (``OBJECT``).
+    source_ra_deg, source_dec_deg : float
+        The target's ICRS position in degrees (``RA_OBJ``, ``DEC_OBJ``).
+    irf_pattern : str
+        Glob pattern of IRF files when ``irf`` is a folder.
+    chunk_rows : int
+        DL2 rows read at a time; bounds the memory used.
+    overwrite : bool
+        Replace an existing DL3 file.
+
+    Returns
+    -------
+    Path
+        The DL3 file.
+
+    Raises
+    ------
+    LappanaError
+        For input a user can fix: a missing or truncated DL2 file, a missing
+        column, an IRF without gammaness cut, a run without events (at all or
+        after the cuts), an existing output without ``overwrite``.
+    """
+    dl2_path = Path(dl2_path)
+    output_dir = Path(output_dir)
+    try:
+        run_id = parse_run_id(dl2_path)
+    except ValueError as exc:
+        raise LappanaError(str(exc)) from None
+    output = output_dir / run_file_name("dl3", run_id)
+    if output.exists() and not overwrite:
+        raise LappanaError(f"{output} already exists; pass --overwrite (overwrite=True) to replace it.")
+    n_rows, zenith, azimuth, first_time = _run_pointing(dl2_path)
+    if n_rows == 0:
+        raise LappanaError(f"{dl2_path.name} has no events at all; there is nothing to make a DL3 file from.")
+    b_delta = geomagnetic_delta_deg(zenith, azimuth, unix_to_time(first_time))
+    nodes = [read_node(p) for p in find_irf_files(irf, irf_pattern)]
+    node = nearest_node(nodes, zenith, azimuth, b_delta)
+    log.info("run %d at zenith %.2f deg, azimuth %.2f deg: IRF %s", run_id, zenith, azimuth, node.path.name)
+    with fits.open(node.path) as irf_hdus:
+        gh_cut = gammaness_cut_from_irf(irf_hdus, f"The IRF file {node.path}")
+        irf_copies = [hdu.copy() for hdu in irf_hdus[1:]]
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with EventSpool(output_dir) as spool:
+        summary = _fill_spool(dl2_path, gh_cut, spool, chunk_rows)
+        if summary.n_selected == 0:
+            raise LappanaError(
+                f"No event of run {run_id} ({summary.n_rows} rows) passes lstchain's event selection and the "
+                f"{gh_cut.describe()} of {node.path.name}, so there is no DL3 event list to write."
+            )
+        cards = event_cards(
+            run_id=run_id, summary=summary, source_name=source_name,
+            source_ra_deg=source_ra_deg, source_dec_deg=source_dec_deg,
+        )
+        hdus = [gti_hdu(run_id, summary), pointing_hdu(run_id, summary, zenith, azimuth, b_delta), *irf_copies]
+        write_dl3(output, spool, cards, hdus)
+    return output
+
+
+def _run_pointing(dl2_path: Path, blocks: int = 20, rows_per_block: int = 500) -> tuple[int, float, float, float]:
+    """Rows, mean zenith and azimuth (deg, 0–360) and first time, from blocks spread over the run.
+
+    lstchain averages the pointing of every row; the pointing moves smoothly, so
+    ``blocks`` evenly spread blocks give the same mean to far better than the
+    IRF grid's spacing, without reading the run twice.
+    """
+    with open_table_file(dl2_path) as h5:
+        table = get_table(h5, DL2_PARAMS_KEY)
+        missing = [c for c in DL2_REQUIRED_COLUMNS if c not in table.colnames]
+        if missing:
+            raise LappanaError(
+                f"The DL2 table of {dl2_path.name} lacks the column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)}, which making DL3 needs; make the DL2 file with lstchain_dl1_to_dl2."
+            )
+        n = table.nrows
+        if n == 0:
+            return 0, 0.0, 0.0, 0.0
+        starts = np.unique(np.linspace(0, max(n - rows_per_block, 0), blocks).astype(np.int64))
+        alt, az = [], []
+        try:
+            for start in starts:
+                rows = table.read(int(start), int(min(start + rows_per_block, n)))
+                alt.append(rows["alt_tel"])
+                az.append(rows["az_tel"])
+            first_time = float(table.read(0, 1, field="dragon_time")[0])
+        except Exception as exc:  # noqa: BLE001 - HDF5 errors of a damaged file
+            raise LappanaError(f"{dl2_path.name} cannot be read (the file is probably truncated): "
+                               f"{str(exc).splitlines()[0]}") from None
+    zenith = 90.0 - float(np.degrees(np.mean(np.concatenate(alt))))
+    azimuth = float(np.degrees(np.mean(np.concatenate(az)))) % 360.0
+    return n, zenith, azimuth, first_time
+
+
+def _chunks(dl2_path: Path, chunk_rows: int) -> Iterator[dict[str, np.ndarray]]:
+    yield from iter_table_chunks(dl2_path, DL2_PARAMS_KEY, list(DL2_REQUIRED_COLUMNS), chunk_rows)
+
+
+def _fill_spool(dl2_path: Path, gh_cut: GammanessCut, spool: EventSpool, chunk_rows: int) -> RunSummary:
+    """Read the run once: effective time, GTI, selection, cuts, coordinates into ``spool``."""
+    summary = RunSummary()
+    for chunk in _chunks(dl2_path, chunk_rows):
+        summary.n_rows += len(chunk["event_id"])
+        summary.efftime.add(chunk["event_type"], chunk["dragon_time"], chunk["delta_t"])
+        with np.errstate(invalid="ignore"):
+            mask = select_events(chunk) & gh_cut.mask(chunk["gammaness"], chunk["reco_energy"])
+        index = np.flatnonzero(mask)
+        if index.size == 0:
+            continue
+        selected = {name: values[index] for name, values in chunk.items()}
+        _sample_pointing(summary, selected)
+        summary.n_selected += index.size
+        summary.tel_ids.update(int(t) for t in np.unique(selected["tel_id"]))
+        summary.sum_alt_rad += float(np.sum(selected["alt_tel"]))
+        summary.sum_az_rad += float(np.sum(selected["az_tel"]))
+        spool.append(_event_columns(selected))
+    return summary
+
+
+def _sample_pointing(summary: RunSummary, selected: dict[str, np.ndarray]) -> None:
+    n = len(selected["event_id"])
+    take = np.unique(np.linspace(0, n - 1, min(n, POINTING_SAMPLES_PER_CHUNK)).astype(np.int64))
+    summary.pointing_samples.append(np.column_stack([
+        summary.n_selected + take.astype(float), selected["dragon_time"][take],
+        selected["alt_tel"][take], selected["az_tel"][take],
+    ]))
+
+
+def _event_columns(selected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The EVENTS columns of selected DL2 rows."""
+    icrs = altaz_to_icrs(selected["reco_alt"], selected["reco_az"], selected["dragon_time"])
+    glon, glat = icrs_to_galactic(icrs)
+    n = len(selected["event_id"])
+    return {
+        "EVENT_ID": selected["event_id"],
+        "TIME": time_since_reference(selected["dragon_time"]),
+        "RA": icrs.ra.deg,
+        "DEC": icrs.dec.deg,
+        "ENERGY": selected["reco_energy"],
+        "GAMMANESS": selected["gammaness"],
+        "MULTIP": np.full(n, len(np.unique(selected["tel_id"])), dtype=np.int64),
+        "GLON": glon,
+        "GLAT": glat,
+        "ALT": np.degrees(selected["reco_alt"]),
+        "AZ": np.degrees(selected["reco_az"]),
+    }
