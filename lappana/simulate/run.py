@@ -150,25 +150,17 @@ def write_run(
         raise LappanaError("Choose at least one data level to write (dl1 or dl2).")
     counts = RunCounts()
     counter = _TruthCounter(cuts)
-    first = True
-    simulated = 0.0
-    for chunk in iter_run_events(plan, settings, seed=seed, duration_s=duration_s, counts=counts):
-        if dl1_path is not None:
-            from lappana.io.dl1 import write_dl1_file
-
-            write_dl1_file(dl1_path, _dl1_subset(chunk), run_id=plan.run_id, is_simulation=False,
-                           append=not first)
-        if dl2_path is not None:
-            write_dl2_file(dl2_path, _dl2_subset(chunk), run_id=plan.run_id, append=not first,
-                           filters=FAST_FILTERS)
-        counter.add(chunk)
-        first = False
-        if progress is not None:
-            now = float(chunk["dragon_time"][-1] - plan.start_unix)
-            progress.update(now - simulated)
-            simulated = now
-    if first:
-        raise LappanaError(f"Run {plan.run_id} would have no events: raise the rates or the duration.")
+    # Files grow under a ".part" name and get their real name once complete, so a
+    # watcher never takes a half-written run for a finished one.
+    parts = {level: _part_path(path) for level, path in (("dl1", dl1_path), ("dl2", dl2_path)) if path}
+    try:
+        _stream(plan, settings, seed, duration_s, counts, counter, parts, progress)
+    except BaseException:
+        for part in parts.values():
+            part.unlink(missing_ok=True)
+        raise
+    for level, part in parts.items():
+        part.replace(dl1_path if level == "dl1" else dl2_path)
     duration = plan.duration_s if duration_s is None else float(duration_s)
     livetime = duration - counts.n_events * settings.dead_time_s
     zenith = float(np.mean(counts.zeniths))
@@ -196,6 +188,34 @@ def write_run(
         cosmic_dr_di_at_422_pe=counter.n_near_422 / livetime / (_I_HIGH - _I_LOW),
         lst1_cosmic_dr_di_at_422_pe=float(model.cosmic_rate_parameters(zenith)[0]),
     )
+
+
+def _part_path(path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(path.name + ".part")
+
+
+def _stream(plan, settings, seed, duration_s, counts, counter, parts, progress) -> None:
+    first = True
+    simulated = 0.0
+    for chunk in iter_run_events(plan, settings, seed=seed, duration_s=duration_s, counts=counts):
+        if "dl1" in parts:
+            from lappana.io.dl1 import write_dl1_file
+
+            write_dl1_file(parts["dl1"], _dl1_subset(chunk), run_id=plan.run_id, is_simulation=False,
+                           append=not first)
+        if "dl2" in parts:
+            write_dl2_file(parts["dl2"], _dl2_subset(chunk), run_id=plan.run_id, append=not first,
+                           filters=FAST_FILTERS)
+        counter.add(chunk)
+        first = False
+        if progress is not None:
+            now = float(chunk["dragon_time"][-1] - plan.start_unix)
+            progress.update(now - simulated)
+            simulated = now
+    if first:
+        raise LappanaError(f"Run {plan.run_id} would have no events: raise the rates or the duration.")
 
 
 def simulate_run_dl2(

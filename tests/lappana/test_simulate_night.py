@@ -176,3 +176,22 @@ def test_command(tmp_path, capsys):
     rc = main(["simulate", str(tmp_path / "bad"), "--night", "7.12.2023", "--quiet"])
     assert rc == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_interrupted_run_leaves_no_file(tmp_path):
+    """A run grows as a .part file; an interruption removes it and leaves no half run behind."""
+    from lappana.simulate.events import RunSettings
+    from lappana.simulate.observation import plan_night
+    from lappana.simulate.run import write_run
+
+    class Interrupt:
+        def update(self, seconds):
+            assert list(tmp_path.glob("*.h5.part")) and not list(tmp_path.glob("*.h5"))
+            raise KeyboardInterrupt
+
+    (plan,) = plan_night(NIGHT, source_ra_deg=83.633, source_dec_deg=22.014, n_runs=1,
+                         run_minutes=1.0, first_run=15864)
+    with pytest.raises(KeyboardInterrupt):
+        write_run(plan, RunSettings(chunk_seconds=5.0), seed=1, dl1_path=None,
+                  dl2_path=tmp_path / "dl2_LST-1.Run15864.h5", progress=Interrupt())
+    assert list(tmp_path.iterdir()) == []
