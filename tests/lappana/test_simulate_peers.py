@@ -89,3 +89,34 @@ def test_lstchain_makes_dl3_from_simulated_dl2_and_irfs(night, irf_set, lstchain
     truth = night.truth[15864]
     print(f"lstchain LIVETIME {livetime:.4f} s, truth {truth.livetime_s:.4f} s, {event_ids.size} events")
     assert livetime == pytest.approx(truth.livetime_s, rel=0.005)
+
+
+_GAMMAPY_SCRIPT = """
+import sys, json
+from gammapy.irf import EffectiveAreaTable2D, EnergyDispersion2D, RadMax2D
+import astropy.units as u
+path = sys.argv[1]
+aeff = EffectiveAreaTable2D.read(path, hdu="EFFECTIVE AREA")
+edisp = EnergyDispersion2D.read(path, hdu="ENERGY DISPERSION")
+out = {"aeff_1tev": aeff.evaluate(energy_true=1 * u.TeV, offset=0.4 * u.deg).to_value("m2").item(),
+       "edisp_sum": float(edisp.data[10, :, 0].sum() * 0.16)}
+if "eff_" in path:
+    rad = RadMax2D.read(path, hdu="RAD_MAX")
+    out["rad_1tev"] = rad.evaluate(energy=1 * u.TeV, offset=0.4 * u.deg).to_value("deg").item()
+else:
+    rad = RadMax2D.from_irf(aeff)
+    out["rad_1tev"] = rad.data.flat[0]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("irf_set", ["global_gh0.70_theta0.20", "eff_gh0.70_th0.70"])
+def test_gammapy_reads_the_irfs(night, irf_set, gammapy_python):
+    path = next((night.output / "IRF" / irf_set).glob("*zen20.0*"))
+    out = subprocess.run([str(gammapy_python), "-c", _GAMMAPY_SCRIPT, str(path)],
+                         capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    print(irf_set, got)
+    assert 3e4 < got["aeff_1tev"] < 3e5  # m², after cuts
+    assert got["edisp_sum"] == pytest.approx(1.0, abs=0.05)  # a probability density in migra
+    assert 0.1 <= got["rad_1tev"] <= 0.32
