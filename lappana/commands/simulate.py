@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--first-run", type=int, default=15864,
                         help="number of the first run (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--start", default=None, metavar="UTC",
+                        help="start of the first run, e.g. 2023-12-07T23:30:00 (UTC; default: the runs "
+                             "are centred on the source's culmination)")
     parser.add_argument("--source-name", default=CRAB_NAME, help="source name (default: %(default)s)")
     parser.add_argument("--ra", type=float, default=CRAB_RA_DEG, help="source RA in deg (default: %(default)s)")
     parser.add_argument("--dec", type=float, default=CRAB_DEC_DEG, help="source Dec in deg (default: %(default)s)")
@@ -49,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
         night = parse_night(args.night)
     except ValueError as exc:
         raise LappanaError(str(exc)) from None
+    start = None
+    if args.start is not None:
+        start = _parse_start(args.start)
     if args.mc_events < 1:
         raise LappanaError("--mc-events must be at least 1.")
     result = simulate_night(
@@ -67,11 +73,24 @@ def run(args: argparse.Namespace) -> int:
         source_flux=0.0 if args.no_source else args.flux,
         shower_rate_hz=args.shower_rate,
         mc_events=args.mc_events,
+        start=start,
         progress=not args.quiet,
     )
     if not args.quiet:
         print(summary(result), file=sys.stdout)
     return 0
+
+
+def _parse_start(text: str):
+    import lappana.env  # noqa: F401
+    from astropy.time import Time
+
+    try:
+        return Time(text, scale="utc")
+    except ValueError:
+        raise LappanaError(
+            f"--start {text!r} is not a time: write it as YYYY-MM-DDTHH:MM:SS (UTC)."
+        ) from None
 
 
 def summary(result) -> str:

@@ -176,6 +176,18 @@ def test_command(tmp_path, capsys):
     rc = main(["simulate", str(tmp_path / "bad"), "--night", "7.12.2023", "--quiet"])
     assert rc == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+    rc = main(["simulate", str(tmp_path / "bad"), "--start", "half past eleven", "--quiet"])
+    assert rc == 2
+    assert "YYYY-MM-DDTHH:MM:SS" in capsys.readouterr().err
+
+
+def test_command_start_sets_the_zenith(tmp_path):
+    rc = main(["simulate", str(tmp_path), "--runs", "1", "--minutes", "0.1", "--no-mc", "--no-irf",
+               "--levels", "dl2", "--start", "2023-12-07T23:30:00", "--quiet"])
+    assert rc == 0
+    run = json.loads((tmp_path / "simulation.json").read_text())["runs"][0]
+    assert run["tstart_unix"] == pytest.approx(1701991800.0)
+    assert 28.0 < run["mean_zenith_deg"] < 33.0
 
 
 def test_interrupted_run_leaves_no_file(tmp_path):
