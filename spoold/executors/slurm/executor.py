@@ -25,7 +25,6 @@ What it does, in the daemon's terms (:class:`spoold.executors.base.Executor`):
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import asdict
@@ -33,11 +32,13 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from spoold.executors.base import Executor, Handle, StepJob, StepPoll, TaskState, TaskStatus
-from spoold.taskrun import read_result
+from spoold.taskrun import read_result, started_file
 
 from .commands import SlurmCommands, SlurmError, SlurmRefused, SlurmUnavailable
 from .monitor import PollResult, Poller, TaskState as SlurmState
 from .retry import RetryPolicy, clean_for_retry
+from .handles import (append_line, copy_handle, dependency_ids, from_result, has_retries, id_sort_key,
+                      memory_kill, step_of, upstream_first, write_text)
 from .sbatch import ArrayScript, Resources, TaskCommand, array_chunks, memory_mb, submission_name
 
 #: Slurm states shown as QUEUED (everything else that is live is RUNNING).
@@ -164,7 +165,7 @@ class SlurmExecutor(Executor):
             "env": dict(job.env),
             "resources": {**asdict(resources), "extra": list(resources.extra)},
             "after": after_names,
-            "after_jobs": _dependency_ids(job.after),
+            "after_jobs": dependency_ids(job.after),
             "after_results": after_results,
             "arrays": [],
             "submissions": 0,
@@ -254,12 +255,15 @@ class SlurmExecutor(Executor):
             Path(t["log"]).parent.mkdir(parents=True, exist_ok=True)
             Path(t["result"]).parent.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.sh"
-        _write_text(path, script.render())
+        write_text(path, script.render())
         # A retry or a resubmission after an outage may have been submitted by a daemon
         # that died before recording it: look its name up first.
         lookup = handle.get("uncertain") or any(t["retries"] for t in tasks)
         job_id = self._lookup([name]).get(name) if lookup else None
         if job_id is None:
+            for t in tasks:  # a result left by an earlier try must not stand for this one
+                for stale in (Path(t["result"]), started_file(Path(t["result"]))):
+                    stale.unlink(missing_ok=True)
             handle["uncertain"] = True  # an sbatch whose answer was lost may still have worked
             job_id = self.commands.sbatch(path)
         handle["uncertain"] = False
@@ -285,9 +289,9 @@ class SlurmExecutor(Executor):
             if upstream is None:
                 continue
             if any(t["job_id"] is None and not t.get("final") for t in upstream["tasks"].values()):
-                return [], f"waiting for step {_step_of(name)} to be submitted"
+                return [], f"waiting for step {step_of(name)} to be submitted"
             done = statuses.get(name, {})
-            ids += _dependency_ids([upstream], skip={i for i, st in done.items() if st.state == TaskState.SUCCEEDED})
+            ids += dependency_ids([upstream], skip={i for i, st in done.items() if st.state == TaskState.SUCCEEDED})
         outside = [n for n in handle.get("after", []) if n not in self._batch]
         if outside:
             if handle["submissions"] == 0 and handle.get("after_jobs") is not None and not self._polling:
@@ -298,18 +302,18 @@ class SlurmExecutor(Executor):
                 results = [read_result(Path(p)) for p in handle.get("after_results", [])]
                 if not all(r is not None and r.ok for r in results):
                     return [], "waiting for the previous step's results"
-        return sorted(set(ids), key=_id_sort_key), ""
+        return sorted(set(ids), key=id_sort_key), ""
 
     def _refuse(self, handle: Handle, message: str) -> None:
         handle["refused"] = message
         handle["deferred"] = ""
         for task in handle["tasks"].values():
-            _append_line(Path(task["log"]), f"spoold: Slurm refused the job: {message}")
+            append_line(Path(task["log"]), f"spoold: Slurm refused the job: {message}")
 
     # ------------------------------------------------------------------ poll
     def poll(self, handles: Sequence[Handle]) -> list[StepPoll]:
         """Status of every task of every handle: one batched Slurm call when a poll is due."""
-        handles = [_copy(h) for h in handles]
+        handles = [copy_handle(h) for h in handles]
         by_name = {h["name"]: h for h in handles}
         self._batch, self._polling = by_name, True
         if self.poller.due() or self._submitted_since_poll:
@@ -318,15 +322,17 @@ class SlurmExecutor(Executor):
             result = self.poller.poll(arrays)
             self.last_poll = result
             if result.outage is None:
+                known = set(arrays)
+                self._states = {k: v for k, v in self._states.items() if k[0] in known}
                 self._states.update(result.states)
                 self._check_missing(handles, result)
         statuses: dict[str, dict[int, TaskStatus]] = {}
-        for handle in _upstream_first(handles, by_name):
+        for handle in upstream_first(handles, by_name):
             statuses[handle["name"]] = self._statuses_of(handle, statuses)
         # Submit what waited (cap, upstream, outage), then count what is in flight.
         self._in_flight = sum(1 for st in statuses.values() for s in st.values()
                               if not s.state.final and s.job_id is not None)
-        for handle in _upstream_first(handles, by_name):
+        for handle in upstream_first(handles, by_name):
             if handle.get("deferred") and handle["name"] not in self._cancelled:
                 self._try_submit(handle, statuses)
                 statuses[handle["name"]] = self._statuses_of(handle, statuses)
@@ -378,7 +384,7 @@ class SlurmExecutor(Executor):
         result = read_result(Path(task["result"]))
         if state is None:
             if result is not None:  # finished, and sacct does not know yet (or forgot)
-                return _from_result(result, slurm_id)
+                return from_result(result, slurm_id)
             return TaskStatus(TaskState.QUEUED, slurm_id, None, "submitted; Slurm has not reported it yet")
         if state.live:
             kind = TaskState.QUEUED if state.state in _QUEUED_STATES else TaskState.RUNNING
@@ -389,11 +395,12 @@ class SlurmExecutor(Executor):
         if state.state == "FAILED" and result is not None and result.ok:
             # The task's own result file outranks a FAILED row that sacct briefly shows for
             # an element whose array record another element reused.
-            return _from_result(result, slurm_id)
-        state = _memory_kill(handle, task, state)
+            return from_result(result, slurm_id)
+        state = memory_kill(handle, task, state)
         exit_code = result.exit_code if result is not None else state.exit_code
         if state.state in ("CANCELLED", "VANISHED"):
-            if self._upstream_retried(handle, statuses) and handle["name"] not in self._cancelled:
+            by_dependency = "depend" in state.reason.lower() or state.state == "VANISHED"
+            if by_dependency and self._upstream_retried(handle, statuses) and handle["name"] not in self._cancelled:
                 # killed because an upstream task failed transiently and is being retried
                 self._forget(task, state.state)
                 handle["deferred"] = "waiting for the previous step's retry"
@@ -429,7 +436,7 @@ class SlurmExecutor(Executor):
 
     def _note(self, task: dict, line: str) -> None:
         if not task.get("noted"):
-            _append_line(Path(task["log"]), line)
+            append_line(Path(task["log"]), line)
             task["noted"] = True
 
     def _upstream_retried(self, handle: Handle, statuses: dict[str, dict[int, TaskStatus]]) -> bool:
@@ -438,7 +445,7 @@ class SlurmExecutor(Executor):
             return False
         for name in handle.get("after", []):
             upstream = self._batch.get(name)
-            if upstream is not None and _has_retries(upstream):
+            if upstream is not None and has_retries(upstream):
                 return True
             if upstream is None:
                 results = [read_result(Path(p)) for p in handle.get("after_results", [])]
@@ -451,7 +458,7 @@ class SlurmExecutor(Executor):
         for name in handle.get("after", []):
             for index, status in statuses.get(name, {}).items():
                 if status.state in (TaskState.FAILED, TaskState.CANCELLED, TaskState.LOST):
-                    return f"not run: task {index} of step {_step_of(name)} ended {status.state.value}"
+                    return f"not run: task {index} of step {step_of(name)} ended {status.state.value}"
         return ""
 
     # ------------------------------------------------------------------ cancel
@@ -469,101 +476,3 @@ class SlurmExecutor(Executor):
     def calls_per_poll(self) -> int:
         """Slurm commands the last poll ran (the benchmark prints it)."""
         return self.last_poll.calls if self.last_poll else 0
-
-
-# ---------------------------------------------------------------------- helpers
-def _has_retries(handle: Handle) -> bool:
-    return any(t.get("retries") for t in handle.get("tasks", {}).values())
-
-
-def _dependency_ids(handles: Sequence[Handle], skip: set[int] = frozenset()) -> list[str] | None:
-    """What a dependent step waits for: whole arrays, or ``<array>_<index>`` elements for a
-    step that had retries (``afterok`` on an array that holds a failed try would never be
-    satisfied). None when a task of ``handles`` is not submitted yet."""
-    ids: set[str] = set()
-    for h in handles:
-        retried = _has_retries(h)
-        for key, t in h.get("tasks", {}).items():
-            if int(key) in skip or t.get("final"):
-                continue
-            if t.get("job_id") is None:
-                return None
-            ids.add(f"{t['job_id']}_{t['index']}" if retried else t["job_id"])
-    return sorted(ids, key=_id_sort_key)
-
-
-def _id_sort_key(job_id: str) -> tuple[int, int]:
-    array, _, index = job_id.partition("_")
-    return int(array), int(index or -1)
-
-
-def _step_of(name: str) -> str:
-    parts = name.split(".")
-    return parts[-2] if len(parts) >= 4 else name
-
-
-def _upstream_first(handles: Sequence[Handle], by_name: dict[str, Handle]) -> list[Handle]:
-    ordered: list[Handle] = []
-    seen: set[str] = set()
-
-    def visit(h: Handle, depth: int = 0) -> None:
-        if h["name"] in seen or depth > 50:
-            return
-        for name in h.get("after", []):
-            if name in by_name:
-                visit(by_name[name], depth + 1)
-        seen.add(h["name"])
-        ordered.append(h)
-
-    for h in handles:
-        visit(h)
-    return ordered
-
-
-#: What slurmstepd writes into a job's output when it kills it for its memory
-#: (``JobAcctGatherParams=OverMemoryKill``; sites with cgroups report OUT_OF_MEMORY).
-_MEMORY_KILL_MARKERS = ("exceeded job memory limit", "exceeded memory limit", "oom-kill", "out of memory")
-
-
-def _memory_kill(handle: Handle, task: dict, state: SlurmState) -> SlurmState:
-    """A FAILED by SIGKILL whose Slurm output says the memory limit was exceeded is OUT_OF_MEMORY."""
-    if state.state != "FAILED" or state.signal != 9:
-        return state
-    output = Path(handle["workdir"]) / ".executor" / f"slurm-{task['job_id']}_{task['index']}.out"
-    try:
-        with open(output, "rb") as stream:
-            stream.seek(max(0, output.stat().st_size - 8192))
-            text = stream.read().decode("utf-8", "replace").lower()
-    except OSError:
-        return state
-    if any(marker in text for marker in _MEMORY_KILL_MARKERS):
-        return SlurmState(state="OUT_OF_MEMORY", exit_code=state.exit_code, signal=state.signal,
-                          reason=state.reason, node=state.node)
-    return state
-
-
-def _from_result(result, slurm_id: str) -> TaskStatus:
-    if result.ok:
-        return TaskStatus(TaskState.SUCCEEDED, slurm_id, 0, "COMPLETED (from its result file)")
-    return TaskStatus(TaskState.FAILED, slurm_id, result.exit_code, "FAILED (from its result file)")
-
-
-def _copy(handle: Handle) -> Handle:
-    import copy
-    return copy.deepcopy(dict(handle))
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
-
-
-def _append_line(path: Path, line: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as log:
-            log.write(line.rstrip("\n") + "\n")
-    except OSError:
-        pass

@@ -137,3 +137,22 @@ def test_out_of_memory_is_retried_with_more_memory(slurm_cluster, workdir):
     assert task["mem"] == "400M"
     assert "--mem=400M" in (workdir / ".executor" / f"{handles[0]['name']}.2.sh").read_text()
     assert "survived" in (workdir / "logs" / "dl2" / "0.log").read_text()
+
+
+def test_dependent_step_survives_a_retry_of_its_upstream(slurm_cluster, workdir):
+    """dl3 waits on dl2 (afterok); a dl2 task runs out of memory once, so Slurm cancels dl3
+    (kill-on-invalid-dep). The executor resubmits dl3 once dl2's retry has succeeded."""
+    executor = make_executor(mem="100M", retry_states=["OUT_OF_MEMORY"], max_retries=1)
+    grab = ('python3 -c "import time; x = bytearray(150 * 2**20); '
+            'x[::4096] = b\\"x\\" * len(x[::4096]); time.sleep(6)"')
+    first = shell_job(workdir, ["true", grab], step="dl2")
+    h1 = executor.submit(first)
+    h2 = executor.submit(shell_job(workdir, ["echo dl3 ran"], step="dl3", request_id=first.request_id, after=(h1,)))
+    handles = [h1, h2]
+    polls = run_until_final(executor, handles, timeout=240)
+    assert all(s.state == TaskState.SUCCEEDED for p in polls for s in p.tasks.values()), [
+        (p.handle["name"], {i: (s.state.value, s.detail) for i, s in p.tasks.items()}) for p in polls]
+    assert [h["state"] for h in handles[0]["tasks"]["1"]["history"]] == ["OUT_OF_MEMORY"]
+    dl3_history = handles[1]["tasks"]["0"]["history"]
+    assert [h["state"] for h in dl3_history] == ["CANCELLED"]  # killed by Slurm, then resubmitted
+    assert "dl3 ran" in (workdir / "logs" / "dl3" / "0.log").read_text()
