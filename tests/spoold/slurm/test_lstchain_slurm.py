@@ -1,5 +1,5 @@
 """A simulated night's DL1 taken to DL2 by the real lstchain, as ONE Slurm job array over the
-runs, through the real daemon with ``executor: slurm`` (the request starts from DL1)."""
+runs, then to DL3 and its index, through the real daemon with ``executor: slurm``."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_dl1_to_dl2_runs_as_one_array_with_the_real_lstchain(slurm_cluster, lstc
         'slurm: {mem: 2G, time: "00:20:00", poll_seconds: 2, poll_max_seconds: 5, array_throttle: 3}\n')
     request = ("source: Crab Nebula\nnight: 2023-12-07\n"
                f"runs: [{', '.join(map(str, RUNS))}]\nstart_from: dl1\n"
-               "cuts: {gh_efficiency: 0.7, theta_containment: 0.7}\nproducts: [dl2]\n")
+               "cuts: {gh_efficiency: 0.7, theta_containment: 0.7}\nproducts: [dl2, dl3]\n")
     (tmp_path / "crab.yaml").write_text(request)
     submitted = subprocess.run([sys.executable, "-m", "spoold.cli", "--spool", str(spool), "submit",
                                 str(tmp_path / "crab.yaml")], check=True, cwd=tmp_path, capture_output=True,
@@ -65,6 +65,11 @@ def test_dl1_to_dl2_runs_as_one_array_with_the_real_lstchain(slurm_cluster, lstc
     for run in RUNS:
         out = folders["done"] / "dl2" / f"dl2_LST-1.Run{run:05d}.h5"
         assert out.stat().st_size > 10_000, out
+        assert (folders["done"] / "dl3" / f"dl3_LST-1.Run{run:05d}.fits.gz").is_file()
+    # then DL3 as a second array over the runs, and the index as an array of one task
+    assert len(state["steps"]["dl3"]["handle"]["tasks"]) == len(RUNS)
+    assert state["steps"]["dl3"]["handle"]["executor"] == "slurm"
+    assert (folders["done"] / "dl3" / "hdu-index.fits.gz").is_file()
 
 
 def _error(folders: dict) -> str:
