@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
+import queue
 import signal
 import threading
 import time
@@ -38,7 +39,7 @@ from spoold.pipeline.base import Context, Step
 from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
 from spoold.request import RequestRejected, parse_request, read_request_file
-from spoold.spool import Claimed, Spool, write_atomic, write_json
+from spoold.spool import IGNORED_SUFFIXES, Claimed, Spool, fsync_dir, sync_filesystem, write_atomic, write_json
 from spoold.watch import Watcher
 
 log = logging.getLogger("spoold")
@@ -50,6 +51,8 @@ FOLDER_OF = {"pending": "pending", "running": "running", "waiting": "running", "
 LOCAL_POLL_SECONDS = 0.25
 #: at most this many files are taken from incoming per turn (the rest next turn)
 INTAKE_BATCH = 2000
+#: batches larger than this are flushed once (group commit) instead of file by file
+GROUP_COMMIT_MIN = 8
 
 
 def user_name(uid: int | None) -> str | None:
@@ -98,6 +101,7 @@ class Daemon:
         self._requests: dict[str, Any] = {}  # parsed requests by id
         self._waiting_checked: dict[str, float] = {}
         self._busy = False  # tasks in flight: poll often
+        self._picked: queue.Queue[Claimed] = queue.Queue()  # claimed by the watcher thread
 
     # -- services for the runner ------------------------------------------------------
     @property
@@ -107,10 +111,11 @@ class Daemon:
             self._executor = make_executor(self.site)
         return self._executor
 
-    def emit(self, folder: Path, state: dict, event: str, *, step: str | None = None, detail: str = "") -> None:
+    def emit(self, folder: Path, state: dict, event: str, *, step: str | None = None, detail: str = "",
+             durable: bool = True) -> None:
         """Journal an event (at most once per event, step and attempt) and tell the notifier."""
         record = events.make(event, step=step, detail=detail, attempt=int(state.get("attempt", 1)))
-        if not events.append_once(folder, record):
+        if not events.append_once(folder, record, durable=durable):
             return
         events.log(folder, f"{event}{' ' + step if step else ''}{': ' + detail if detail else ''}")
         if self.notifier is not None:
@@ -137,7 +142,8 @@ class Daemon:
                 log.exception("mail notifications are off: the notifier could not start")
         if not self.once:
             self.watcher = Watcher([self.spool.dir("incoming"), self.spool.dir("control")], self.wake,
-                                   poll=self.poll_mode, incoming=self.spool.dir("incoming"))
+                                   poll=self.poll_mode, incoming=self.spool.dir("incoming"),
+                                   on_complete=self._pickup)
             self.watcher.start()
             log.info("watching %s by %s", self.spool.dir("incoming"), self.watcher.mode)
 
@@ -220,27 +226,69 @@ class Daemon:
                 log.exception("the notifier's flush failed")
 
     # -- intake ------------------------------------------------------------------------------
+    def _pickup(self, name: str) -> None:
+        """Claim a file inotify saw complete, at once (in the watcher's thread; only a rename).
+
+        Postfix's pickup: taking the file out of incoming is all it does; the main
+        loop validates it on its next turn (or, after a crash, :meth:`recover`).
+        """
+        if self.stop_requested or name.endswith(IGNORED_SUFFIXES):
+            return
+        claimed = self.spool.claim(name, durable=False)
+        if claimed is not None:
+            self._picked.put(claimed)
+            self.wake.set()
+
     def intake(self) -> int:
         """Claim and validate the settled files in incoming; return how many were taken."""
         settle = float(self.site.limits.settle_seconds)
         now = time.time()
         taken = 0
         watcher = self.watcher
+        batch: list[Claimed] = []
+        while True:  # what the watcher thread took; while a burst is coming in, gather it
+            try:
+                batch.append(self._picked.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            if len(batch) < 2 or len(batch) >= INTAKE_BATCH:
+                break
+            time.sleep(0.005)
+            if self._picked.empty():
+                break
         for name in self.spool.incoming_names()[:INTAKE_BATCH]:
             ready = watcher is not None and watcher.complete(name)
             if not ready and not self.spool.settled(name, settle, now=now):
                 continue
             if watcher is not None:
                 watcher.forget(name)
-            claimed = self.spool.claim(name)
-            if claimed is None:
-                continue
-            self.accept(claimed)
-            taken += 1
-        return taken
+            claimed = self.spool.claim(name, durable=False)
+            if claimed is not None:
+                batch.append(claimed)
+        if len(batch) <= GROUP_COMMIT_MIN:
+            for claimed in batch:  # a few: fsync each (syncfs would also flush others' writes)
+                fsync_dir(self.spool.dir("incoming"))
+                self.accept(claimed)
+            return len(batch)
+        # group commit: claims, then every request's files, then the moves, each flushed once
+        fsync_dir(self.spool.dir("incoming"))
+        moves: list[tuple[str, str]] = []
+        for claimed in batch:
+            self.accept(claimed, moves=moves)
+        sync_filesystem(self.spool.root)
+        for request_id, target in moves:
+            self.spool.move(request_id, "intake", target, durable=False)
+        for target in {t for _, t in moves}:
+            fsync_dir(self.spool.dir(target))
+        return len(batch)
 
-    def accept(self, claimed: Claimed) -> None:
-        """Validate a claimed request: to pending with state.json, or to rejected with errors.txt."""
+    def accept(self, claimed: Claimed, *, moves: list[tuple[str, str]] | None = None) -> None:
+        """Validate a claimed request: to pending with state.json, or to rejected with errors.txt.
+
+        With ``moves`` (a batch), files are written without fsync and the move is
+        left to the caller, which flushes the batch first; else all is done here.
+        """
         folder = claimed.folder
         state = st.load(folder) or st.new_state(claimed.request_id)
         state["claimed_at"] = state.get("claimed_at") or claimed.claimed_at
@@ -262,29 +310,39 @@ class Daemon:
             raw = read_request_file(folder / "request.yaml", max_bytes=int(self.site.limits.max_request_bytes))
             request = parse_request(raw, site=self.site, now=when)
         except RequestRejected as rejected:
-            self._reject(folder, state, rejected.errors)
+            self._reject(folder, state, rejected.errors, moves)
             return
         except Exception as error:  # noqa: BLE001 - a bug must not stop intake; keep the input aside
             log.error("validating %s failed:\n%s", claimed.request_id, traceback.format_exc())
             self._reject(folder, state, [
                 f"spoold could not read this request ({type(error).__name__}); it is kept in rejected/ "
-                "and the administrator can see the details in the daemon's log."])
+                "and the administrator can see the details in the daemon's log."], moves)
             return
+        durable = moves is None
         self._requests[claimed.request_id] = request
         state["request"] = _summary(request)
         state["state"], state["accepted"] = "pending", st.now_iso()
-        self.emit(folder, state, "accepted", detail=f"{request.source_name}, products {', '.join(request.products)}")
-        st.save(folder, state)
-        self.spool.move(claimed.request_id, "intake", "pending")
+        self.emit(folder, state, "accepted", detail=f"{request.source_name}, products {', '.join(request.products)}",
+                  durable=durable)
+        st.save(folder, state, sync_dir=False, durable=durable)
+        if moves is None:
+            self.spool.move(claimed.request_id, "intake", "pending")
+        else:
+            moves.append((claimed.request_id, "pending"))
 
-    def _reject(self, folder: Path, state: dict, errors: list[str]) -> None:
+    def _reject(self, folder: Path, state: dict, errors: list[str],
+                moves: list[tuple[str, str]] | None = None) -> None:
+        durable = moves is None
         name = state.get("incoming_name") or "request.yaml"
         errors = [name + e[len("request.yaml"):] if e.startswith("request.yaml ") else e for e in errors]
-        write_atomic(folder / "errors.txt", "".join(f"{e}\n" for e in errors))
+        write_atomic(folder / "errors.txt", "".join(f"{e}\n" for e in errors), sync_dir=False, durable=durable)
         state["state"], state["error"] = "rejected", errors[0] if errors else "rejected"
-        self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000])
-        st.save(folder, state)
-        self.spool.move(folder.name, "intake", "rejected")
+        self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000], durable=durable)
+        st.save(folder, state, sync_dir=False, durable=durable)
+        if moves is None:
+            self.spool.move(folder.name, "intake", "rejected")
+        else:
+            moves.append((folder.name, "rejected"))
 
     # -- recovery at start --------------------------------------------------------------------
     def recover(self) -> None:
@@ -417,7 +475,7 @@ class Daemon:
                 break
             state = st.load(folder) or st.new_state(folder.name)
             state["state"] = "running"
-            st.save(folder, state)
+            st.save(folder, state, sync_dir=False)
             self.spool.move(folder.name, "pending", "running")
             active += 1
 
@@ -479,9 +537,12 @@ class Daemon:
         if handles:
             for key, answer in zip(keys, self.executor.poll(handles)):
                 answers[key] = answer
+        by_request: dict[str, dict[str, StepPoll]] = {}
+        for (rid, step), answer in answers.items():
+            by_request.setdefault(rid, {})[step] = answer
         busy = False
         for ctx in contexts:
-            polls = {step: a for (rid, step), a in answers.items() if rid == ctx.folder.name}
+            polls = by_request.get(ctx.folder.name, {})
             try:
                 outcome = self.runner.advance(ctx, polls)
             except Exception as error:  # noqa: BLE001 - one broken request must not stop the others

@@ -32,11 +32,12 @@ EVENTS_FILE = "events.jsonl"
 LOG_FILE = "log"
 
 
-def _append(path: Path, line: str) -> None:
+def _append(path: Path, line: str, *, sync: bool = True) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -71,12 +72,12 @@ def make(event: str, *, step: str | None = None, detail: str = "", attempt: int 
     }
 
 
-def append(folder: Path, record: dict[str, Any]) -> None:
-    """Append one event to ``events.jsonl``."""
-    _append(Path(folder) / EVENTS_FILE, json.dumps(record) + "\n")
+def append(folder: Path, record: dict[str, Any], *, durable: bool = True) -> None:
+    """Append one event to ``events.jsonl`` (fsynced unless ``durable=False``)."""
+    _append(Path(folder) / EVENTS_FILE, json.dumps(record) + "\n", sync=durable)
 
 
-def append_once(folder: Path, record: dict[str, Any]) -> bool:
+def append_once(folder: Path, record: dict[str, Any], *, durable: bool = True) -> bool:
     """Append an event unless one with the same (event, step, attempt) is there; True if written."""
     for old in read(folder):
         if (
@@ -85,11 +86,11 @@ def append_once(folder: Path, record: dict[str, Any]) -> bool:
             and old.get("attempt", 1) == record["attempt"]
         ):
             return False
-    append(folder, record)
+    append(folder, record, durable=durable)
     return True
 
 
 def log(folder: Path, message: str) -> None:
     """Append a timestamped line to the request's ``log``."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    _append(Path(folder) / LOG_FILE, f"{stamp} {message}\n")
+    _append(Path(folder) / LOG_FILE, f"{stamp} {message}\n", sync=False)  # for people: no fsync

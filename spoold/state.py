@@ -81,10 +81,13 @@ def load(folder: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def save(folder: Path, state: dict[str, Any]) -> None:
-    """Write a request's state atomically (stamping ``updated``)."""
+def save(folder: Path, state: dict[str, Any], *, sync_dir: bool = True, durable: bool = True) -> None:
+    """Write a request's state atomically (stamping ``updated``).
+
+    ``sync_dir=False`` when the folder is moved (and the move synced) right after.
+    """
     state["updated"] = now_iso()
-    write_json(Path(folder) / STATE_FILE, state)
+    write_json(Path(folder) / STATE_FILE, state, sync_dir=sync_dir, durable=durable)
 
 
 def step(state: dict[str, Any], name: str) -> dict[str, Any]:

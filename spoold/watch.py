@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -22,6 +23,17 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 log = logging.getLogger("spoold.watch")
+
+try:  # watchdog >= 5
+    from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
+
+    # watchdog holds every event back for up to 0.5 s after an IN_MOVED_FROM, to pair
+    # it with an IN_MOVED_TO. Each claim is such a move out of incoming, so requests
+    # dropped right after a claim would wait half a second. spoold never needs the
+    # pairing (the rename target is outside the watched folders): pair within 10 ms.
+    InotifyMoveEventGrouper.delay = 0.01
+except ImportError:  # pragma: no cover - other watchdog versions
+    pass
 
 #: filesystem types where inotify does not see other hosts' writes
 NETWORK_FS = frozenset(
@@ -67,19 +79,27 @@ class _Hint(FileSystemEventHandler):
     mean complete. A create or a modify means someone is writing it.
     """
 
-    def __init__(self, wake: threading.Event, incoming: Path | None) -> None:
+    def __init__(self, wake: threading.Event, incoming: Path | None,
+                 on_complete: Callable[[str], None] | None = None) -> None:
         self.wake = wake
         self.incoming = str(incoming) if incoming is not None else None
         self.complete: dict[str, bool] = {}
         self.lock = threading.Lock()
+        self.on_complete = on_complete
 
     def _mark(self, path: str, complete: bool) -> None:
         if self.incoming is None or not path or os.path.dirname(path) != self.incoming:
             return
+        name = os.path.basename(path)
         with self.lock:
             if len(self.complete) > 100_000:
                 self.complete.clear()
-            self.complete[os.path.basename(path)] = complete
+            self.complete[name] = complete
+        if complete and self.on_complete is not None and not name.startswith("."):
+            try:
+                self.on_complete(name)
+            except Exception:  # noqa: BLE001 - never let the observer thread die; the rescan takes it
+                log.exception("taking %s from incoming failed; the next rescan will", name)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         try:
@@ -108,13 +128,14 @@ class Watcher:
     """
 
     def __init__(self, folders: list[Path], wake: threading.Event, *, poll: bool | None = None,
-                 incoming: Path | None = None) -> None:
+                 incoming: Path | None = None, on_complete: Callable[[str], None] | None = None) -> None:
         self.folders = [Path(f) for f in folders]
         self.wake = wake
         self.polling = any(needs_polling(f) for f in self.folders) if poll is None else poll
         self.restarts = 0
         self._observer = None
-        self._handler = _Hint(wake, incoming)
+        # the polling observer cannot tell a complete file: no early pickup there
+        self._handler = _Hint(wake, incoming, on_complete if not self.polling else None)
 
     def complete(self, name: str) -> bool:
         """True when inotify saw ``incoming/name`` renamed in or closed after writing.
