@@ -170,8 +170,8 @@ class MailServers:
         """Ask Postfix to retry its deferred mail now."""
         subprocess.run(["postqueue", "-c", str(PREFIX / "postfix" / "etc"), "-f"], capture_output=True, timeout=30)
 
-    def site_file(self, folder: Path, spool: Path, **mail: object) -> Path:
-        """A site file whose mail section uses these servers (overrides in ``mail``)."""
+    def site_file(self, folder: Path, spool: Path, *, extra: dict | None = None, **mail: object) -> Path:
+        """A site file whose mail section uses these servers (overrides in ``mail``, other keys in ``extra``)."""
         import yaml
 
         settings = {
@@ -183,7 +183,7 @@ class MailServers:
             "allow": [self.address("analyst"), self.address("analyst2")],
         }
         settings.update(mail)
-        site = {"spool": str(spool), "mail": settings}
+        site = {"spool": str(spool), **(extra or {}), "mail": settings}
         path = folder / "site.yaml"
         path.write_text(yaml.safe_dump(site, sort_keys=False))
         return path
