@@ -242,6 +242,7 @@ class SlurmExecutor(Executor):
             throttle=int(self.settings.array_throttle) or None,
             after_ok=list(dependency),
             workdir=Path(handle["workdir"]),
+            comment=f"astran submitter={handle['submitter']}" if handle.get("submitter") else None,
         )
 
     def _submit_chunk(self, handle: Handle, indices: list[int], dependency: list[str]) -> None:

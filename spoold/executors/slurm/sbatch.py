@@ -51,8 +51,9 @@ class Resources:
         ----------
         overrides : mapping or object or None
             A mapping or an object with some of this class's field names; ``None``
-            values (and ``None`` itself) change nothing. ``extra`` options are appended
-            after the site's.
+            values (and ``None`` itself) change nothing. A non-empty ``extra`` replaces
+            the site's options (the daemon passes the site's and the request's together,
+            :func:`spoold.pipeline.runner.resources`).
         """
         if overrides is None:
             return self
@@ -64,7 +65,8 @@ class Resources:
             if value is None:
                 continue
             if name == "extra":
-                changes["extra"] = tuple(self.extra) + tuple(str(v) for v in value)  # type: ignore[union-attr]
+                if value:
+                    changes["extra"] = tuple(str(v) for v in value)  # type: ignore[union-attr]
             elif name == "cpus_per_task":
                 changes[name] = int(value)  # type: ignore[arg-type]
             else:
@@ -139,6 +141,7 @@ class ArrayScript:
     after_ok: Sequence[str] = ()
     workdir: Path | None = None
     pythonpath: str | None = None
+    comment: str | None = None
 
     def array_spec(self) -> str:
         """``--array`` value: ``0-<n-1>`` with ``%throttle`` when set."""
@@ -158,6 +161,8 @@ class ArrayScript:
         for flag, value in (("partition", r.partition), ("account", r.account), ("qos", r.qos)):
             if value:
                 opts.append(f"--{flag}={value}")
+        if self.comment:
+            opts.append(f"--comment={self.comment}")
         if self.after_ok:
             opts.append("--dependency=afterok:" + ":".join(self.after_ok))
             opts.append("--kill-on-invalid-dep=yes")

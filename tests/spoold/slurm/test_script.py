@@ -33,7 +33,7 @@ def _demo_job() -> StepJob:
         for i, run in enumerate((15864, 15865, 15866)))
     return StepJob(request_id="20231208T081500-crab-7f3a", step="dl2", attempt=1, tasks=tasks, workdir=req,
                    resources=StepResources(mem="8G", partition="short", extra=("--constraint=ssd",)),
-                   env={"OMP_NUM_THREADS": "1"})
+                   env={"OMP_NUM_THREADS": "1"}, submitter="analyst")
 
 
 def test_batch_script_matches_the_golden_file():
@@ -64,7 +64,8 @@ def test_resources_are_overridden_per_request_and_grow_on_oom():
     site = Resources(partition="long", time="01:00:00", mem="4G", extra=("--exclusive",))
     mine = site.overridden(StepResources(mem="6G", qos="high", extra=("--constraint=ssd",)))
     assert (mine.partition, mine.mem, mine.qos, mine.time) == ("long", "6G", "high", "01:00:00")
-    assert mine.extra == ("--exclusive", "--constraint=ssd")
+    assert mine.extra == ("--constraint=ssd",)  # the daemon passes the site's and the request's together
+    assert site.overridden(StepResources(mem="6G")).extra == ("--exclusive",)
     assert site.overridden({"cpus_per_task": 4}).cpus_per_task == 4
     assert memory_mb("4G") == 4096 and memory_mb("512M") == 512 and memory_mb("2048") == 2048
     assert mine.with_memory_factor(2.0).mem == "12288M"

@@ -10,6 +10,7 @@
 #SBATCH --chdir=/spool/running/20231208T081500-crab-7f3a
 #SBATCH --partition=short
 #SBATCH --account=aswg
+#SBATCH '--comment=astran submitter=analyst'
 #SBATCH --dependency=afterok:4711
 #SBATCH --kill-on-invalid-dep=yes
 #SBATCH --constraint=ssd
