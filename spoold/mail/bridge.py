@@ -215,7 +215,10 @@ class Bridge:
                          "IDLE" if client.has_capability("IDLE") else f"polling every {self.poll_seconds:.0f} s")
                 backoff = 1.0
                 while not self.stop_requested:
-                    self.process_mailbox(client)
+                    # until a look finds nothing: mail that came while handling the last batch
+                    # was announced already, and an IDLE would not announce it again
+                    while self.process_mailbox(client) and not self.stop_requested:
+                        pass
                     if once:
                         return 0
                     self._wait(client)

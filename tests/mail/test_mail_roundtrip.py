@@ -64,12 +64,27 @@ def pictures(tmp_path_factory) -> Path:
 DATA_WAIT_HOURS = 0.001
 
 
+def _add_night_without_data(data: Path) -> None:
+    """A catalogue for the night of 2023-12-09 listing run 15900, whose DL1 file never comes."""
+    catalogs = data / "monitoring" / "RunCatalog"
+    text = (catalogs / "RunCatalog_20231207.ecsv").read_text()
+    header = [line for line in text.splitlines() if not line[:1].isdigit()]
+    (catalogs / "RunCatalog_20231209.ecsv").write_text(
+        "\n".join(header + ["15900 Crab 83.633 22.014 83.633 22.414 0.0 2023-12-10T01:39:56.000 "
+                             "2023-12-10T02:00:00.000 6.3"]) + "\n")
+
+
 @pytest.fixture
-def service(tmp_path, mailboxes, processes, simulated_night, pictures):
-    """The bridge and the daemon running on a fresh spool next to a copy of the night."""
+def service(request, tmp_path, mailboxes, processes, simulated_night, pictures):
+    """The bridge and the daemon running on a fresh spool next to a copy of the night.
+
+    Parametrize indirectly with the hours the daemon waits for missing data.
+    """
     shutil.copytree(simulated_night, tmp_path / "data")
+    _add_night_without_data(tmp_path / "data")
     spool = tmp_path / "spool"
-    site = mailboxes.site_file(tmp_path, spool, extra={"limits": {"data_wait_hours": DATA_WAIT_HOURS}})
+    hours = getattr(request, "param", DATA_WAIT_HOURS)
+    site = mailboxes.site_file(tmp_path, spool, extra={"limits": {"data_wait_hours": hours}})
     bridge = processes(bridge_argv(site), tmp_path / "bridge.log", tmp_path)
     daemon = processes([sys.executable, str(HERE / "mail_daemon.py"), "--config", str(site), "--spool", str(spool),
                         "--pictures", str(pictures)], tmp_path / "daemon.log", tmp_path)
@@ -126,12 +141,6 @@ def test_a_failure_in_each_step_gets_a_failed_reply_with_the_log_tail(service):
     mailboxes, spool, bridge, daemon = service
     # resolve fails when the data of a night do not appear in time (here ~4 s; at a site 36 h):
     # the night of 2023-12-09 lists run 15900, whose DL1 file never comes
-    catalogs = spool.parent / "data" / "monitoring" / "RunCatalog"
-    text = (catalogs / "RunCatalog_20231207.ecsv").read_text()
-    header = [line for line in text.splitlines() if not line[:1].isdigit()]
-    (catalogs / "RunCatalog_20231209.ecsv").write_text(
-        "\n".join(header + ["15900 Crab 83.633 22.014 83.633 22.414 0.0 2023-12-10T01:39:56.000 "
-                             "2023-12-10T02:00:00.000 6.3"]) + "\n")
     cases = {"dl2": REQUEST, "dl3": REQUEST, "index": REQUEST, "report": REQUEST,
              "resolve": REQUEST.replace("2023-12-07", "2023-12-09").replace("15864, 15865", "15900")}
     sent = {}
@@ -158,3 +167,24 @@ def test_a_failure_in_each_step_gets_a_failed_reply_with_the_log_tail(service):
     # the resolve case waited first, and said so once
     waiting = mailboxes.messages("analyst", "INBOX")
     assert [sent.get(m["In-Reply-To"]) for m in waiting if m["X-Astran-Event"] == "waiting"] == ["resolve"]
+
+
+@pytest.mark.parametrize("service", [24.0], indirect=True)
+def test_waiting_then_cancelled_each_told_once(service):
+    mailboxes, spool, bridge, daemon = service
+    text = REQUEST.replace("2023-12-07", "2023-12-09").replace("15864, 15865", "15900")
+    request = mailboxes.message("analyst", "ASTRAN-LAUNCH tomorrow", text)
+    mailboxes.send("analyst", request)
+    replies = mailboxes.wait_messages("analyst", 2, timeout=60, match=_from_astran)
+    assert [m["X-Astran-Event"] for m in replies] == ["accepted", "waiting"]
+    assert "1 input file(s) missing" in replies[1].get_body(("plain",)).get_content()
+    rid = replies[0]["X-Astran-Request"]
+    cancel = subprocess.run([str(BIN / "spool"), "cancel", rid, "--spool", str(spool)], capture_output=True,
+                            text=True, timeout=60, cwd=spool.parent)
+    assert cancel.returncode == 0, cancel.stdout + cancel.stderr
+    replies = mailboxes.wait_messages("analyst", 3, timeout=60, match=_from_astran)
+    assert [m["X-Astran-Event"] for m in replies] == ["accepted", "waiting", "cancelled"]
+    assert all(m["In-Reply-To"] == request["Message-ID"] for m in replies)
+    assert f"spool retry {rid}" in replies[2].get_body(("plain",)).get_content()
+    time.sleep(2.0)  # the daemon keeps looking at nothing: no second waiting or cancelled reply
+    assert len(mailboxes.messages("analyst")) == 3
