@@ -60,9 +60,8 @@ class EffectiveTime:
         if self._last_time is None:
             self._first_time = float(times[0])
             self._segment_start = float(times[0])
-            diffs = np.diff(times)
-        else:
-            diffs = np.diff(times, prepend=self._last_time)
+        # diffs[i]: the gap before times[i] (0 before the run's first shower)
+        diffs = np.diff(times, prepend=times[0] if self._last_time is None else self._last_time)
         good = diffs < BREAK_S
         self.elapsed_s += float(np.sum(diffs[good]))
         for i in np.flatnonzero(~good):
