@@ -271,3 +271,34 @@ def _lock_text(spool: Path) -> str:
         return (spool / "spoold.lock").read_text().strip()
     except FileNotFoundError:
         return ""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop a file owned by another user")
+def test_shared_account_records_the_owner_and_keeps_products_per_user(tmp_path: Path) -> None:
+    make_tree(tmp_path / "data")
+    spool = tmp_path / "spool"
+    products = tmp_path / "products"
+    site = tmp_path / "site.yaml"
+    site.write_text(f"output_root: {products}\nshared_account: {{enabled: true, products_per_user: true}}\n"
+                    "limits: {reconcile_seconds: 0.3, settle_seconds: 0.1}\n")
+    spool_cmd("init", str(spool), "--config", str(site), cwd=tmp_path)
+    mode = os.stat(spool / "incoming").st_mode
+    assert mode & 0o020 and mode & 0o1000  # group-writable, sticky
+    proc = start_daemon(spool, tmp_path / "daemon.log", config=site)
+    try:
+        tmp = spool / "tmp" / ".nobody.part"
+        tmp.write_bytes(request_yaml(runs=(15864,)))
+        os.chown(tmp, 65534, 65534)
+        os.rename(tmp, spool / "incoming" / "nobody.yaml")
+        rid = request_id_of(spool, "nobody.yaml")
+        assert terminal(spool, rid) == "done"
+    finally:
+        stop_daemon(proc)
+    state = state_of(spool, rid)
+    import pwd
+
+    user = pwd.getpwuid(65534).pw_name
+    assert state["submitter"] == user
+    assert (products / user / rid / "out" / "dl3.run15864").is_file()
+    summary = json.loads((spool / "done" / rid / "summary.json").read_text())
+    assert summary["products_dir"] == str(products / user / rid)
