@@ -1,15 +1,26 @@
-"""Helpers for the Slurm executor's tests: StepJobs of small shell tasks, and a loop that
-drives the executor like the daemon until every task is final."""
+"""Fixtures and helpers for the Slurm executor's tests, against the real single-node cluster of
+scripts/slurm-up. Test modules import the fixtures they use from here (a conftest.py in this
+folder would shadow tests/spoold/conftest.py, which the daemon's tests import by name).
+
+``slurm_cluster`` FAILS when ``ASTRAN_REQUIRE_PEERS=1`` (scripts/test, CI) and Slurm is not
+up, and skips otherwise. Helpers build StepJobs of small shell tasks and drive the executor
+until every task is final, as the daemon would.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from spoold.executors.base import StepJob, StepPoll, Task
 from spoold.executors.slurm import SlurmExecutor
+from spoold.executors.slurm.commands import SlurmCommands
 from spoold.site import SlurmSettings
 
 @dataclass(frozen=True)
@@ -64,3 +75,40 @@ def run_until_final(executor: SlurmExecutor, handles: list[dict], timeout: float
     raise AssertionError(f"tasks not final after {timeout} s: {states}")
 
 
+REPO = Path(__file__).resolve().parents[3]
+PREFIX = Path(os.environ.get("ASTRAN_SLURM_PREFIX", "/var/lib/astran-slurm"))
+TEST_USER = os.environ.get("ASTRAN_SLURM_TEST_USER", "astran-test")
+
+
+def _slurm_answers() -> bool:
+    if not shutil.which("sinfo"):
+        return False
+    try:
+        out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return False
+    return out.returncode == 0 and any(s.strip(" *~#") in ("idle", "mixed", "allocated") for s in out.stdout.split())
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> SlurmCommands:
+    """The real Slurm started by scripts/slurm-up (its commands, as the current user)."""
+    if not _slurm_answers():
+        message = "Slurm is not up: run scripts/slurm-up (scripts/test does it)."
+        if os.environ.get("ASTRAN_REQUIRE_PEERS") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return SlurmCommands()
+
+
+@pytest.fixture
+def workdir() -> Path:
+    """A scratch request folder every user can write (the non-root test shares it)."""
+    base = Path("/tmp/slurm-tests")
+    base.mkdir(exist_ok=True)
+    base.chmod(0o1777)
+    target = base / f"req-{os.getpid()}-{next(counter)}"
+    target.mkdir()
+    target.chmod(0o777)
+    yield target
+    shutil.rmtree(target, ignore_errors=True)

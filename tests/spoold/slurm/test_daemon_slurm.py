@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from slurm_helpers import slurm_cluster  # noqa: F401 - fixture
+
 pytestmark = pytest.mark.slurm
 
 SPOOLD_TESTS = Path(__file__).resolve().parents[1]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from slurm_helpers import slurm_cluster  # noqa: F401 - fixture
+
 pytestmark = [pytest.mark.slurm, pytest.mark.peers, pytest.mark.slow]
 
 PEERS = Path(os.environ.get("ASTRAN_PEERS", Path.home() / ".cache" / "astran" / "peers"))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from slurm_helpers import slurm_cluster, workdir  # noqa: F401 - fixtures
+
 pytestmark = pytest.mark.slurm
 
 HERE = Path(__file__).resolve().parent

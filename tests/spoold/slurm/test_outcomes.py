@@ -10,6 +10,7 @@ import pytest
 from spoold.executors.base import TaskState
 
 from slurm_helpers import make_executor, run_until_final, shell_job
+from slurm_helpers import slurm_cluster, workdir  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slurm
 
