@@ -83,6 +83,7 @@ class SlurmExecutor(Executor):
         self._submitted_since_poll = False
         self._cancelled: set[str] = set()
         self._batch: dict[str, Handle] = {}
+        self._submit_blocked_until = 0.0
         self._polling = False
         self.last_poll: PollResult | None = None
 
@@ -206,6 +207,9 @@ class SlurmExecutor(Executor):
         if why:
             handle["deferred"] = why
             return
+        if self.poller.clock() < self._submit_blocked_until:
+            handle["deferred"] = handle.get("deferred") or "waiting for Slurm to answer"
+            return
         cap = int(self.settings.max_jobs_in_flight)
         if self._in_flight > 0 and self._in_flight + len(todo) > cap:
             handle["deferred"] = f"waiting: {self._in_flight} Slurm jobs in flight (the site allows {cap})"
@@ -215,6 +219,10 @@ class SlurmExecutor(Executor):
                 self._submit_chunk(handle, todo[offset:offset + count], dependency)
         except SlurmUnavailable as exc:
             handle["deferred"] = f"waiting for Slurm to answer: {exc}"
+            # One sbatch that met an outage is enough: the others wait for the next poll
+            # instead of each blocking the daemon for sbatch's own timeout.
+            self._submit_blocked_until = self.poller.clock() + max(self.poller.interval,
+                                                                   self.poller.base_seconds)
             return
         except SlurmRefused as exc:
             self._refuse(handle, str(exc))

@@ -157,3 +157,26 @@ def test_dependent_step_survives_a_retry_of_its_upstream(slurm_cluster, workdir)
     dl3_history = handles[1]["tasks"]["0"]["history"]
     assert [h["state"] for h in dl3_history] == ["CANCELLED"]  # killed by Slurm, then resubmitted
     assert "dl3 ran" in (workdir / "logs" / "dl3" / "0.log").read_text()
+
+
+def test_submission_during_an_outage_waits_and_goes_once(slurm_cluster, workdir):
+    """sbatch meets a stopped slurmctld: the step is deferred (no failure), other submissions
+    do not hammer Slurm, and after the restart it is submitted exactly once."""
+    executor = make_executor(poll_seconds=1.0, poll_max_seconds=3.0)
+    _stop("slurmctld")
+    try:
+        first = shell_job(workdir, ["echo one"], step="dl2")
+        second = shell_job(workdir, ["echo two"], step="dl3", request_id=first.request_id)
+        handles = [executor.submit(first), executor.submit(second)]
+        assert handles[0]["job_id"] is None and "waiting for Slurm" in handles[0]["deferred"]
+        assert executor.commands.calls["sbatch"] == 1  # the second one did not try
+        polls = executor.poll(handles)
+        handles = [p.handle for p in polls]
+        assert all(s.state == TaskState.QUEUED for p in polls for s in p.tasks.values())
+    finally:
+        _slurm_up()
+    polls = run_until_final(executor, handles, timeout=120)
+    assert all(s.state == TaskState.SUCCEEDED for p in polls for s in p.tasks.values())
+    for handle in handles:
+        rows = slurm_cluster.squeue(names=[handle["name"]])
+        assert {r["JobID"].split("_")[0] for r in rows} == {handle["job_id"]}
