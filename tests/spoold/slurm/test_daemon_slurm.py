@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -114,3 +115,33 @@ def test_spool_cancel_scancels_the_jobs(spool: Path, daemon, slurm_cluster) -> N
     assert _final(spool, rid, timeout=60) == "cancelled"
     H.wait_for(lambda: all(r["State"] == "CANCELLED" for r in slurm_cluster.squeue(job_ids=[handle])),
                timeout=60, what="Slurm to cancel the array")
+
+
+def test_daemon_killed_right_after_sbatch_never_submits_twice(spool: Path, daemon, slurm_cluster, monkeypatch,
+                                                              tmp_path: Path) -> None:
+    """An sbatch wrapper SIGKILLs the daemon as soon as the real sbatch has answered (once):
+    the restarted daemon finds the array by its job name and does not submit it again."""
+    wrappers = tmp_path / "bin"
+    wrappers.mkdir()
+    marker = tmp_path / "killed-once"
+    real = subprocess.run(["which", "sbatch"], capture_output=True, text=True, check=True).stdout.strip()
+    (wrappers / "sbatch").write_text(
+        "#!/bin/sh\n"
+        f'out="$({real} "$@")" || exit $?\n'
+        'echo "$out"\n'
+        f'if [ ! -e {marker} ]; then touch {marker}; kill -9 $PPID; fi\n')
+    (wrappers / "sbatch").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrappers}:{os.environ['PATH']}")
+    first = daemon()
+    H.drop(spool, "crab.yaml", H.request_yaml())
+    rid = _request_id(spool, "crab.yaml")
+    H.wait_for(lambda: first.poll() is not None, timeout=60, what="the daemon to be killed after sbatch")
+    assert first.returncode == -9
+    name = f"astran.{rid}.dl3.1"
+    assert len({r["JobID"].split("_")[0] for r in slurm_cluster.squeue(names=[name])}) == 1
+    daemon()
+    assert _final(spool, rid) == "done", (spool.parent / "daemon.log").read_text()[-3000:]
+    arrays = {r["JobID"].split("_")[0] for r in slurm_cluster.squeue(names=[name])}
+    state = H.state_of(spool, rid)
+    assert arrays == {state["steps"]["dl3"]["handle"]["job_id"]}  # exactly one array, the one re-attached
+    assert "re-attached" in (spool / "done" / rid / "log").read_text()
