@@ -66,6 +66,10 @@ class Decision:
         return IGNORED_FOLDER if self.action == "ignored" else "processed"
 
 
+class SpoolWriteError(Exception):
+    """The request could not be written into incoming (the message stays in the mailbox)."""
+
+
 class _Stop(Exception):
     """Raised by the signal handler to end a wait."""
 
@@ -94,7 +98,6 @@ class Bridge:
                  poll_seconds: float = POLL_SECONDS) -> None:
         self.mail = mail
         self.spool = Spool(spool_root)
-        self.spool.init()
         self.seen = SeenStore(self.spool.root / "mail" / "seen")
         self.journal = self.spool.root / "mail" / "bridge.jsonl"
         self.idle_seconds = idle_seconds
@@ -121,7 +124,13 @@ class Bridge:
         if record is None and not self.seen.begin(mail.message_id, request_id):
             return Decision("duplicate", mail.message_id, mail.sender, reason="another bridge took this message")
         if not self._written_already(request_id):
-            self._write(request_id, mail, text, source)
+            try:
+                self._write(request_id, mail, text, source)
+            except OSError as error:
+                raise SpoolWriteError(
+                    f"cannot write request {request_id} into {self.spool.dir('incoming')} "
+                    f"({error.strerror or error})"
+                ) from None
         self.seen.finish(mail.message_id)
         return Decision("request", mail.message_id, mail.sender, request_id, f"request from the {source}")
 
@@ -172,7 +181,7 @@ class Bridge:
                 if fetched is None:
                     continue  # expunged meanwhile
                 decision = self.handle(fetched[b"BODY[]"])
-            imap.move(client, uid, decision.folder if decision.action != "ignored" else IGNORED_FOLDER)
+            imap.move(client, uid, decision.folder)
             self._report(decision)
             decisions.append(decision)
         return decisions
@@ -227,6 +236,14 @@ class Bridge:
             except MailSetupError as error:
                 log.error("%s", error)
                 return 2
+            except SpoolWriteError as error:
+                if once:
+                    log.error("%s", error)
+                    return 1
+                log.warning("%s; the message stays in %s, trying again in %.0f s", error,
+                            self.mail.imap_folder, backoff)
+                self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
             except Exception as error:  # noqa: BLE001 - any IMAP/TLS/socket failure: retry
                 if once:
                     log.error("IMAP %s:%s failed: %s", self.mail.imap_host, self.mail.imap_port, _describe(error))

@@ -61,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     if not site.mail.allow:
         logging.getLogger("spoold.mail.bridge").warning(
             "the mail allow-list is empty: every message will be set aside; list addresses or @domains")
+    from spoold.spool import Spool
+
+    problems = Spool(site.spool_root).check_layout()
+    if problems:
+        for sentence in problems:
+            print(f"spool-mail: {sentence}", file=sys.stderr)
+        return 2
     bridge = Bridge(site.mail, site.spool_root, idle_seconds=args.idle_seconds, poll_seconds=args.poll_seconds)
     bridge.install_signal_handlers()
     try:

@@ -11,6 +11,7 @@ from conftest import bridge_argv, wait_for
 
 from spoold.mail.bridge import Bridge
 from spoold.site import MailSettings
+from spoold.spool import Spool
 
 REQUEST = "source: Crab Nebula\nnight: 2023-12-07\nruns: [15864]\n"
 
@@ -30,13 +31,19 @@ def _raw(sender="analyst@example.test", subject="ASTRAN-LAUNCH Crab", body=REQUE
     return message.as_bytes()
 
 
+def _spool(tmp_path: Path) -> Path:
+    spool = tmp_path / "spool"
+    Spool(spool).init()
+    return spool
+
+
 def _incoming(spool: Path) -> list[str]:
     return sorted(p.name for p in (spool / "incoming").iterdir())
 
 
 # -- the decisions, on message bytes -------------------------------------------------------------
 def test_request_is_written_with_its_origin_sidecar(tmp_path):
-    spool = tmp_path / "spool"
+    spool = _spool(tmp_path)
     decision = Bridge(_settings(), spool).handle(_raw())
     assert decision.action == "request"
     rid = decision.request_id
@@ -51,7 +58,7 @@ def test_request_is_written_with_its_origin_sidecar(tmp_path):
 
 
 def test_same_message_id_makes_one_request(tmp_path):
-    spool = tmp_path / "spool"
+    spool = _spool(tmp_path)
     bridge = Bridge(_settings(), spool)
     first, second = bridge.handle(_raw()), bridge.handle(_raw())
     assert (first.action, second.action) == ("request", "duplicate")
@@ -62,7 +69,7 @@ def test_same_message_id_makes_one_request(tmp_path):
 
 
 def test_bridge_stopped_between_record_and_files_writes_the_same_request_again(tmp_path):
-    spool = tmp_path / "spool"
+    spool = _spool(tmp_path)
     bridge = Bridge(_settings(), spool)
     bridge.seen.begin("<r1@example.test>", "20231207-221500-crab-beef")  # crashed here
     decision = bridge.handle(_raw())
@@ -71,7 +78,7 @@ def test_bridge_stopped_between_record_and_files_writes_the_same_request_again(t
 
 
 def test_outsiders_replies_and_other_mail_are_set_aside_without_files(tmp_path):
-    spool = tmp_path / "spool"
+    spool = _spool(tmp_path)
     bridge = Bridge(_settings(), spool)
     cases = {
         "outsider": _raw(sender="outsider@example.test", message_id="<o@x>"),
@@ -87,12 +94,28 @@ def test_outsiders_replies_and_other_mail_are_set_aside_without_files(tmp_path):
     assert "not in the allow-list" in bridge.handle(cases["outsider"]).reason
 
 
+def test_unwritable_incoming_raises_and_records_nothing_as_written(tmp_path):
+    spool = _spool(tmp_path)
+    bridge = Bridge(_settings(), spool)
+    (spool / "incoming").rename(spool / "incoming.away")
+    try:
+        bridge.handle(_raw())
+    except Exception as error:  # noqa: BLE001
+        assert "cannot write request" in str(error)
+    else:
+        raise AssertionError("writing into a missing incoming must fail")
+    (spool / "incoming.away").rename(spool / "incoming")
+    again = bridge.handle(_raw())  # the message is still in the mailbox: the next pass writes it
+    assert again.action == "request" and _incoming(spool) == [f"{again.request_id}.origin.json",
+                                                              f"{again.request_id}.yaml"]
+
+
 def test_domain_allow_list_entry(tmp_path):
-    assert Bridge(_settings(), tmp_path / "s").handle(_raw(sender="shift@lst.example.net")).action == "request"
+    assert Bridge(_settings(), _spool(tmp_path)).handle(_raw(sender="shift@lst.example.net")).action == "request"
 
 
 def test_token_required_when_configured(tmp_path):
-    spool = tmp_path / "spool"
+    spool = _spool(tmp_path)
     bridge = Bridge(_settings(token="lst1-shift-2023"), spool)
     assert bridge.handle(_raw(message_id="<t1@x>")).action == "ignored"
     ok = bridge.handle(_raw(body="token: lst1-shift-2023\n" + REQUEST, message_id="<t2@x>"))
@@ -103,7 +126,7 @@ def test_token_required_when_configured(tmp_path):
 
 # -- against the real servers ----------------------------------------------------------------------
 def _bridge(tmp_path, mailboxes, processes, **mail):
-    spool = tmp_path / "spool"
+    spool = _spool(tmp_path)
     site = mailboxes.site_file(tmp_path, spool, **mail)
     process = processes(bridge_argv(site), tmp_path / "bridge.log", tmp_path)
     wait_for(lambda: "watching INBOX" in process.text(), timeout=30, what="the bridge to log in")

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import BIN, bridge_argv, wait_for
 
+from spoold.spool import Spool
+
 HERE = Path(__file__).resolve().parent
 REQUEST = """\
 source: Crab Nebula
@@ -83,6 +85,7 @@ def service(request, tmp_path, mailboxes, processes, simulated_night, pictures):
     shutil.copytree(simulated_night, tmp_path / "data")
     _add_night_without_data(tmp_path / "data")
     spool = tmp_path / "spool"
+    Spool(spool).init()
     hours = getattr(request, "param", DATA_WAIT_HOURS)
     site = mailboxes.site_file(tmp_path, spool, extra={"limits": {"data_wait_hours": hours}})
     bridge = processes(bridge_argv(site), tmp_path / "bridge.log", tmp_path)
