@@ -75,3 +75,14 @@ def test_cancel_stops_running_and_pending_tasks(slurm_cluster, workdir):
     assert {s.state for s in polls[0].tasks.values()} == {TaskState.CANCELLED}
     sacct = slurm_cluster.sacct(job_ids=[handles[0]["job_id"]])
     assert sacct and all(row["State"].startswith("CANCELLED") for row in sacct)
+
+
+def test_a_job_slurm_refuses_fails_with_slurms_sentence(slurm_cluster, workdir):
+    executor = make_executor(partition="no-such-partition")
+    handles = [executor.submit(shell_job(workdir, ["true", "true"]))]
+    polls = run_until_final(executor, handles, timeout=30)
+    assert {s.state for s in polls[0].tasks.values()} == {TaskState.FAILED}
+    detail = polls[0].tasks[0].detail
+    assert detail.startswith("Slurm refused the job") and "invalid partition" in detail.lower(), detail
+    # the task's log says it too, so error.txt's log tail explains the failure
+    assert "Slurm refused the job" in (workdir / "logs" / "dl2" / "0.log").read_text()
