@@ -84,6 +84,8 @@ class SlurmExecutor(Executor):
         self._cancelled: set[str] = set()
         self._batch: dict[str, Handle] = {}
         self._submit_blocked_until = 0.0
+        self._unsure: set[str] = set()
+        self._lookup_failed = False
         self._polling = False
         self.last_poll: PollResult | None = None
 
@@ -107,6 +109,9 @@ class SlurmExecutor(Executor):
     def submit(self, job: StepJob) -> Handle:
         """Submit a step's array (or defer it) and return its handle."""
         handle = self.new_handle(job)
+        if job.name in self._unsure:  # find() could not ask Slurm: look again before sbatch
+            handle["uncertain"] = True
+            self._unsure.discard(job.name)
         self._try_submit(handle, {})
         return handle
 
@@ -117,6 +122,8 @@ class SlurmExecutor(Executor):
         names = [submission_name(job.name, n) for n in range(len(chunks))]
         found = self._lookup(names)
         if not found:
+            if self._lookup_failed:
+                self._unsure.add(job.name)
             return None
         handle["deferred"] = ""
         for number, (offset, count) in enumerate(chunks):
@@ -133,6 +140,7 @@ class SlurmExecutor(Executor):
     def _lookup(self, names: Sequence[str]) -> dict[str, str]:
         """``{job name: array job id}`` for the names Slurm knows (squeue, then sacct)."""
         found: dict[str, str] = {}
+        self._lookup_failed = False
         for query in (self.commands.squeue, self.commands.sacct):
             missing = [n for n in names if n not in found]
             if not missing:
@@ -140,6 +148,7 @@ class SlurmExecutor(Executor):
             try:
                 rows = query(names=missing)
             except SlurmError:
+                self._lookup_failed = True
                 continue
             for row in rows:
                 name, raw = row.get("JobName", ""), row.get("JobID", "")
