@@ -205,3 +205,14 @@ def test_imap_down_the_bridge_retries_and_loses_nothing(tmp_path, mailboxes, pro
     assert bridge.proc.poll() is None, "the bridge must survive the outage"
     assert "connected to" in bridge.text()
     mailboxes.wait_messages("astran", 2, folder="processed", timeout=30)
+
+
+def test_idle_is_reissued_and_still_wakes_the_bridge(tmp_path, mailboxes, processes):
+    spool = _spool(tmp_path)
+    site = mailboxes.site_file(tmp_path, spool)
+    bridge = processes(bridge_argv(site, idle_seconds=0.5), tmp_path / "bridge.log", tmp_path)
+    wait_for(lambda: "watching INBOX" in bridge.text(), timeout=30, what="the bridge to log in")
+    time.sleep(2.0)  # a few IDLEs ended and re-issued
+    mailboxes.send("analyst", mailboxes.message("analyst", "ASTRAN-LAUNCH after re-issues", REQUEST))
+    wait_for(lambda: len(_requests(spool)) == 1, timeout=30, what="the request")
+    assert bridge.proc.poll() is None and "failed" not in bridge.text()

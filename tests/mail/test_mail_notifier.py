@@ -180,3 +180,12 @@ def test_smtp_down_while_a_request_finishes_reply_goes_out_once_it_is_back(tmp_p
     assert notifier.flush(spool) == 0
     time.sleep(1.0)
     assert len(mailboxes.messages("analyst")) == len(inbox) == 1
+
+
+def test_retried_and_cancelled_replies(tmp_path):
+    folder = _folder(tmp_path)
+    retried = _message(folder, "retried", detail="attempt 2")
+    assert "runs again (attempt 2)" in retried.get_body(("plain",)).get_content()
+    cancelled = _message(folder, "cancelled", detail="cancelled by spool cancel")
+    assert f"spool retry {RID}" in cancelled.get_body(("plain",)).get_content()
+    assert retried["Message-ID"] != cancelled["Message-ID"]
