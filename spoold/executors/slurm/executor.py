@@ -399,8 +399,8 @@ class SlurmExecutor(Executor):
             return TaskStatus(TaskState.QUEUED, None, None, handle.get("deferred") or "not submitted yet")
         slurm_id = f"{task['job_id']}_{task['index']}"
         state = self._states.get((task["job_id"], task["index"]))
-        result = read_result(Path(task["result"]))
         if state is None:
+            result = read_result(Path(task["result"]))
             if result is not None:  # finished, and sacct does not know yet (or forgot)
                 return from_result(result, slurm_id)
             return TaskStatus(TaskState.QUEUED, slurm_id, None, "submitted; Slurm has not reported it yet")
@@ -410,6 +410,7 @@ class SlurmExecutor(Executor):
             return TaskStatus(kind, slurm_id, None, f"{state.state}{reason}")
         if state.ok:
             return TaskStatus(TaskState.SUCCEEDED, slurm_id, 0, "COMPLETED")
+        result = read_result(Path(task["result"]))  # the exit code, in the task's own words
         if state.state == "FAILED" and result is not None and result.ok:
             # The task's own result file outranks a FAILED row that sacct briefly shows for
             # an element whose array record another element reused.
