@@ -87,7 +87,9 @@ def _slurm_answers() -> bool:
         out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
     except subprocess.TimeoutExpired:
         return False
-    return out.returncode == 0 and any(s.strip(" *~#") in ("idle", "mixed", "allocated") for s in out.stdout.split())
+    # Up means slurmctld answers and the node is not down (it may be busy or completing).
+    states = [s.strip(" *~#$@^-+") for s in out.stdout.split()]
+    return out.returncode == 0 and any(s and not s.startswith(("down", "drain", "fail", "unk")) for s in states)
 
 
 @pytest.fixture(scope="session")
