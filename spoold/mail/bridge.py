@@ -180,7 +180,14 @@ class Bridge:
                 fetched = client.fetch([uid], ["BODY.PEEK[]"]).get(uid)
                 if fetched is None:
                     continue  # expunged meanwhile
-                decision = self.handle(fetched[b"BODY[]"])
+                try:
+                    decision = self.handle(fetched[b"BODY[]"])
+                except SpoolWriteError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - one unreadable message must not block the rest
+                    log.exception("message uid %s could not be read", uid)
+                    decision = Decision("ignored", f"<uid {uid}>", "",
+                                        reason=f"the message could not be read ({type(error).__name__})")
             imap.move(client, uid, decision.folder)
             self._report(decision)
             decisions.append(decision)

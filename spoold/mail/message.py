@@ -62,12 +62,15 @@ def parse(raw: bytes) -> IncomingMail:
 
 
 def _header(message: EmailMessage, name: str) -> str:
-    """Return a header as text ('' when missing or undecodable)."""
+    """Return a header as text: decoded, else its raw text when it does not parse, else ''."""
     try:
         value = message.get(name)
-    except (ValueError, TypeError, IndexError):  # malformed headers: treat as missing
+        return "" if value is None else str(value)
+    except Exception:  # noqa: BLE001 - the email package raises many kinds on malformed headers
+        for key, raw in message.raw_items():
+            if key.lower() == name.lower():
+                return " ".join(str(raw).split())
         return ""
-    return "" if value is None else str(value)
 
 
 def has_keyword(subject: str, keyword: str) -> bool:
@@ -193,6 +196,18 @@ def clean_text(text: str) -> str:
 
 
 def extract_request(message: EmailMessage) -> tuple[str, str]:
+    """Return (request text, where it came from) of a request email (see :func:`_extract`).
+
+    A message whose MIME structure cannot be walked gives ("", "unreadable message"): the
+    daemon rejects the empty request and the sender is told.
+    """
+    try:
+        return _extract(message)
+    except Exception:  # noqa: BLE001 - malformed MIME raises many kinds
+        return "", "unreadable message"
+
+
+def _extract(message: EmailMessage) -> tuple[str, str]:
     """Return (request text, where it came from) of a request email.
 
     The first ``.yml``/``.yaml`` attachment wins; otherwise the plain-text body;

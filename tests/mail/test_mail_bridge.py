@@ -216,3 +216,37 @@ def test_idle_is_reissued_and_still_wakes_the_bridge(tmp_path, mailboxes, proces
     mailboxes.send("analyst", mailboxes.message("analyst", "ASTRAN-LAUNCH after re-issues", REQUEST))
     wait_for(lambda: len(_requests(spool)) == 1, timeout=30, what="the request")
     assert bridge.proc.poll() is None and "failed" not in bridge.text()
+
+
+def test_mangled_messages_never_crash_the_bridge(tmp_path):
+    """1,000 seeded random edits of a MIME request: each is a request or set aside, never an exception."""
+    import random
+
+    spool = _spool(tmp_path)
+    bridge = Bridge(_settings(), spool)
+    base = (b"From: analyst@example.test\r\nTo: astran@example.test\r\nSubject: ASTRAN-LAUNCH x\r\n"
+            b"Message-ID: <%d@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+            b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            b"c291cmNlOiBDcmFi\r\n--XX\r\nContent-Type: application/yaml; name=\"r.yaml\"\r\n"
+            b"Content-Disposition: attachment; filename=\"r.yaml\"\r\nContent-Transfer-Encoding: quoted-printable"
+            b"\r\n\r\nsource: =C3=A9=\r\n--XX--\r\n")
+    inserts = [b"\r\n", b"=?utf-8?b?", b"charset=x-unknown", b"--XX", b"\x00", b"=?", b"base64", b":", b"<", b"\"",
+               b"Content-Type: multipart/mixed; boundary=YY\r\n", b"From: (x) <a@b>, y:;\r\n"]
+    rng = random.Random(20231207)
+    actions = {"request": 0, "ignored": 0, "duplicate": 0}
+    for number in range(1000):
+        raw = bytearray(base.replace(b"%d", str(number).encode()))
+        for _ in range(rng.randint(1, 8)):
+            pos, op = rng.randrange(len(raw)), rng.random()
+            if op < 0.4:
+                raw[pos] = rng.randrange(256)
+            elif op < 0.7:
+                del raw[pos:pos + rng.randint(1, 20)]
+            else:
+                raw[pos:pos] = rng.choice(inserts)
+        decision = bridge.handle(bytes(raw))
+        actions[decision.action] += 1
+        if decision.action == "request":
+            assert (spool / "incoming" / f"{decision.request_id}.yaml").is_file()
+    print(f"\nmangled messages: {actions}")
+    assert actions["request"] > 100 and actions["ignored"] > 10
