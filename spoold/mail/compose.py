@@ -39,7 +39,9 @@ class Folder:
     @classmethod
     def read(cls, path: Path) -> Folder:
         """Read state.json and origin.json of a request folder (missing ones are empty)."""
-        return cls(Path(path), Path(path).name, _json(Path(path) / "state.json") or {}, _json(Path(path) / "origin.json"))
+        state, origin = _json(Path(path) / "state.json"), _json(Path(path) / "origin.json")
+        return cls(Path(path), Path(path).name, state if isinstance(state, dict) else {},
+                   origin if isinstance(origin, dict) else None)
 
     @property
     def request(self) -> dict[str, Any]:
@@ -49,7 +51,8 @@ class Folder:
     @property
     def products(self) -> Path:
         """Where the request's products are."""
-        summary = _json(self.path / "summary.json") or {}
+        summary = _json(self.path / "summary.json")
+        summary = summary if isinstance(summary, dict) else {}
         where = self.state.get("products") or summary.get("products_dir")
         return Path(where) if where else self.path
 
@@ -246,7 +249,8 @@ def _waiting(folder: Folder, event: dict, keyword: str) -> tuple[str, str, list[
 
 def _done(folder: Folder, event: dict, keyword: str) -> tuple[str, str, list[Attachment]]:
     products = folder.products
-    summary = _json(products / "summary.json") or _json(folder.path / "summary.json") or {}
+    summary = _json(products / "summary.json") or _json(folder.path / "summary.json")
+    summary = summary if isinstance(summary, dict) else {}
     body = [f"Your request {folder.request_id} is done.", "", *_request_lines(folder), ""]
     numbers = key_numbers(summary)
     if numbers:

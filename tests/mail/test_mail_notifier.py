@@ -189,3 +189,14 @@ def test_retried_and_cancelled_replies(tmp_path):
     cancelled = _message(folder, "cancelled", detail="cancelled by spool cancel")
     assert f"spool retry {RID}" in cancelled.get_body(("plain",)).get_content()
     assert retried["Message-ID"] != cancelled["Message-ID"]
+
+
+def test_broken_folder_files_still_give_a_reply(tmp_path):
+    folder = _folder(tmp_path, "done")
+    (folder / "summary.json").write_text("[1, 2")  # torn
+    (folder / "state.json").write_text("[]")  # not a mapping
+    message = _message(folder, "done")
+    assert message["To"] == "analyst@example.test"  # the sender from origin.json
+    assert f"Your request {RID} is done." in message.get_body(("plain",)).get_content()
+    (folder / "origin.json").write_text('"just a string"')
+    assert _message(folder, "done") is None  # nobody known to tell
