@@ -131,7 +131,7 @@ class Daemon:
             group_writable=bool(getattr(getattr(self.site, "shared_account", None), "enabled", False)),
             group=getattr(getattr(self.site, "shared_account", None), "group", None),
         )
-        self.lock.acquire()
+        self.lock.acquire(wait_for_commands=30.0)
         self.recover()
         if getattr(self.site, "mail", None) is not None:
             try:
@@ -173,8 +173,21 @@ class Daemon:
         """Serve the spool until stopped (or, with ``once``, until drained). Returns 0."""
         self.start()
         try:
+            failures = 0
             while not self.stop_requested:
-                self.turn()
+                try:
+                    self.turn()
+                    failures = 0
+                except RuntimeError:
+                    raise  # the watcher gave up: let the supervisor restart us
+                except OSError:
+                    # e.g. a full disk or an unreachable network filesystem: say so, back off, go on
+                    failures += 1
+                    log.exception("a turn failed (%d in a row); trying again", failures)
+                    if failures >= 20:
+                        raise
+                    time.sleep(min(30.0, 0.5 * 2 ** failures))
+                    continue
                 if self.once and self.drained():
                     break
                 self.sleep()
@@ -535,7 +548,13 @@ class Daemon:
                     keys.append((ctx.folder.name, name))
         answers: dict[tuple[str, str], StepPoll] = {}
         if handles:
-            for key, answer in zip(keys, self.executor.poll(handles)):
+            try:
+                polled = self.executor.poll(handles)
+            except Exception:  # noqa: BLE001 - a scheduler outage: try again next turn
+                log.exception("asking the %s executor about %d step(s) failed; trying again", self.executor.name,
+                              len(handles))
+                polled = []
+            for key, answer in zip(keys, polled):
                 answers[key] = answer
         by_request: dict[str, dict[str, StepPoll]] = {}
         for (rid, step), answer in answers.items():

@@ -92,8 +92,27 @@ class SpoolLock:
         """The lock file."""
         return Path(self.spool_root) / LOCK_NAME
 
-    def acquire(self) -> None:
-        """Take the lock or raise :class:`SpoolLocked` naming the holder."""
+    def acquire(self, *, wait_for_commands: float = 0.0) -> None:
+        """Take the lock or raise :class:`SpoolLocked` naming the holder.
+
+        ``wait_for_commands``: seconds to wait while the holder is a ``spool``
+        command (cancel, retry ... hold the lock for a moment when no daemon runs),
+        so that a daemon starting at that moment does not give up.
+        """
+        deadline = time.monotonic() + wait_for_commands
+        while True:
+            try:
+                self._acquire_once()
+                return
+            except SpoolLocked:
+                info = read_holder(self.spool_root) or {}
+                # a command, or someone between taking the flock and writing its record
+                by_command = not info or str(info.get("what", "")).startswith("spool ")
+                if not by_command or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _acquire_once(self) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
