@@ -91,17 +91,20 @@ class Bridge:
         The spool root; ``incoming`` is written, ``mail/seen`` keeps Message-IDs.
     idle_seconds, poll_seconds : float
         How long one IDLE lasts before it is re-issued, and the polling interval
-        used when the server has no IDLE.
+        used when the server has no IDLE (or ``use_idle`` is False).
+    use_idle : bool
+        Use IDLE when the server offers it (default); False: always poll.
     """
 
     def __init__(self, mail: Any, spool_root: Path, *, idle_seconds: float = IDLE_SECONDS,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+                 poll_seconds: float = POLL_SECONDS, use_idle: bool = True) -> None:
         self.mail = mail
         self.spool = Spool(spool_root)
         self.seen = SeenStore(self.spool.root / "mail" / "seen")
         self.journal = self.spool.root / "mail" / "bridge.jsonl"
         self.idle_seconds = idle_seconds
         self.poll_seconds = poll_seconds
+        self.use_idle = use_idle
         self.stop_requested = False
         self._interruptible = False
 
@@ -228,7 +231,7 @@ class Bridge:
                     log.warning("connected to %s:%s again", self.mail.imap_host, self.mail.imap_port)
                 log.info("watching %s of %s on %s:%s (%s)", self.mail.imap_folder, self.mail.imap_user,
                          self.mail.imap_host, self.mail.imap_port,
-                         "IDLE" if client.has_capability("IDLE") else f"polling every {self.poll_seconds:.0f} s")
+                         "IDLE" if self._idle(client) else f"polling every {self.poll_seconds:g} s")
                 backoff = 1.0
                 while not self.stop_requested:
                     # until a look finds nothing: mail that came while handling the last batch
@@ -265,7 +268,7 @@ class Bridge:
 
     def _wait(self, client: Any) -> None:
         """Wait for new mail: IDLE when offered (re-issued every ``idle_seconds``), else poll."""
-        if client.has_capability("IDLE"):
+        if self._idle(client):
             client.idle()
             try:
                 self._interruptible = True
@@ -279,6 +282,9 @@ class Bridge:
         else:
             self._sleep(self.poll_seconds)
             client.noop()
+
+    def _idle(self, client: Any) -> bool:
+        return self.use_idle and client.has_capability("IDLE")
 
     def _sleep(self, seconds: float) -> None:
         try:

@@ -1,6 +1,6 @@
 """The ``spool-mail`` command: the email bridge in the foreground.
 
-    spool-mail --spool DIR [--config SITE] [--once] [-v]
+    spool-mail --spool DIR [--config SITE] [--once] [--idle-seconds S] [--poll-seconds S] [--no-idle] [-v]
 
 Exit codes: 0 stopped (or one pass done), 1 the IMAP server failed during
 ``--once``, 2 a problem with the site file or its mail settings.
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="re-issue IDLE after this many seconds (default 60; must stay under 29 minutes)")
     parser.add_argument("--poll-seconds", type=float, default=15.0,
                         help="poll interval when the server has no IDLE (default 15)")
+    parser.add_argument("--no-idle", action="store_true",
+                        help="poll even when the server offers IDLE (for servers whose IDLE misbehaves)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every message handled")
     parser.add_argument("--version", action="version", version=f"spool-mail {__version__}")
     return parser
@@ -68,7 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         for sentence in problems:
             print(f"spool-mail: {sentence}", file=sys.stderr)
         return 2
-    bridge = Bridge(site.mail, site.spool_root, idle_seconds=args.idle_seconds, poll_seconds=args.poll_seconds)
+    if args.poll_seconds <= 0:
+        print("spool-mail: --poll-seconds must be more than 0.", file=sys.stderr)
+        return 2
+    bridge = Bridge(site.mail, site.spool_root, idle_seconds=args.idle_seconds, poll_seconds=args.poll_seconds,
+                    use_idle=not args.no_idle)
     bridge.install_signal_handlers()
     try:
         return bridge.run(once=args.once)

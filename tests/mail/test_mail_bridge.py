@@ -250,3 +250,15 @@ def test_mangled_messages_never_crash_the_bridge(tmp_path):
             assert (spool / "incoming" / f"{decision.request_id}.yaml").is_file()
     print(f"\nmangled messages: {actions}")
     assert actions["request"] > 100 and actions["ignored"] > 10
+
+
+def test_polling_fallback_finds_mail_without_idle(tmp_path, mailboxes, processes):
+    spool = _spool(tmp_path)
+    site = mailboxes.site_file(tmp_path, spool)
+    argv = bridge_argv(site, poll_seconds=0.5) + ["--no-idle"]
+    bridge = processes(argv, tmp_path / "bridge.log", tmp_path)
+    wait_for(lambda: "polling every 0.5 s" in bridge.text(), timeout=30, what="the bridge to log in")
+    for n in range(2):
+        mailboxes.send("analyst", mailboxes.message("analyst", f"ASTRAN-LAUNCH polled {n}", REQUEST))
+    wait_for(lambda: len(_requests(spool)) == 2, timeout=30, what="both requests")
+    mailboxes.wait_messages("astran", 2, folder="processed", timeout=30)
