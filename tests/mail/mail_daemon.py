@@ -6,7 +6,7 @@ index, report) whose tasks are short shell scripts: dl2 checks that the run's
 DL1 file exists, report writes summary.json and copies the PNGs given with
 ``--pictures``. A request whose YAML carries the comment line ``# fail: STEP``
 fails in that step (the task prints an error and exits 3), so one daemon can
-show a failure in every step.
+show a failure in every step; ``# sleep: S`` makes every task take S seconds.
 
     python tests/mail/mail_daemon.py --config SITE --spool DIR --pictures DIR [--once]
 """
@@ -45,6 +45,8 @@ def quick_steps(pictures: Path):
                 f"if grep -qx {q('# fail: ' + self.name)} {q(str(ctx.folder / 'request.yaml'))}; then "
                 f"echo {q(f'ERROR: injected failure in {self.name} for {label}')}; exit 3; fi",
             ]
+            lines.append(f"sleep \"$(sed -n 's/^# sleep: *\\([0-9.]*\\)$/\\1/p' {q(str(ctx.folder / 'request.yaml'))}"
+                         " | head -n1)\" 2>/dev/null || true")
             if self.name == "dl2":
                 run = int(label[3:])
                 lines.append(f"test -s {q(str(ctx.data_path('dl1', run)))} || {{ echo 'no DL1 file'; exit 4; }}")

@@ -191,3 +191,24 @@ def test_waiting_then_cancelled_each_told_once(service):
     assert f"spool retry {rid}" in replies[2].get_body(("plain",)).get_content()
     time.sleep(2.0)  # the daemon keeps looking at nothing: no second waiting or cancelled reply
     assert len(mailboxes.messages("analyst")) == 3
+
+
+def test_smtp_down_when_the_request_finishes_the_done_reply_goes_out_once_it_is_back(service):
+    mailboxes, spool, bridge, daemon = service
+    request = mailboxes.message("analyst", "ASTRAN-LAUNCH slow", "# sleep: 1\n" + REQUEST)
+    mailboxes.send("analyst", request)
+    accepted = mailboxes.wait_messages("analyst", 1, timeout=60, match=_from_astran)[0]
+    rid = accepted["X-Astran-Request"]
+    mailboxes.stop("postfix")
+    try:
+        wait_for(lambda: (spool / "done" / rid).is_dir(), timeout=120, what="the request to finish")
+        outbox = spool / "done" / rid / "mail" / "outbox"
+        wait_for(lambda: [p.name for p in outbox.glob("*-done-*.eml")], timeout=30, what="the queued done reply")
+        wait_for(lambda: "stay queued" in daemon.text(), timeout=30, what="the daemon to report SMTP down")
+    finally:
+        mailboxes.start()
+    replies = mailboxes.wait_messages("analyst", 2, timeout=120, match=_from_astran)
+    assert [m["X-Astran-Event"] for m in replies] == ["accepted", "done"]
+    assert [p.name for p in outbox.iterdir()] == []
+    time.sleep(2.0)
+    assert len(mailboxes.messages("analyst")) == 2  # sent once
