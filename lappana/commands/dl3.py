@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source-ra", type=float, required=True, metavar="DEG", help="the target's RA (ICRS, deg)")
     parser.add_argument("--source-dec", type=float, required=True, metavar="DEG", help="the target's Dec (ICRS, deg)")
     parser.add_argument("--chunk-rows", type=int, default=None, help="DL2 rows read at a time (bounds memory)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes reading parts of the run at once (default: 2 on 2+ cores for long runs)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing DL3 files")
 
 
@@ -33,11 +35,14 @@ def run(args: argparse.Namespace) -> int:
     chunk_rows = args.chunk_rows or DEFAULT_CHUNK_ROWS
     if chunk_rows < 1:
         raise LappanaError("--chunk-rows must be at least 1.")
+    if args.workers is not None and args.workers < 1:
+        raise LappanaError("--workers must be at least 1.")
     for dl2 in args.dl2:
         if not dl2.is_file():
             raise LappanaError(f"The DL2 file {dl2} does not exist.")
         path = make_dl3(dl2, args.irf, args.output, source_name=args.source_name,
                         source_ra_deg=args.source_ra, source_dec_deg=args.source_dec,
-                        irf_pattern=args.irf_pattern, chunk_rows=chunk_rows, overwrite=args.overwrite)
+                        irf_pattern=args.irf_pattern, chunk_rows=chunk_rows, overwrite=args.overwrite,
+                        workers=args.workers)
         print(path)
     return 0

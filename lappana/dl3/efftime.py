@@ -65,10 +65,9 @@ class EffectiveTime:
         good = diffs < BREAK_S
         self.elapsed_s += float(np.sum(diffs[good]))
         for i in np.flatnonzero(~good):
-            # a break before event i of this chunk
+            # a break before event i of this chunk (segments of one event are kept until gti())
             end = times[i - 1] if i > 0 else self._last_time
-            if end > self._segment_start:
-                self._segments.append((self._segment_start, float(end)))
+            self._segments.append((self._segment_start, float(end)))
             self._segment_start = float(times[i])
         self._last_time = float(times[-1])
         dts = dts[(dts > 0.0) & (dts < BREAK_S)]
@@ -80,9 +79,36 @@ class EffectiveTime:
     def gti(self) -> list[tuple[float, float]]:
         """The good time intervals (unix s): stretches of showers without a break."""
         segments = list(self._segments)
-        if self._last_time is not None and self._last_time > self._segment_start:
+        if self._last_time is not None:
             segments.append((self._segment_start, self._last_time))
-        return segments
+        return [(a, b) for a, b in segments if b > a]
+
+    def merge(self, later: "EffectiveTime") -> None:
+        """Add the accumulation of the events that follow this one's (a later part of the run)."""
+        if later.n_showers == 0:
+            self.n_delta_t += later.n_delta_t
+            return
+        if self.n_showers == 0:
+            self.__dict__.update({k: (list(v) if isinstance(v, list) else v) for k, v in later.__dict__.items()})
+            return
+        gap = later._first_time - self._last_time
+        self.elapsed_s += later.elapsed_s
+        if gap < BREAK_S:
+            self.elapsed_s += gap
+            if later._segments:
+                first_end = later._segments[0][1]
+                self._segments.append((self._segment_start, first_end))
+                self._segments.extend(later._segments[1:])
+                self._segment_start = later._segment_start
+        else:
+            self._segments.append((self._segment_start, self._last_time))
+            self._segments.extend(later._segments)
+            self._segment_start = later._segment_start
+        self._last_time = later._last_time
+        self.n_showers += later.n_showers
+        self.n_delta_t += later.n_delta_t
+        self.sum_delta_t += later.sum_delta_t
+        self.min_delta_t = min(self.min_delta_t, later.min_delta_t)
 
     def first_time(self) -> float:
         """Unix time of the first shower."""

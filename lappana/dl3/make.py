@@ -1,6 +1,7 @@
 """DL2 → DL3 for one run: :func:`make_dl3`.
 
-One pass over the DL2 table, chunk by chunk: lstchain's effective time and the
+One pass over the DL2 table, chunk by chunk (in two processes, each reading
+one half of the run, when there are two cores): lstchain's effective time and the
 good time intervals on all showers, lstchain's event selection and the IRF's
 gammaness cut, then the selected events' sky coordinates, spooled to disk in
 FITS layout. The DL3 file (EVENTS, GTI, POINTING and the IRF HDUs of the
@@ -11,11 +12,15 @@ chunk size, not on the run's length.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import tables
 
 import lappana.env  # noqa: F401
 from astropy.io import fits
@@ -29,7 +34,7 @@ from lappana.dl3.selection import GammanessCut, gammaness_cut_from_irf, select_e
 from lappana.dl3.writer import EventSpool, write_dl3
 from lappana.errors import LappanaError
 from lappana.io.dl2 import DL2_REQUIRED_COLUMNS
-from lappana.io.hdf5 import get_table, iter_table_chunks, open_table_file
+from lappana.io.hdf5 import get_table, open_table_file
 from lappana.paths import parse_run_id, run_file_name
 
 __all__ = ["make_dl3", "DEFAULT_CHUNK_ROWS", "RunSummary"]
@@ -55,6 +60,19 @@ class RunSummary:
     sum_alt_rad: float = 0.0
     sum_az_rad: float = 0.0
     pointing_samples: list[np.ndarray] = field(default_factory=list)  # rows: ordinal, time, alt, az
+
+    def merge(self, later: "RunSummary") -> None:
+        """Add the summary of the rows that follow this one's."""
+        for samples in later.pointing_samples:
+            shifted = samples.copy()
+            shifted[:, 0] += self.n_selected
+            self.pointing_samples.append(shifted)
+        self.n_rows += later.n_rows
+        self.n_selected += later.n_selected
+        self.efftime.merge(later.efftime)
+        self.tel_ids |= later.tel_ids
+        self.sum_alt_rad += later.sum_alt_rad
+        self.sum_az_rad += later.sum_az_rad
 
     def mean_altaz_deg(self) -> tuple[float, float]:
         """Mean telescope alt and az (deg) over the selected events (lstchain's ALT_PNT/AZ_PNT)."""
@@ -82,6 +100,7 @@ def make_dl3(
     irf_pattern: str = DEFAULT_IRF_PATTERN,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     overwrite: bool = False,
+    workers: int | None = None,
 ) -> Path:
     """Make the DL3 file of one run from its DL2 file and an IRF.
 
@@ -104,6 +123,10 @@ def make_dl3(
         DL2 rows read at a time; bounds the memory used.
     overwrite : bool
         Replace an existing DL3 file.
+    workers : int, optional
+        Processes that read parts of the run at once (decompressing DL2 is most
+        of the work). Default: 2 when the CPU has 2 cores or more and the run
+        has at least 4 chunks, else 1. Each process holds one chunk.
 
     Returns
     -------
@@ -137,8 +160,10 @@ def make_dl3(
         gh_cut = gammaness_cut_from_irf(irf_hdus, f"The IRF file {node.path}")
         irf_copies = [hdu.copy() for hdu in irf_hdus[1:]]
     output_dir.mkdir(parents=True, exist_ok=True)
-    with EventSpool(output_dir) as spool:
-        summary = _fill_spool(dl2_path, gh_cut, spool, chunk_rows)
+    if workers is None:
+        workers = 2 if (os.cpu_count() or 1) >= 2 and n_rows >= 4 * chunk_rows else 1
+    summary, spools = _scan_run(dl2_path, gh_cut, output_dir, n_rows, chunk_rows, max(1, int(workers)))
+    try:
         if summary.n_selected == 0:
             raise LappanaError(
                 f"No event of run {run_id} ({summary.n_rows} rows) passes lstchain's event selection and the "
@@ -149,7 +174,10 @@ def make_dl3(
             source_ra_deg=source_ra_deg, source_dec_deg=source_dec_deg,
         )
         hdus = [gti_hdu(run_id, summary), pointing_hdu(run_id, summary, zenith, azimuth, b_delta), *irf_copies]
-        write_dl3(output, spool, cards, hdus)
+        write_dl3(output, spools, cards, hdus)
+    finally:
+        for spool in spools:
+            spool.remove()
     return output
 
 
@@ -187,29 +215,85 @@ def _run_pointing(dl2_path: Path, blocks: int = 20, rows_per_block: int = 500) -
     return n, zenith, azimuth, first_time
 
 
-def _chunks(dl2_path: Path, chunk_rows: int) -> Iterator[dict[str, np.ndarray]]:
-    yield from iter_table_chunks(dl2_path, DL2_PARAMS_KEY, list(DL2_REQUIRED_COLUMNS), chunk_rows)
+def _parts(n_rows: int, chunk_rows: int, workers: int) -> list[tuple[int, int]]:
+    """Split rows [0, n_rows) into ``workers`` contiguous ranges of whole chunks."""
+    n_chunks = -(-n_rows // chunk_rows)
+    edges = np.linspace(0, n_chunks, min(workers, n_chunks) + 1).round().astype(int) * chunk_rows
+    edges[-1] = n_rows
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def _fill_spool(dl2_path: Path, gh_cut: GammanessCut, spool: EventSpool, chunk_rows: int) -> RunSummary:
-    """Read the run once: effective time, GTI, selection, cuts, coordinates into ``spool``."""
+def _scan_run(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, n_rows: int, chunk_rows: int,
+              workers: int) -> tuple[RunSummary, list[EventSpool]]:
+    """Scan the run, in ``workers`` processes when more than one; parts merged in order."""
+    parts = _parts(n_rows, chunk_rows, workers)
+    if len(parts) == 1:
+        results = [_scan(dl2_path, gh_cut, spool_dir, 0, n_rows, chunk_rows)]
+    else:
+        with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_scan, dl2_path, gh_cut, spool_dir, a, b, chunk_rows) for a, b in parts]
+            results, error = [], None
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except BaseException as exc:  # noqa: BLE001 - re-raised below, after cleaning up
+                    error = error or exc
+            if error is not None:
+                for _, path, n in results:
+                    EventSpool.adopt(path, n).remove()
+                raise error
     summary = RunSummary()
-    for chunk in _chunks(dl2_path, chunk_rows):
-        summary.n_rows += len(chunk["event_id"])
-        summary.efftime.add(chunk["event_type"], chunk["dragon_time"], chunk["delta_t"])
-        with np.errstate(invalid="ignore"):
-            mask = select_events(chunk) & gh_cut.mask(chunk["gammaness"], chunk["reco_energy"])
-        index = np.flatnonzero(mask)
-        if index.size == 0:
-            continue
-        selected = {name: values[index] for name, values in chunk.items()}
-        _sample_pointing(summary, selected)
-        summary.n_selected += index.size
-        summary.tel_ids.update(int(t) for t in np.unique(selected["tel_id"]))
-        summary.sum_alt_rad += float(np.sum(selected["alt_tel"]))
-        summary.sum_az_rad += float(np.sum(selected["az_tel"]))
-        spool.append(_event_columns(selected))
-    return summary
+    for part, _, _ in results:
+        summary.merge(part)
+    return summary, [EventSpool.adopt(path, n) for _, path, n in results]
+
+
+def _range_chunks(dl2_path: Path, start: int, stop: int, chunk_rows: int) -> Iterator[dict[str, np.ndarray]]:
+    columns = list(DL2_REQUIRED_COLUMNS)
+    with open_table_file(dl2_path) as h5:
+        table = get_table(h5, DL2_PARAMS_KEY)
+        for first in range(start, stop, chunk_rows):
+            last = min(first + chunk_rows, stop)
+            try:
+                rows = table.read(first, last)
+            except tables.HDF5ExtError as exc:
+                raise LappanaError(
+                    f"{dl2_path}: rows {first}-{last} of {DL2_PARAMS_KEY} cannot be read (the file is probably "
+                    f"truncated): {str(exc).splitlines()[0]}"
+                ) from None
+            yield {name: np.ascontiguousarray(rows[name]) for name in columns}
+
+
+def _scan(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, start: int, stop: int,
+          chunk_rows: int) -> tuple[RunSummary, Path, int]:
+    """Read rows [start, stop): effective time, GTI, selection, cuts, coordinates into a spool file."""
+    summary = RunSummary()
+    spool = EventSpool(spool_dir)
+    try:
+        for chunk in _range_chunks(dl2_path, start, stop, chunk_rows):
+            _add_chunk(summary, spool, chunk, gh_cut)
+        spool.close()
+    except BaseException:
+        spool.remove()
+        raise
+    return summary, spool.path, spool.n_rows
+
+
+def _add_chunk(summary: RunSummary, spool: EventSpool, chunk: dict[str, np.ndarray], gh_cut: GammanessCut) -> None:
+    summary.n_rows += len(chunk["event_id"])
+    summary.efftime.add(chunk["event_type"], chunk["dragon_time"], chunk["delta_t"])
+    with np.errstate(invalid="ignore"):
+        mask = select_events(chunk) & gh_cut.mask(chunk["gammaness"], chunk["reco_energy"])
+    index = np.flatnonzero(mask)
+    if index.size == 0:
+        return
+    selected = {name: values[index] for name, values in chunk.items()}
+    _sample_pointing(summary, selected)
+    summary.n_selected += index.size
+    summary.tel_ids.update(int(t) for t in np.unique(selected["tel_id"]))
+    summary.sum_alt_rad += float(np.sum(selected["alt_tel"]))
+    summary.sum_az_rad += float(np.sum(selected["az_tel"]))
+    spool.append(_event_columns(selected))
 
 
 def _sample_pointing(summary: RunSummary, selected: dict[str, np.ndarray]) -> None:

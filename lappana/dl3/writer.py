@@ -58,6 +58,15 @@ class EventSpool:
         self._file: BinaryIO = os.fdopen(handle, "wb")
         self.n_rows = 0
 
+    @classmethod
+    def adopt(cls, path: Path, n_rows: int) -> "EventSpool":
+        """A closed spool over a scratch file another process wrote (it is removed with the spool)."""
+        spool = cls.__new__(cls)
+        spool.path, spool.n_rows = Path(path), int(n_rows)
+        spool._file = open(os.devnull, "wb")
+        spool._file.close()
+        return spool
+
     def append(self, columns: Mapping[str, np.ndarray]) -> None:
         """Append rows given as one array per EVENTS column (all of one length)."""
         n = len(columns["EVENT_ID"])
@@ -123,7 +132,7 @@ def _hdus_bytes(hdus: Sequence[fits.hdu.base.ExtensionHDU]) -> bytes:
 
 def write_dl3(
     path: Path,
-    spool: EventSpool,
+    spool: EventSpool | Sequence[EventSpool],
     event_cards: Sequence[tuple[str, object, str]],
     other_hdus: Sequence[fits.hdu.base.ExtensionHDU],
     *,
@@ -135,8 +144,8 @@ def write_dl3(
     ----------
     path : Path
         The output file; gzip-compressed when it ends in ``.gz``.
-    spool : EventSpool
-        The EVENTS rows.
+    spool : EventSpool or sequence of EventSpool
+        The EVENTS rows (several spools: their rows in order).
     event_cards : sequence of (key, value, comment)
         Keywords of the EVENTS header.
     other_hdus : sequence of astropy HDUs
@@ -144,19 +153,23 @@ def write_dl3(
     compresslevel : int
         gzip level (6: near the smallest file at a third of level 9's time).
     """
-    spool.close()
+    spools = [spool] if isinstance(spool, EventSpool) else list(spool)
+    for part in spools:
+        part.close()
+    n_rows = sum(part.n_rows for part in spools)
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
-    header = events_header(spool.n_rows, event_cards)
+    header = events_header(n_rows, event_cards)
     try:
         with open(partial, "wb") as raw:
             out: BinaryIO = gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=compresslevel,
                                           mtime=0) if path.suffix == ".gz" else raw
             out.write(fits.PrimaryHDU().header.tostring().encode("ascii"))
             out.write(header.tostring().encode("ascii"))
-            with open(spool.path, "rb") as rows:
-                shutil.copyfileobj(rows, out, 4 * 1024 * 1024)
-            _write_padded(out, spool.n_rows * EVENT_DTYPE.itemsize)
+            for part in spools:
+                with open(part.path, "rb") as rows:
+                    shutil.copyfileobj(rows, out, 4 * 1024 * 1024)
+            _write_padded(out, n_rows * EVENT_DTYPE.itemsize)
             out.write(_hdus_bytes(other_hdus))
             if out is not raw:
                 out.close()

@@ -68,3 +68,15 @@ def test_peak_memory_is_flat_in_the_number_of_events(runs, irf_dir, tmp_path):
     large = _peak_rss_mb(runs[240_000], irf_dir, tmp_path / "large")
     print(f"peak RSS: 60 k events {small:.0f} MB, 240 k events {large:.0f} MB")
     assert large < small * 1.10 + 5
+
+
+def test_parallel_parts_give_the_serial_result(runs, irf_dir, tmp_path):
+    dl2 = runs[60_000]
+    paths = [make_dl3(dl2, irf_dir, tmp_path / str(w), source_name="Crab", source_ra_deg=83.633,
+                      source_dec_deg=22.014, chunk_rows=6_000, workers=w) for w in (1, 3)]
+    with fits.open(paths[0]) as a, fits.open(paths[1]) as b:
+        assert np.array_equal(a["EVENTS"].data, b["EVENTS"].data)
+        assert np.array_equal(a["GTI"].data, b["GTI"].data)
+        for key in ("LIVETIME", "ONTIME", "DEADC", "TSTART", "TSTOP", "RA_PNT", "DEC_PNT", "ALT_PNT", "AZ_PNT"):
+            assert a["EVENTS"].header[key] == pytest.approx(b["EVENTS"].header[key], rel=1e-12), key
+    assert not list(tmp_path.glob("*/.*")), "scratch files left behind"

@@ -113,3 +113,23 @@ def test_writer_round_trip(tmp_path):
         for name, values in columns.items():
             assert np.array_equal(data[name], values), name
         assert hdus["GTI"].data["STOP"][0] == 1.0
+
+
+@pytest.mark.parametrize("pause_at", [None, 5000, 9999, 10000])
+@pytest.mark.parametrize("parts", [2, 3])
+def test_effective_time_of_parts_merges_to_the_whole(pause_at, parts):
+    types, times, gaps = _run(pause_at=pause_at)
+    whole = EffectiveTime()
+    whole.add(types, times, gaps)
+    bounds = np.linspace(0, len(times), parts + 1).astype(int)
+    merged = EffectiveTime()
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        part = EffectiveTime()
+        for start in range(a, b, 3000):
+            stop = min(start + 3000, b)
+            part.add(types[start:stop], times[start:stop], gaps[start:stop])
+        merged.merge(part)
+    assert merged.elapsed_s == pytest.approx(whole.elapsed_s, rel=1e-12)
+    assert merged.effective_s() == pytest.approx(whole.effective_s(), rel=1e-12)
+    assert np.allclose(merged.gti(), whole.gti(), rtol=0, atol=1e-9)
+    assert merged.n_showers == whole.n_showers
