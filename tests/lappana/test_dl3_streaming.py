@@ -3,6 +3,7 @@ memory does not grow with the run (4× the events, same peak RSS)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -15,8 +16,6 @@ from astropy.io import fits
 from lappana.dl3 import make_dl3
 from lappana.simulate import simulate_night
 from lappana.simulate.run import simulate_run_dl2
-
-import datetime as dt
 
 
 @pytest.fixture(scope="module")
