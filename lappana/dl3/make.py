@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -230,7 +231,10 @@ def _scan_run(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, n_rows: int
     if len(parts) == 1:
         results = [_scan(dl2_path, gh_cut, spool_dir, 0, n_rows, chunk_rows)]
     else:
-        with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context("fork")) as pool:
+        # fork is fast and safe in a single-threaded process (the command); a caller with
+        # threads (a daemon) gets freshly started workers instead.
+        method = "fork" if threading.active_count() == 1 else "spawn"
+        with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context(method)) as pool:
             futures = [pool.submit(_scan, dl2_path, gh_cut, spool_dir, a, b, chunk_rows) for a, b in parts]
             results, error = [], None
             for future in futures:

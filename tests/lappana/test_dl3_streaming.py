@@ -79,3 +79,19 @@ def test_parallel_parts_give_the_serial_result(runs, irf_dir, tmp_path):
         for key in ("LIVETIME", "ONTIME", "DEADC", "TSTART", "TSTOP", "RA_PNT", "DEC_PNT", "ALT_PNT", "AZ_PNT"):
             assert a["EVENTS"].header[key] == pytest.approx(b["EVENTS"].header[key], rel=1e-12), key
     assert not list(tmp_path.glob("*/.*")), "scratch files left behind"
+
+
+def test_parallel_parts_from_a_threaded_caller(runs, irf_dir, tmp_path):
+    """A daemon calls make_dl3 with other threads running: workers are spawned, not forked."""
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        path = make_dl3(runs[60_000], irf_dir, tmp_path, source_name="Crab", source_ra_deg=83.633,
+                        source_dec_deg=22.014, chunk_rows=6_000, workers=2)
+    finally:
+        stop.set()
+    with fits.open(path) as hdus:
+        assert len(hdus["EVENTS"].data) > 1000
