@@ -46,6 +46,7 @@ class RunCounts:
     tstart_s: float
     tstop_s: float
     used: bool = True
+    histogram_alpha: float = 1.0
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Theta2Result:
     theta2_edges_deg2: list[float]
     theta2_on: list[int]
     theta2_off: list[int]
+    theta2_alpha: float
     runs: list[RunCounts] = field(default_factory=list)
     cumulative_livetime_min: list[float] = field(default_factory=list)
     cumulative_significance: list[float] = field(default_factory=list)
@@ -134,6 +136,15 @@ def _overlapping(ra: float, dec: float, offs: np.ndarray, cut: float) -> bool:
     i, j = np.triu_indices(len(centres), k=1)
     sep = angular_separation(centres[i, 0], centres[i, 1], centres[j, 0], centres[j, 1])
     return bool(np.any(sep < 2 * cut))
+
+
+def _histogram_offs(run: Dl3Run, ra: float, dec: float, n_off: int, radius: float) -> np.ndarray:
+    """OFF centres of the θ² histogram: n_off, or one when circles of the histogram's full radius
+    would overlap (as gammapy's ``make_theta_squared_table`` falls back)."""
+    offs = wobble_off_positions(ra, dec, run.pointing_ra_deg, run.pointing_dec_deg, n_off)
+    if n_off > 1 and _overlapping(ra, dec, offs, radius):
+        return wobble_off_positions(ra, dec, run.pointing_ra_deg, run.pointing_dec_deg, 1)
+    return offs
 
 
 def _usable_offs(run: Dl3Run, ra: float, dec: float, cut: float, n_off: int) -> np.ndarray:
@@ -237,6 +248,8 @@ def theta2(
         background_rate_per_min=alpha * n_off_total / minutes if minutes > 0 else 0.0,
         background_rate_error_per_min=alpha * np.sqrt(n_off_total) / minutes if minutes > 0 else 0.0,
         theta2_edges_deg2=edges.tolist(), theta2_on=hist_on.tolist(), theta2_off=hist_off.tolist(),
+        theta2_alpha=(float(sum(r.histogram_alpha * r.livetime_s for r in used) / livetime) if livetime > 0
+                      else 1.0 / n_off),
         runs=per_run, cumulative_livetime_min=cum_t, cumulative_significance=cum_s, problems=problems,
     )
 
@@ -278,9 +291,11 @@ def _count_run(run, ra, dec, n_off, energy_range, theta2_cut, edges, hist_on, hi
     hist_on += np.histogram(sep_on**2, edges)[0]
     off = np.zeros(rra.size, dtype=np.int64)
     for off_ra, off_dec in offs:
-        sep_off = angular_separation(off_ra, off_dec, rra, rdec)
-        off += sep_off <= theta_cut
-        hist_off += np.histogram(sep_off**2, edges)[0]
+        off += angular_separation(off_ra, off_dec, rra, rdec) <= theta_cut
+    hist_offs = _histogram_offs(run, ra, dec, n_off, float(np.sqrt(edges[-1])))
+    counts.histogram_alpha = 1.0 / len(hist_offs)
+    for off_ra, off_dec in hist_offs:
+        hist_off += np.histogram(angular_separation(off_ra, off_dec, rra, rdec) ** 2, edges)[0]
     counts.n_on, counts.n_off = int(on.sum()), int(off.sum())
     counts.excess = float(excess(counts.n_on, counts.n_off, counts.alpha))
     counts.significance = (float(li_ma_significance(counts.n_on, counts.n_off, counts.alpha))
