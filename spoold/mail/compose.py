@@ -270,8 +270,19 @@ def _done(folder: Folder, event: dict, keyword: str) -> tuple[str, str, list[Att
     return f"done: {folder.request_id}", "\n".join(body) + "\n", attachments
 
 
-def key_numbers(summary: dict[str, Any], limit: int = 24) -> list[tuple[str, str]]:
-    """The summary's scalar values (one level of nesting flattened as ``a.b``), at most ``limit``."""
+#: summary keys shown first in the done reply (substrings, in this order)
+FIRST_KEYS = ("signif", "excess", "n_on", "n_off", "alpha", "livetime", "rate", "flux", "energy")
+#: summary entries left out of the done reply (tool versions, file paths: see summary.json)
+SKIPPED_KEYS = ("request", "products_dir", "products", "paths", "versions", "version", "files")
+
+
+def key_numbers(summary: dict[str, Any], limit: int = 20) -> list[tuple[str, str]]:
+    """The summary's scalar values to show, most telling first, at most ``limit``.
+
+    One level of nesting is flattened as ``a.b``; tool versions and file paths are left
+    out; significance, excess, ON/OFF counts, alpha, livetime, rates, flux and energy
+    come first, the rest keep their order.
+    """
     items: list[tuple[str, str]] = []
 
     def add(key: str, value: Any) -> None:
@@ -279,18 +290,23 @@ def key_numbers(summary: dict[str, Any], limit: int = 24) -> list[tuple[str, str
             return
         if isinstance(value, float):
             items.append((key, f"{value:.4g}"))
-        elif isinstance(value, (int, str)) and len(str(value)) <= 120:
+        elif isinstance(value, int) or (isinstance(value, str) and len(value) <= 120 and not value.startswith("/")):
             items.append((key, str(value)))
 
     for key, value in summary.items():
-        if key in ("request", "products_dir"):
+        if str(key).lower() in SKIPPED_KEYS:
             continue
         if isinstance(value, dict):
             for sub, inner in value.items():
                 add(f"{key}.{sub}", inner)
         else:
-            add(key, value)
-    return items[:limit]
+            add(str(key), value)
+
+    def rank(item: tuple[str, str]) -> int:
+        name = item[0].lower()
+        return next((n for n, word in enumerate(FIRST_KEYS) if word in name), len(FIRST_KEYS))
+
+    return sorted(items, key=rank)[:limit]
 
 
 def pictures(products: Path) -> list[Path]:

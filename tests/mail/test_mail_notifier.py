@@ -121,6 +121,14 @@ def test_key_numbers_skip_nested_lists_and_long_text():
         ("a", "1.235"), ("d.e", "2")]
 
 
+def test_key_numbers_put_the_detection_first_and_leave_out_versions_and_paths():
+    summary = {"source": "Crab Nebula", "cuts": {"gh_efficiency": 0.7}, "versions": {"lappana": "0.1"},
+               "products": {"report": "/x/report.html"}, "dl3_dir": "/x/dl3", "livetime_h": 0.5,
+               "n_on": 310, "significance_sigma": 21.7}
+    assert [k for k, _v in key_numbers(summary)] == ["significance_sigma", "n_on", "livetime_h", "source",
+                                                     "cuts.gh_efficiency"]
+
+
 def test_waiting_is_queued_once_and_unknown_events_not_at_all(tmp_path):
     folder = _folder(tmp_path)
     site = types.SimpleNamespace(mail=MailSettings(imap_host="h", imap_user="u", smtp_host="h", from_address="a@b.c"))
