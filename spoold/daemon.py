@@ -384,6 +384,8 @@ class Daemon:
                 self.accept(Claimed(folder.name, folder, state.get("incoming_name") or name, uid, claimed_at))
         for where in ("pending", "running", "hold"):
             for folder in self.spool.list(where):
+                for leftover in folder.glob(".*.tmp"):  # a write_atomic cut short by the crash
+                    leftover.unlink(missing_ok=True)
                 state = st.load(folder)
                 if state is None:
                     continue
