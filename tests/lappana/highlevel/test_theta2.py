@@ -90,7 +90,9 @@ def test_crab_night_detection_matches_the_injected_rates(tmp_path):
     assert result.significance > 5
     assert abs(result.n_on - (n_gamma + n_bkg)) <= 0.02 * (n_gamma + n_bkg) + 3
     assert abs(result.significance - expected) < 3.0
-    assert abs(result.gamma_rate_per_min - truth["gamma_rate_after_cuts_per_min"]) < 3 * result.gamma_rate_error_per_min
+    # counts, not rates: at the reduced simulated trigger rate lstchain's effective-time formula
+    # (Δt < 0.01 s) undercounts livetime, so rates per minute are compared only at LST-1's real rate
+    assert abs(result.excess - n_gamma) < 3 * result.excess_error
     assert result.cumulative_significance[-1] == pytest.approx(result.significance)
 
 
