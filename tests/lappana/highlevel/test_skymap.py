@@ -33,7 +33,8 @@ def test_significance_map_equals_gammapy_excess_map_estimator(crab_dl3, gammapy_
     print(f"sky map {mine.shape}: {both.sum()} pixels compared, σ at source {maps.summary()['significance_at_source']:.2f}, "
           f"max |Δσ| {np.max(np.abs(mine[both] - theirs[both])):.2e}")
     assert both.mean() > 0.9
-    np.testing.assert_allclose(mine[both], theirs[both], rtol=1e-6, atol=1e-9)
+    # gammapy convolves by FFT: round-off of ~1e-7 in σ where σ is ~0; lappana sums exactly
+    np.testing.assert_allclose(mine[both], theirs[both], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(maps.excess_correlated[both], np.array(peer["npred_excess"])[both], rtol=1e-6, atol=1e-4)
 
 
