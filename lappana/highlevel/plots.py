@@ -1,0 +1,181 @@
+"""PNG figures of the high-level results (matplotlib, Agg backend, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lappana.highlevel.diagnostics import RunDiagnostics  # noqa: E402
+from lappana.highlevel.skymap import SkyMaps  # noqa: E402
+from lappana.highlevel.theta2 import Theta2Result  # noqa: E402
+
+DPI = 100
+
+
+def _save(fig, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def _no_data(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, wrap=True)
+
+
+def plot_theta2(result: Theta2Result, path: str | Path) -> Path:
+    """θ² histogram of ON and α·OFF with the counts and significance written on it."""
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    edges = np.asarray(result.theta2_edges_deg2)
+    on = np.asarray(result.theta2_on, dtype=float)
+    off = np.asarray(result.theta2_off, dtype=float) * result.theta2_alpha
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    if on.sum() + off.sum() > 0:
+        ax.errorbar(centres, on, yerr=np.sqrt(on), xerr=np.diff(edges) / 2, fmt="o", ms=3, color="k", label="ON")
+        ax.stairs(off, edges, color="tab:red", label=f"OFF × α ({result.theta2_alpha:.2f})", fill=True, alpha=0.35)
+    else:
+        _no_data(ax, "no event in the ON or OFF regions")
+    cut = result.theta2_cut_deg2
+    if cut is None and result.rad_max and result.rad_max["type"] == "global":
+        cut = result.rad_max["rad_max_deg"] ** 2
+    if cut is not None:
+        ax.axvline(cut, color="tab:blue", ls="--", label=f"θ² cut {cut:.3f} deg²")
+    energy = (f"{result.energy_range_tev[0]:g}–{result.energy_range_tev[1]:g} TeV"
+              if result.energy_range_tev else "all energies")
+    ax.set_title(f"{result.source_name}: θ², {energy}")
+    ax.set_xlabel("θ² [deg²]")
+    ax.set_ylabel("events")
+    text = (f"livetime {result.livetime_s / 3600:.2f} h\nN_on {result.n_on}, N_off {result.n_off}, α {result.alpha:.3f}\n"
+            f"excess {result.excess:.1f} ± {result.excess_error:.1f}\nσ (Li & Ma) {result.significance:.1f}\n"
+            f"γ rate {result.gamma_rate_per_min:.2f} ± {result.gamma_rate_error_per_min:.2f} /min\n"
+            f"cut: {result.theta_cut}")
+    ax.text(0.97, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=8,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "0.7"})
+    ax.legend(loc="center right", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_significance_time(result: Theta2Result, path: str | Path) -> Path:
+    """Cumulative Li & Ma significance against livetime, with the √t expectation from the end value."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    t = np.asarray(result.cumulative_livetime_min)
+    s = np.asarray(result.cumulative_significance)
+    if t.size:
+        ax.plot(t, s, "o-", ms=3, label="measured")
+        if t[-1] > 0:
+            ax.plot(t, s[-1] * np.sqrt(t / t[-1]), ":", color="0.5", label="∝ √t")
+        ax.legend(fontsize=8)
+    else:
+        _no_data(ax, "no run could be used")
+    ax.set_xlabel("livetime [min]")
+    ax.set_ylabel("significance [σ]")
+    ax.set_title(f"{result.source_name}: significance against time")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_skymap(maps: SkyMaps, path: str | Path) -> Path:
+    """Counts and significance maps with the source, OFF centres and pointings marked."""
+    fig = plt.figure(figsize=(11, 4.8))
+    panels = [("counts (correlated)", maps.n_on_correlated, "viridis"),
+              ("excess (correlated)", maps.excess_correlated, "magma"),
+              (f"significance, r = {maps.correlation_radius_deg:g}°", maps.significance, "RdBu_r")]
+    for i, (title, data, cmap) in enumerate(panels, start=1):
+        ax = fig.add_subplot(1, 3, i, projection=maps.wcs)
+        shown = np.where(np.isfinite(data), data, np.nan)
+        kwargs = {}
+        if cmap == "RdBu_r":
+            vmax = max(5.0, float(np.nanmax(np.abs(shown)))) if np.isfinite(shown).any() else 5.0
+            kwargs = {"vmin": -vmax, "vmax": vmax}
+        image = ax.imshow(shown, origin="lower", cmap=cmap, **kwargs)
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        transform = ax.get_transform("icrs")
+        ax.scatter([maps.source_ra_deg], [maps.source_dec_deg], transform=transform, marker="+", s=120,
+                   color="lime", label="source")
+        if maps.off_positions_deg:
+            offs = np.asarray(maps.off_positions_deg)
+            ax.scatter(offs[:, 0], offs[:, 1], transform=transform, marker="x", s=40, color="orange", label="OFF")
+        if maps.pointings_deg:
+            pnt = np.asarray(maps.pointings_deg)
+            ax.scatter(pnt[:, 0], pnt[:, 1], transform=transform, marker="o", s=25, facecolor="none",
+                       edgecolor="white", label="pointing")
+        ax.set_title(title, fontsize=9)
+        ax.coords[0].set_axislabel("RA")
+        ax.coords[1].set_axislabel("Dec")
+        if i == 1:
+            ax.legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"{maps.source_name}: sky maps (reflected-wobble background)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_run(diag: RunDiagnostics, path: str | Path) -> Path:
+    """Four panels of one run: rates and zenith against time, gammaness, energy."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    ax = axes[0, 0]
+    if diag.time_min:
+        ax.plot(diag.time_min, diag.rate_after_cuts_per_min, "o-", ms=3, label="after cuts (DL3)")
+    if diag.all_time_min:
+        ax.plot(diag.all_time_min, np.asarray(diag.all_rate_per_min), "s-", ms=3, label="all showers (DL2)")
+        ax.set_yscale("log")
+    if not diag.time_min and not diag.all_time_min:
+        _no_data(ax, "no event")
+    else:
+        ax.legend(fontsize=8)
+    ax.set_xlabel("time since start [min]")
+    ax.set_ylabel("rate [1/min]")
+    ax = axes[0, 1]
+    if diag.zenith_deg:
+        ax.plot(diag.zenith_time_min, diag.zenith_deg, "o-", ms=3)
+    else:
+        _no_data(ax, "no ALT column")
+    ax.set_xlabel("time since start [min]")
+    ax.set_ylabel("zenith [deg]")
+    ax = axes[1, 0]
+    ax.stairs(diag.gammaness_counts, diag.gammaness_edges, fill=True, alpha=0.6)
+    ax.set_xlabel("gammaness")
+    ax.set_ylabel("events after cuts")
+    ax = axes[1, 1]
+    ax.stairs(diag.energy_counts, diag.energy_edges_tev, fill=True, alpha=0.6)
+    ax.set_xscale("log")
+    ax.set_xlabel("reconstructed energy [TeV]")
+    ax.set_ylabel("events after cuts")
+    status = "good" if diag.good else "FLAGGED: " + "; ".join(diag.flags)
+    fig.suptitle(f"Run {diag.obs_id} — {status}", fontsize=10, color="k" if diag.good else "tab:red")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_cosmic_rate(diagnostics: list[RunDiagnostics], path: str | Path) -> Path:
+    """dR/dI of every run with DL2, with LST-1's expectation at its zenith."""
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    shown = False
+    for diag in diagnostics:
+        if not diag.dr_di:
+            continue
+        edges = np.asarray(diag.intensity_edges_pe)
+        centres = np.sqrt(edges[1:] * edges[:-1])
+        rate = np.asarray(diag.dr_di)
+        keep = rate > 0
+        line, = ax.plot(centres[keep], rate[keep], "o", ms=3, label=f"run {diag.obs_id}")
+        ax.plot(centres, diag.dr_di_expected, "--", color=line.get_color(), lw=1)
+        shown = True
+    if shown:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.legend(fontsize=7, title="dashed: LST-1 expectation", title_fontsize=7)
+    else:
+        _no_data(ax, "no DL2 file given: the cosmic-ray rate needs all showers before cuts")
+    ax.set_xlabel("intensity [p.e.]")
+    ax.set_ylabel("dR/dI [s⁻¹ p.e.⁻¹]")
+    ax.set_title("cosmic-ray rate against intensity")
+    fig.tight_layout()
+    return _save(fig, path)
