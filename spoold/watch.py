@@ -30,8 +30,8 @@ try:  # watchdog >= 5
     # watchdog holds every event back for up to 0.5 s after an IN_MOVED_FROM, to pair
     # it with an IN_MOVED_TO. Each claim is such a move out of incoming, so requests
     # dropped right after a claim would wait half a second. spoold never needs the
-    # pairing (the rename target is outside the watched folders): pair within 10 ms.
-    InotifyMoveEventGrouper.delay = 0.01
+    # pairing (the rename target is outside the watched folders): do not wait for it.
+    InotifyMoveEventGrouper.delay = 0.0
 except ImportError:  # pragma: no cover - other watchdog versions
     pass
 
