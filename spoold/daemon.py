@@ -256,7 +256,6 @@ class Daemon:
         """Claim and validate the settled files in incoming; return how many were taken."""
         settle = float(self.site.limits.settle_seconds)
         now = time.time()
-        taken = 0
         watcher = self.watcher
         batch: list[Claimed] = []
         while True:  # what the watcher thread took; while a burst is coming in, gather it

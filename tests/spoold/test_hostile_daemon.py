@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 from pathlib import Path
 
 from conftest import drop, make_tree, request_yaml, spool_cmd, start_daemon, stop_daemon, wait_for
