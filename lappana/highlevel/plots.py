@@ -57,7 +57,8 @@ def plot_theta2(result: Theta2Result, path: str | Path) -> Path:
             f"cut: {result.theta_cut}")
     ax.text(0.97, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=8,
             bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "0.7"})
-    ax.legend(loc="center right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="center right", fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
 

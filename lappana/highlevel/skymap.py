@@ -256,7 +256,7 @@ def write_skymap_fits(maps: SkyMaps, path: str | Path) -> Path:
     header["RA_OBJ"] = (maps.source_ra_deg, "[deg] source RA")
     header["DEC_OBJ"] = (maps.source_dec_deg, "[deg] source Dec")
     header["CORR_RAD"] = (maps.correlation_radius_deg, "[deg] correlation radius")
-    header["EXCL_RAD"] = (maps.exclusion_radius_deg, "[deg] source exclusion radius for the background")
+    header["EXCL_RAD"] = (maps.exclusion_radius_deg, "[deg] no OFF events within")
     header["BKGMODEL"] = "reflected wobble acceptance"
     if maps.energy_range_tev:
         header["E_MIN"] = (maps.energy_range_tev[0], "[TeV]")

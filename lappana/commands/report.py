@@ -1,0 +1,48 @@
+"""``lappana report``: θ², sky map, diagnostics, summary.json and a self-contained report.html."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lappana.highlevel.cli_args import add_common
+
+HELP = "summary.json and a self-contained report.html"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``lappana report``."""
+    add_common(parser, "folder for summary.json, report.html, the PNGs and skymap.fits")
+    parser.add_argument("--theta2-cut", type=float, help="global θ² cut in deg² (default: RAD_MAX of the files)")
+    parser.add_argument("--dl2", type=Path, nargs="*", default=[], metavar="DL2",
+                        help="DL2 files of the runs, for the diagnostics before cuts")
+    parser.add_argument("--lstchain-version", help="lstchain version that made the DL2 (recorded in summary.json)")
+    parser.add_argument("--correlation-radius", type=float, default=0.1,
+                        help="sky-map correlation radius, deg (default: %(default)s)")
+    parser.add_argument("--no-skymap", action="store_true", help="leave out the sky map")
+    parser.add_argument("--no-diagnostics", action="store_true", help="leave out the run diagnostics")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Make everything; exit 0 with results (problems printed), 2 when nothing could be analysed."""
+    from lappana.errors import LappanaError
+    from lappana.highlevel.analysis import make_highlevel
+    from lappana.highlevel.cli_args import energy_range, source
+
+    try:
+        src = source(args)
+    except LappanaError:
+        if args.ra is None or args.dec is None:
+            raise
+        src = {"source_name": args.source_name or "source", "source_ra_deg": args.ra, "source_dec_deg": args.dec}
+    parts = tuple(p for p, off in (("theta2", False), ("skymap", args.no_skymap),
+                                   ("diagnostics", args.no_diagnostics)) if not off)
+    outcome = make_highlevel(args.dl3_dir, args.output, n_off=args.n_off, energy_range=energy_range(args),
+                             theta2_cut=args.theta2_cut, dl2_files=args.dl2, lstchain_version=args.lstchain_version,
+                             correlation_radius_deg=args.correlation_radius, parts=parts, **src)
+    print(outcome.summary)
+    print(outcome.report)
+    for problem in outcome.problems:
+        print(f"lappana report: {problem}", file=sys.stderr)
+    return 2 if outcome.status == "failed" else 0

@@ -1,0 +1,147 @@
+"""Everything at once: θ², sky map, diagnostics, figures, summary.json and report.html.
+
+:func:`make_highlevel` is what ``lappana report`` and spoold's ``report`` step run.
+Input that cannot be used never stops it: each part that fails leaves a sentence in
+``problems``, and summary.json and report.html are written in every case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lappana.errors import LappanaError
+from lappana.highlevel import plots
+from lappana.highlevel.diagnostics import QualityCuts, RunDiagnostics, run_diagnostics
+from lappana.highlevel.dl3files import read_dl3_folder
+from lappana.highlevel.report import write_report
+from lappana.highlevel.skymap import SkyMaps, make_skymap, write_skymap_fits
+from lappana.highlevel.summary import build_summary, write_summary_doc
+from lappana.highlevel.theta2 import Theta2Result, theta2
+
+#: The parts ``make_highlevel`` can make.
+PARTS = ("theta2", "skymap", "diagnostics")
+
+
+@dataclass
+class HighlevelOutcome:
+    """Where the products went and how it went."""
+
+    summary: Path
+    report: Path
+    status: str
+    problems: list[str] = field(default_factory=list)
+    products: dict[str, str] = field(default_factory=dict)
+
+
+def make_highlevel(
+    dl3_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    source_name: str,
+    source_ra_deg: float,
+    source_dec_deg: float,
+    n_off: int = 3,
+    energy_range: tuple[float, float] | None = None,
+    theta2_cut: float | None = None,
+    dl2_files: list[str | Path] | None = None,
+    lstchain_version: str | None = None,
+    correlation_radius_deg: float = 0.1,
+    quality_cuts: QualityCuts | None = None,
+    parts: tuple[str, ...] = PARTS,
+) -> HighlevelOutcome:
+    """Analyse a DL3 folder and write every product into ``out_dir``.
+
+    Parameters
+    ----------
+    dl3_dir : str or Path
+        An indexed DL3 folder.
+    out_dir : str or Path
+        Where ``summary.json``, ``report.html``, the PNGs and ``skymap.fits`` go.
+    source_name : str
+    source_ra_deg, source_dec_deg : float
+        The source (ICRS deg).
+    n_off : int
+        OFF regions per run.
+    energy_range : (float, float), optional
+        Reconstructed energy range (TeV).
+    theta2_cut : float, optional
+        Global θ² cut (deg²); default RAD_MAX of the files.
+    dl2_files : list of path, optional
+        DL2 files of the runs, for the diagnostics before cuts (dR/dI, all-shower rate).
+    lstchain_version : str, optional
+        The lstchain version that made the DL2, recorded in summary.json.
+    correlation_radius_deg : float
+        Sky-map correlation radius.
+    quality_cuts : QualityCuts, optional
+        Thresholds of the run-quality flags.
+    parts : tuple of str
+        Which of ``theta2``, ``skymap``, ``diagnostics`` to make (θ² is always made:
+        summary.json's numbers come from it).
+
+    Returns
+    -------
+    HighlevelOutcome
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = {"source_name": source_name, "source_ra_deg": source_ra_deg, "source_dec_deg": source_dec_deg}
+    quality_cuts = quality_cuts or QualityCuts()
+    problems: list[str] = []
+    products: dict[str, str] = {}
+    figures: list[tuple[str, Path]] = []
+    result: Theta2Result | None = None
+    maps: SkyMaps | None = None
+    diags: list[RunDiagnostics] | None = None
+
+    def product(role: str, path: Path) -> Path:
+        products[role] = str(path.relative_to(out_dir)) if path.is_relative_to(out_dir) else str(path)
+        return path
+
+    try:
+        runs = read_dl3_folder(dl3_dir)
+    except LappanaError as exc:
+        runs = None
+        problems.append(str(exc))
+    if runs is not None:
+        try:
+            result = theta2(dl3_dir, n_off=n_off, energy_range=energy_range, theta2_cut=theta2_cut, runs=runs,
+                            **source)
+            figures.append(("θ² distribution: ON events and OFF events scaled by α",
+                            product("theta2_png", plots.plot_theta2(result, out_dir / "theta2.png"))))
+            figures.append(("Li & Ma significance against livetime",
+                            product("significance_time_png",
+                                    plots.plot_significance_time(result, out_dir / "significance_time.png"))))
+        except LappanaError as exc:
+            problems.append(str(exc))
+        if "skymap" in parts:
+            try:
+                maps = make_skymap(dl3_dir, n_off=n_off, energy_range=energy_range,
+                                   correlation_radius_deg=correlation_radius_deg, runs=runs, **source)
+                product("skymap_fits", write_skymap_fits(maps, out_dir / "skymap.fits"))
+                figures.append(("Sky maps: correlated counts, excess and significance; + source, × OFF centres, "
+                                "○ pointings", product("skymap_png", plots.plot_skymap(maps, out_dir / "skymap.png"))))
+            except LappanaError as exc:
+                problems.append(str(exc))
+        if "diagnostics" in parts:
+            try:
+                diags = run_diagnostics(dl3_dir, dl2_files, cuts=quality_cuts, runs=runs)
+                for diag in diags:
+                    path = plots.plot_run(diag, out_dir / f"run_{diag.obs_id:05d}.png")
+                    figures.append((f"Run {diag.obs_id}: rates, zenith, gammaness and energy",
+                                    product(f"run_{diag.obs_id:05d}_png", path)))
+                figures.append(("Cosmic-ray rate against intensity (dR/dI) and LST-1's expectation",
+                                product("cosmic_rate_png", plots.plot_cosmic_rate(diags, out_dir / "cosmic_rate.png"))))
+            except LappanaError as exc:
+                problems.append(str(exc))
+    products["summary"] = "summary.json"
+    products["report"] = "report.html"
+    kwargs = dict(source_name=source_name, source_ra_deg=source_ra_deg, source_dec_deg=source_dec_deg,
+                  dl3_dir=dl3_dir, theta2_result=result, skymaps=maps, diagnostics=diags, products=products,
+                  problems=problems, lstchain_version=lstchain_version, n_off=n_off, energy_range=energy_range,
+                  quality_cuts=asdict(quality_cuts))
+    doc = build_summary(**kwargs)
+    summary_path = write_summary_doc(out_dir, doc)
+    report_path = write_report(out_dir, summary=doc, figures=figures)
+    return HighlevelOutcome(summary=summary_path, report=report_path, status=doc["status"],
+                            problems=doc["problems"], products=products)
