@@ -1,0 +1,181 @@
+"""summary.json and report.html: schema, products, real headless Chromium, and bad input."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from lappana.highlevel.analysis import make_highlevel
+from lappana.highlevel.summary import load_schema, validate_summary
+from lappana.index import make_index
+
+from conftest import CRAB
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Added to a copy of the page only: records, per image, whether it decoded and how many colours it has.
+PROBE = """<script>window.addEventListener("load", () => {
+  const out = [];
+  for (const img of document.images) {
+    let distinct = 0;
+    if (img.naturalWidth > 0) {
+      const c = document.createElement("canvas"); c.width = img.naturalWidth; c.height = img.naturalHeight;
+      const x = c.getContext("2d"); x.drawImage(img, 0, 0);
+      const d = x.getImageData(0, 0, c.width, c.height).data; const seen = new Set();
+      for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      distinct = seen.size;
+    }
+    out.push([img.complete, img.naturalWidth, img.naturalHeight, distinct].join(","));
+  }
+  const p = document.createElement("pre"); p.id = "probe"; p.textContent = out.join(";");
+  document.body.appendChild(p); console.error("probe-control");
+});</script>"""
+
+
+def _chromium(chromium: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"chrome-profile-{len(list(tmp_path.glob('chrome-profile-*')))}"
+    return subprocess.run([str(chromium), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
+                           "--v=0", "--virtual-time-budget=5000", *args], capture_output=True, text=True, timeout=120)
+
+
+def _console_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+@pytest.fixture(scope="module")
+def crab_report(crab_dl3, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    dl2 = sorted((crab_dl3.parent / "DL2").rglob("dl2_*.h5"))
+    outcome = make_highlevel(crab_dl3, out, energy_range=(0.2, 100.0), dl2_files=dl2, lstchain_version="0.12.3",
+                             **CRAB)
+    return outcome
+
+
+def test_summary_validates_and_names_every_product(crab_report):
+    doc = json.loads(crab_report.summary.read_text())
+    validate_summary(doc)
+    assert doc["status"] in ("ok", "incomplete")
+    assert set(doc["tools"]) >= {"lappana", "numpy", "astropy", "lstchain"} and doc["tools"]["lstchain"] == "0.12.3"
+    assert doc["significance"] > 5 and doc["n_on"] > 0 and doc["alpha"] == pytest.approx(1 / 3)
+    for role, rel in doc["products"].items():
+        assert (crab_report.summary.parent / rel).is_file(), role
+    assert {"theta2_png", "skymap_fits", "skymap_png", "cosmic_rate_png", "report"} <= set(doc["products"])
+    assert doc["skymap"]["significance_at_source"] > 5
+    assert len(doc["runs"]) == 2 and all(r["cosmic_ratio"] is not None for r in doc["runs"])
+
+
+def test_schema_rejects_a_summary_without_significance(crab_report):
+    import jsonschema
+
+    doc = json.loads(crab_report.summary.read_text())
+    del doc["significance"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate_summary(doc)
+    assert load_schema()["properties"]["schema_version"] == {"const": 1}
+
+
+def test_report_is_self_contained_and_its_images_decode(crab_report):
+    page = crab_report.report.read_text()
+    assert not re.search(r'(src|href)="(?!data:)', page), "the page must not load anything"
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) >= 6
+    for data in images:
+        pixels = mpimg.imread(io.BytesIO(base64.b64decode(data)), format="png")
+        assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+        assert float(np.std(pixels[..., :3])) > 0.01, "blank image"
+
+
+def test_report_in_headless_chromium(crab_report, chromium, tmp_path):
+    page = crab_report.report
+    shot = tmp_path / "screenshot.png"
+    done = _chromium(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri())
+    assert shot.is_file(), done.stderr[-2000:]
+    pixels = mpimg.imread(shot)
+    assert float(np.std(pixels[..., :3])) > 0.01
+    assert _console_lines(done.stderr) == [], "the page logged to the console"
+
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
+    done = _chromium(chromium, tmp_path, "--dump-dom", probe.as_uri())
+    found = re.search(r'<pre id="probe">([^<]*)</pre>', done.stdout)
+    assert found, done.stderr[-2000:]
+    images = [item.split(",") for item in found.group(1).split(";")]
+    print(f"chromium: {len(images)} images decoded: " + "; ".join(f"{w}x{h} {n} colours" for _, w, h, n in images))
+    assert len(images) == len(re.findall("<img ", page.read_text()))
+    for complete, width, height, colours in images:
+        assert complete == "true" and int(width) > 0 and int(height) > 0
+        assert int(colours) > 5, "an image is blank"
+    console = _console_lines(done.stderr)
+    assert len(console) == 1 and "probe-control" in console[0], console  # the capture works and nothing else logged
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lappana", *args], capture_output=True, text=True, timeout=300)
+
+
+def _assert_report_says(out: Path, words: str) -> dict:
+    doc = json.loads((out / "summary.json").read_text())
+    validate_summary(doc)
+    assert any(words in p for p in doc["problems"]), doc["problems"]
+    page = (out / "report.html").read_text()
+    assert words in page.replace("&#x27;", "'")
+    return doc
+
+
+def test_folder_without_index(crab_dl3, tmp_path):
+    folder = tmp_path / "dl3"
+    folder.mkdir()
+    for path in crab_dl3.glob("dl3_*.fits.gz"):
+        shutil.copy(path, folder)
+    done = _cli("report", str(folder), "-o", str(tmp_path / "out"), "--source-name", "Crab", "--ra", "83.633",
+                "--dec", "22.014")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "lappana index" in done.stderr
+    doc = _assert_report_says(tmp_path / "out", "has no hdu-index.fits.gz")
+    assert doc["status"] == "failed"
+
+
+def test_energy_range_without_events(crab_dl3, tmp_path):
+    done = _cli("report", str(crab_dl3), "-o", str(tmp_path / "out"), "--emin", "400", "--emax", "900",
+                "--no-diagnostics")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    doc = _assert_report_says(tmp_path / "out", "no event after the cuts in 400.0–900.0 TeV")
+    assert doc["n_on"] == 0 and doc["significance"] == 0.0
+
+
+def test_source_outside_the_field_of_view(crab_dl3, tmp_path):
+    done = _cli("report", str(crab_dl3), "-o", str(tmp_path / "out"), "--source-name", "Far", "--ra", "120",
+                "--dec", "22")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    doc = _assert_report_says(tmp_path / "out", "outside the 2.0° field of view")
+    assert doc["status"] == "failed"
+
+
+def test_run_with_no_event_after_cuts(crab_dl3, tmp_path):
+    folder = tmp_path / "dl3"
+    folder.mkdir()
+    runs = sorted(crab_dl3.glob("dl3_*.fits.gz"))
+    shutil.copy(runs[0], folder)
+    with fits.open(runs[1]) as hdus:
+        hdus["EVENTS"].data = hdus["EVENTS"].data[:0]
+        hdus.writeto(folder / runs[1].name)
+    make_index(folder)
+    done = _cli("report", str(folder), "-o", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    doc = _assert_report_says(tmp_path / "out", "has no event after the cuts")
+    assert doc["status"] == "incomplete"
+    assert doc["n_on"] > 0
+    assert any("no event after the cuts" in " ".join(r["flags"]) for r in doc["runs"])
