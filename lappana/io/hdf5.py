@@ -41,14 +41,20 @@ def open_table_file(path: str | Path) -> tables.File:
     try:
         return tables.open_file(str(path), mode="r")
     except (tables.HDF5ExtError, OSError, ValueError) as exc:
+        with open(path, "rb") as raw:
+            signature = raw.read(8)
+        if signature != b"\x89HDF\r\n\x1a\n":
+            raise LappanaError(f"{path} is not an HDF5 file (it does not start with the HDF5 signature).") from None
         raise LappanaError(
-            f"{path} cannot be opened as HDF5 (truncated or not an HDF5 file): {_first_line(exc)}"
+            f"{path} is an HDF5 file that cannot be opened ({path.stat().st_size} bytes): it is "
+            "probably truncated, e.g. copied or written only in part."
         ) from None
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
 
 
 def get_table(h5: tables.File, key: str) -> tables.Table:
