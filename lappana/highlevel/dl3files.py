@@ -9,6 +9,9 @@ The folder is what ``lappana dl3`` + ``lappana index`` (or lstchain's
 
 from __future__ import annotations
 
+import io
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,8 @@ from astropy.table import Table
 from lappana.errors import LappanaError
 
 HDU_INDEX_NAMES = ("hdu-index.fits.gz", "hdu-index.fits")
+#: Runs read at the same time.
+READ_THREADS = 4
 
 
 @dataclass
@@ -189,6 +194,18 @@ def read_rad_max(hdus: fits.HDUList, events_header: fits.Header) -> RadMax | Non
     return None
 
 
+def _file_bytes(path: Path) -> io.BytesIO:
+    """The file's bytes, gunzipped in one pass.
+
+    astropy seeks back and forth in a gzip stream, which decompresses parts of it
+    several times; decompressing once is ~4x faster for a DL3 file.
+    """
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = zlib.decompress(raw, wbits=31)
+    return io.BytesIO(raw)
+
+
 def read_run(path: str | Path, obs_id: int | None = None) -> Dl3Run:
     """Read one DL3 file.
 
@@ -201,7 +218,7 @@ def read_run(path: str | Path, obs_id: int | None = None) -> Dl3Run:
     if not path.is_file():
         raise LappanaError(f"The DL3 file {path} listed in the index does not exist; index the folder again.")
     try:
-        with fits.open(path, memmap=False) as hdus:
+        with fits.open(_file_bytes(path), memmap=False) as hdus:
             if "EVENTS" not in hdus:
                 raise LappanaError(f"{path.name} has no EVENTS extension; it is not a DL3 event list.")
             events = hdus["EVENTS"]
@@ -237,7 +254,7 @@ def read_run(path: str | Path, obs_id: int | None = None) -> Dl3Run:
             )
     except LappanaError:
         raise
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zlib.error) as exc:
         raise LappanaError(f"{path.name} cannot be read ({exc}); it may be truncated: make it again.") from None
     return run
 
@@ -263,4 +280,6 @@ def read_dl3_folder(dl3_dir: str | Path, obs_ids: list[int] | None = None) -> li
         if unknown:
             raise LappanaError(f"Run(s) {', '.join(map(str, unknown))} are not in the index of {dl3_dir}.")
         files = {k: v for k, v in files.items() if k in set(obs_ids)}
-    return [read_run(path, obs_id) for obs_id, path in files.items()]
+    # zlib and numpy release the GIL: decompressing runs side by side uses the node's cores
+    with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(files))) as pool:
+        return list(pool.map(lambda item: read_run(item[1], item[0]), files.items()))
