@@ -582,6 +582,12 @@ class Daemon:
     def _done(self, ctx: Context) -> None:
         state = ctx.state
         summary = ctx.folder / "summary.json"
+        final = self.spool.dir("done") / ctx.folder.name
+        if ctx.products == ctx.folder and summary.is_file():
+            # the report wrote paths inside running/<id>/: say where they will be
+            text = summary.read_text(encoding="utf-8")
+            if str(ctx.folder) in text:
+                write_atomic(summary, text.replace(str(ctx.folder), str(final)))
         if ctx.products != ctx.folder or not summary.exists():
             import json
 
@@ -595,7 +601,7 @@ class Daemon:
                 data["products_dir"] = str(ctx.products)
             write_json(summary, data)
         state["state"], state["finished"] = "done", st.now_iso()
-        results = self.spool.dir("done") / ctx.folder.name if ctx.products == ctx.folder else ctx.products
+        results = final if ctx.products == ctx.folder else ctx.products
         self.emit(ctx.folder, state, "done", step=state.get("step"), detail=f"results in {results}")
         st.save(ctx.folder, state)
 

@@ -145,15 +145,24 @@ class ReportStep(Step):
 
     def tasks(self, ctx: Context) -> list[TaskPlan]:
         request = ctx.request
-        argv = [
+        products = set(request.products)
+        argv: list[str | Path] = [
             "report", ctx.products / "dl3", "-o", ctx.products,
             "--source-name", request.source_name,
             "--ra", f"{request.ra_deg:.6f}", "--dec", f"{request.dec_deg:.6f}",
         ]
+        if "skymap" not in products and "report" not in products:
+            argv.append("--no-skymap")
+        if "diagnostics" not in products and "report" not in products:
+            argv.append("--no-diagnostics")
+        else:
+            dl2 = [p for p in dl2_inputs(ctx) if _nonempty(p)]
+            if dl2:
+                argv += ["--dl2", *dl2]  # the diagnostics before cuts
         return [TaskPlan("report", lappana(*argv))]
 
     def verify(self, ctx: Context) -> str | None:
-        return _missing_sentence(self.name, [ctx.products / "summary.json"])
+        return _missing_sentence(self.name, [ctx.products / "summary.json", ctx.products / "report.html"])
 
 
 def default_steps() -> list[Step]:
