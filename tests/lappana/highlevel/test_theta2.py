@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -103,3 +104,24 @@ def test_night_without_source_is_not_a_detection(tmp_path, seed):
     print(f"seed {seed}: n_on={result.n_on} n_off={result.n_off} σ={result.significance:.2f}")
     assert result.n_on > 0
     assert abs(result.significance) < 3
+
+
+def test_dl3_made_by_lstchain_gives_gammapys_counts(crab_dl3, lstchain_env, gammapy_python, tmp_path):
+    """lappana reads lstchain_create_dl3_file's DL3 (and its index) as gammapy does."""
+    dl2 = sorted((crab_dl3.parent / "DL2").rglob("dl2_*.h5"))[0]
+    irf = crab_dl3.parent / "IRF" / "eff_gh0.70_th0.70"
+    out = tmp_path / "dl3"
+    out.mkdir()
+    subprocess.run([str(lstchain_env / "bin" / "lstchain_create_dl3_file"), "-d", str(dl2), "-o", str(out),
+                    "-i", str(irf), "-p", "irf*.fits.gz", "--source-name", "Crab", "--source-ra", "83.633deg",
+                    "--source-dec", "22.014deg", "--use-nearest-irf-node", "--gzip", "--overwrite"],
+                   check=True, capture_output=True, timeout=600, cwd=tmp_path)
+    subprocess.run([str(lstchain_env / "bin" / "lstchain_create_dl3_index_files"), "-d", str(out),
+                    "-p", "dl3*.fits.gz", "--overwrite"], check=True, capture_output=True, timeout=600)
+    mine = theta2(out, n_off=3, energy_range=(0.2, 100.0), **CRAB)
+    peer = run_gammapy(gammapy_python, {"mode": "reflected", "dl3_dir": str(out), "ra": CRAB["source_ra_deg"],
+                                        "dec": CRAB["source_dec_deg"], "n_off": 3, "energy_range": [0.2, 100.0]},
+                       tmp_path)
+    print(f"lstchain DL3: lappana {mine.n_on}/{mine.n_off} σ={mine.significance:.3f}, gammapy {peer['n_on']}/{peer['n_off']}")
+    assert (mine.n_on, mine.n_off) == (peer["n_on"], peer["n_off"]) and mine.n_on > 0
+    assert mine.significance == pytest.approx(peer["sqrt_ts"], rel=1e-6)
