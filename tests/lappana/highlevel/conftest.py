@@ -1,37 +1,16 @@
-"""Small simulated nights made into DL3 by lappana, shared by the high-level tests.
+"""Session fixtures of the high-level tests: small simulated Crab nights made into DL3 by lappana.
 
-Nights are simulated at a reduced cosmic-ray rate (``shower_rate_hz``) to keep
-each test to seconds; the truth file records what was injected at that rate.
+Helpers live in ``highlevel_helpers.py`` (a unique module name: several conftest.py files
+exist in the suite, so tests never import from ``conftest``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from lappana.dl3 import make_dl3
-from lappana.index import make_index
-from lappana.simulate import simulate_night
-
-PEER_SCRIPT = Path(__file__).resolve().parents[2] / "peers" / "gammapy_highlevel.py"
-CRAB = {"source_name": "Crab", "source_ra_deg": 83.633, "source_dec_deg": 22.014}
-
-
-def make_night_dl3(out: Path, *, n_runs: int, run_minutes: float, seed: int, source_flux: float,
-                   shower_rate_hz: float = 300.0, irf_set: str = "eff_gh0.70_th0.70") -> Path:
-    """Simulate a night (DL2 + IRFs), make DL3 with lappana and index it; return the DL3 folder."""
-    night = simulate_night(out, night=dt.date(2023, 12, 7), n_runs=n_runs, run_minutes=run_minutes, seed=seed,
-                           levels=("dl2",), mc=False, irfs=True, source_flux=source_flux,
-                           shower_rate_hz=shower_rate_hz, progress=False)
-    dl3 = out / "DL3"
-    for dl2 in night.dl2_files.values():
-        make_dl3(dl2, night.irf_dirs[irf_set], dl3, **CRAB)
-    make_index(dl3)
-    return dl3
+from highlevel_helpers import make_night_dl3
 
 
 @pytest.fixture(scope="session")
@@ -45,13 +24,3 @@ def crab_global_dl3(tmp_path_factory) -> Path:
     """One 6-minute Crab run with global cuts (RAD_MAX keyword)."""
     return make_night_dl3(tmp_path_factory.mktemp("crabglobal"), n_runs=1, run_minutes=6, seed=4, source_flux=1.0,
                           irf_set="global_gh0.70_theta0.20")
-
-
-def run_gammapy(gammapy_python: Path, request: dict, tmp_path: Path) -> dict:
-    """Run tests/peers/gammapy_highlevel.py with gammapy's python and return its JSON."""
-    path = tmp_path / f"gammapy-{request['mode']}.json"
-    path.write_text(json.dumps(request))
-    done = subprocess.run([str(gammapy_python), str(PEER_SCRIPT), str(path)], capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])

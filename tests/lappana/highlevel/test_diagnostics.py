@@ -12,7 +12,7 @@ import pytest
 from lappana.highlevel.diagnostics import QualityCuts, expected_cosmic_dr_di, run_diagnostics
 from lappana.highlevel.dl3files import RadMax
 
-from conftest import make_night_dl3
+from highlevel_helpers import make_night_dl3
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from lappana.highlevel.analysis import make_highlevel
 from lappana.highlevel.summary import load_schema, validate_summary
 from lappana.index import make_index
 
-from conftest import CRAB
+from highlevel_helpers import CRAB
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -179,3 +179,17 @@ def test_run_with_no_event_after_cuts(crab_dl3, tmp_path):
     assert doc["status"] == "incomplete"
     assert doc["n_on"] > 0
     assert any("no event after the cuts" in " ".join(r["flags"]) for r in doc["runs"])
+
+
+def test_theta2_and_skymap_commands(crab_dl3, tmp_path):
+    done = _cli("theta2", str(crab_dl3), "-o", str(tmp_path), "--emin", "0.2")
+    assert done.returncode == 0, done.stderr
+    assert "Crab: 2 run(s)" in done.stdout and "σ" in done.stdout
+    result = json.loads((tmp_path / "theta2.json").read_text())
+    assert result["n_on"] > 0 and (tmp_path / "theta2.png").is_file()
+    done = _cli("skymap", str(crab_dl3), "-o", str(tmp_path), "--emin", "0.2", "--width", "1.0")
+    assert done.returncode == 0, done.stderr
+    with fits.open(tmp_path / "skymap.fits") as hdus:
+        assert hdus["SIGNIFICANCE"].data.shape == (51, 51)
+    done = _cli("theta2", str(crab_dl3), "-o", str(tmp_path), "--emin", "5", "--emax", "1")
+    assert done.returncode == 2 and "must be below --emax" in done.stderr and "Traceback" not in done.stderr
