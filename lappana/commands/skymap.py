@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lappana.highlevel.cli_args import add_common
 
@@ -35,5 +36,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"{maps.source_name}: σ at the source {summary['significance_at_source']:.2f}, "
           f"max σ {summary['max_significance'] if summary['max_significance'] is not None else float('nan'):.2f}")
     for problem in maps.problems:
-        print(f"lappana skymap: {problem}")
+        print(f"lappana skymap: {problem}", file=sys.stderr)
     return 0 if maps.pointings_deg else 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from lappana.highlevel.cli_args import add_common
 
@@ -33,5 +34,5 @@ def run(args: argparse.Namespace) -> int:
           f"{result.excess_error:.1f}, σ {result.significance:.2f}, γ rate {result.gamma_rate_per_min:.2f} ± "
           f"{result.gamma_rate_error_per_min:.2f}/min")
     for problem in result.problems:
-        print(f"lappana theta2: {problem}")
+        print(f"lappana theta2: {problem}", file=sys.stderr)
     return 0 if any(r.used for r in result.runs) else 2

@@ -24,3 +24,10 @@ def crab_global_dl3(tmp_path_factory) -> Path:
     """One 6-minute Crab run with global cuts (RAD_MAX keyword)."""
     return make_night_dl3(tmp_path_factory.mktemp("crabglobal"), n_runs=1, run_minutes=6, seed=4, source_flux=1.0,
                           irf_set="global_gh0.70_theta0.20")
+
+
+@pytest.fixture(scope="session")
+def real_rate_dl3(tmp_path_factory) -> Path:
+    """One 4-minute Crab run at LST-1-like trigger rates (lstchain's effective time needs kHz rates)."""
+    return make_night_dl3(tmp_path_factory.mktemp("realrate"), n_runs=1, run_minutes=4, seed=8, source_flux=1.0,
+                          shower_rate_hz=1500.0)

@@ -12,14 +12,6 @@ import pytest
 from lappana.highlevel.diagnostics import QualityCuts, expected_cosmic_dr_di, run_diagnostics
 from lappana.highlevel.dl3files import RadMax
 
-from highlevel_helpers import make_night_dl3
-
-
-@pytest.fixture(scope="module")
-def real_rate_dl3(tmp_path_factory):
-    """One 4-minute run at LST-1-like trigger rates (lstchain's effective time needs kHz rates)."""
-    return make_night_dl3(tmp_path_factory.mktemp("realrate"), n_runs=1, run_minutes=4, seed=8, source_flux=1.0,
-                          shower_rate_hz=1500.0)
 
 
 def test_expected_dr_di_is_the_notes_formula():

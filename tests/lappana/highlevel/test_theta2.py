@@ -97,6 +97,23 @@ def test_crab_night_detection_matches_the_injected_rates(tmp_path):
     assert result.cumulative_significance[-1] == pytest.approx(result.significance)
 
 
+def test_rates_per_minute_match_the_injected_rates(real_rate_dl3):
+    """At LST-1's trigger rate the livetime is right, so γ and background rates per minute match the truth."""
+    truth = json.loads((real_rate_dl3.parent / "simulation.json").read_text())["total"]
+    result = theta2(real_rate_dl3, n_off=3, energy_range=(0.2, 1000.0), **CRAB)
+    bkg_error = result.background_rate_error_per_min
+    print(f"γ rate {result.gamma_rate_per_min:.2f} ± {result.gamma_rate_error_per_min:.2f}/min "
+          f"(injected {truth['gamma_rate_after_cuts_per_min']:.2f}), background {result.background_rate_per_min:.2f} "
+          f"± {bkg_error:.2f}/min (injected {truth['background_on_rate_after_cuts_per_min']:.2f}), "
+          f"livetime {result.livetime_s:.1f} s (true {truth['livetime_s']:.1f} s)")
+    assert result.livetime_s == pytest.approx(truth["livetime_s"], rel=0.01)
+    assert abs(result.gamma_rate_per_min - truth["gamma_rate_after_cuts_per_min"]) < 3 * result.gamma_rate_error_per_min
+    # the truth counts the background events that fell in the ON region: Poisson-distributed too
+    truth_error = np.sqrt(truth["n_background_on_after_cuts"]) / (truth["livetime_s"] / 60.0)
+    assert abs(result.background_rate_per_min - truth["background_on_rate_after_cuts_per_min"]) < 3 * np.hypot(
+        bkg_error, truth_error)
+
+
 @pytest.mark.parametrize("seed", [21, 22, 23])
 def test_night_without_source_is_not_a_detection(tmp_path, seed):
     dl3 = make_night_dl3(tmp_path, n_runs=2, run_minutes=10, seed=seed, source_flux=0.0)
