@@ -25,7 +25,6 @@ import logging
 import os
 import queue
 import signal
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -40,6 +39,7 @@ from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
 from spoold.request import RequestRejected, parse_request, read_request_file
 from spoold.spool import IGNORED_SUFFIXES, Claimed, Spool, fsync_dir, sync_filesystem, write_atomic, write_json
+from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
 
 log = logging.getLogger("spoold")
@@ -93,7 +93,7 @@ class Daemon:
         self.runner = Runner(self, steps if steps is not None else default_steps())
         self.once = once
         self.poll_mode = poll
-        self.wake = threading.Event()
+        self.wake = Wakeup()
         self.stop_requested = False
         self.lock = SpoolLock(self.spool.root)
         self.notifier = None
@@ -154,6 +154,7 @@ class Daemon:
         if self._executor is not None:
             self._executor.close()
         self.lock.release()
+        self.wake.close()
 
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT: stop after this turn; SIGHUP: rescan now. Handlers only set flags."""

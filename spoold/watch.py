@@ -22,6 +22,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from spoold.wakeup import Wakeup
+
 log = logging.getLogger("spoold.watch")
 
 try:  # watchdog >= 5
@@ -79,7 +81,7 @@ class _Hint(FileSystemEventHandler):
     mean complete. A create or a modify means someone is writing it.
     """
 
-    def __init__(self, wake: threading.Event, incoming: Path | None,
+    def __init__(self, wake: Wakeup, incoming: Path | None,
                  on_complete: Callable[[str], None] | None = None) -> None:
         self.wake = wake
         self.incoming = str(incoming) if incoming is not None else None
@@ -121,13 +123,13 @@ class Watcher:
     ----------
     folders : list of Path
         Folders to watch (not recursively).
-    wake : threading.Event
+    wake : spoold.wakeup.Wakeup
         Set on every event; the daemon clears it when it wakes.
     poll : bool or None
         True: the polling observer; False: inotify; None: choose from the filesystem type.
     """
 
-    def __init__(self, folders: list[Path], wake: threading.Event, *, poll: bool | None = None,
+    def __init__(self, folders: list[Path], wake: Wakeup, *, poll: bool | None = None,
                  incoming: Path | None = None, on_complete: Callable[[str], None] | None = None) -> None:
         self.folders = [Path(f) for f in folders]
         self.wake = wake
