@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+
+from lappana.commands._checks import add_check_arguments, run_checks
 
 HELP = "check DL3 files"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``lappana check-dl3``."""
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILES", help="DL3 files to check")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per file instead of text")
+    add_check_arguments(parser, "DL3")
 
 
 def run(args: argparse.Namespace) -> int:
     """Check each file, print its report, and return the worst exit code."""
     from lappana.checks import check_dl3
 
-    worst = 0
-    for path in args.files:
-        report = check_dl3(path)
-        print(json.dumps(report.to_dict(), default=str) if args.json else report.text())
-        worst = max(worst, report.exit_code)
-    return worst
+    return run_checks(args.files, check_dl3, args.json)
