@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
-from spoold import __version__
+from spoold.program import add_common_arguments, load_site_or_say, setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,8 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="spool-mail",
         description="Turn request emails (subject keyword, allowed senders) into files in a spool's incoming.",
     )
-    parser.add_argument("--spool", type=Path, help="the spool root (default: the site file's, else ./spool)")
-    parser.add_argument("--config", type=Path, help="the site file (YAML) with a mail: section")
+    add_common_arguments(parser, config_help="the site file (YAML) with a mail: section")
     parser.add_argument("--once", action="store_true", help="handle what is in the mailbox now, then exit")
     parser.add_argument("--idle-seconds", type=float, default=60.0,
                         help="re-issue IDLE after this many seconds (default 60; must stay under 29 minutes)")
@@ -31,26 +29,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="poll interval when the server has no IDLE (default 15)")
     parser.add_argument("--no-idle", action="store_true",
                         help="poll even when the server offers IDLE (for servers whose IDLE misbehaves)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every message handled")
-    parser.add_argument("--version", action="version", version=f"spool-mail {__version__}")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``spool-mail``."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s spool-mail[%(process)d] %(levelname)s %(message)s",
-    )
+    setup_logging("spool-mail", args.verbose)
     from spoold.mail.bridge import Bridge
-    from spoold.site import SiteError, load_site
 
-    try:
-        site = load_site(args.config, spool_root=args.spool)
-    except SiteError as error:
-        for sentence in error.errors:
-            print(f"spool-mail: {sentence}", file=sys.stderr)
+    site = load_site_or_say("spool-mail", args)
+    if site is None:
         return 2
     if site.mail is None:
         print("spool-mail: the site file has no mail: section; add the IMAP and SMTP settings "
