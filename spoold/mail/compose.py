@@ -273,7 +273,7 @@ def _done(folder: Folder, event: dict, keyword: str) -> tuple[str, str, list[Att
 #: summary keys shown first in the done reply (substrings, in this order)
 FIRST_KEYS = ("signif", "excess", "n_on", "n_off", "alpha", "livetime", "rate", "flux", "energy")
 #: summary entries left out of the done reply (tool versions, file paths: see summary.json)
-SKIPPED_KEYS = ("request", "products_dir", "products", "paths", "versions", "version", "files")
+SKIPPED_KEYS = ("request", "products_dir", "products", "paths", "versions", "version", "tools", "files")
 
 
 def key_numbers(summary: dict[str, Any], limit: int = 20) -> list[tuple[str, str]]:
