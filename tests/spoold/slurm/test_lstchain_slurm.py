@@ -1,5 +1,6 @@
 """A simulated night's DL1 taken to DL2 by the real lstchain, as ONE Slurm job array over the
-runs, then to DL3 and its index, through the real daemon with ``executor: slurm``."""
+runs, then to DL3, its index and the high-level products (theta², sky map, diagnostics,
+summary.json, report.html), through the real daemon with ``executor: slurm``."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_dl1_to_dl2_runs_as_one_array_with_the_real_lstchain(slurm_cluster, lstc
 
     night = dt.date(2023, 12, 7)
     data = tmp_path / "data"
-    simulate_night(data, night=night, n_runs=len(RUNS), first_run=RUNS[0], run_minutes=0.1, levels=("dl1",),
+    simulate_night(data, night=night, n_runs=len(RUNS), first_run=RUNS[0], run_minutes=1.0, levels=("dl1",),
                    mc=False, irfs=True, progress=False, seed=5)
     spool = tmp_path / "spool"
     subprocess.run([sys.executable, "-m", "spoold.cli", "init", str(spool)], check=True, cwd=tmp_path,
@@ -47,7 +48,8 @@ def test_dl1_to_dl2_runs_as_one_array_with_the_real_lstchain(slurm_cluster, lstc
         'slurm: {mem: 2G, time: "00:20:00", poll_seconds: 2, poll_max_seconds: 5, array_throttle: 3}\n')
     request = ("source: Crab Nebula\nnight: 2023-12-07\n"
                f"runs: [{', '.join(map(str, RUNS))}]\nstart_from: dl1\n"
-               "cuts: {gh_efficiency: 0.7, theta_containment: 0.7}\nproducts: [dl2, dl3]\n")
+               "cuts: {gh_efficiency: 0.7, theta_containment: 0.7}\n"
+               "products: [dl2, dl3, theta2, skymap, diagnostics, report]\n")
     (tmp_path / "crab.yaml").write_text(request)
     submitted = subprocess.run([sys.executable, "-m", "spoold.cli", "--spool", str(spool), "submit",
                                 str(tmp_path / "crab.yaml")], check=True, cwd=tmp_path, capture_output=True,
@@ -72,6 +74,14 @@ def test_dl1_to_dl2_runs_as_one_array_with_the_real_lstchain(slurm_cluster, lstc
     assert len(state["steps"]["dl3"]["handle"]["tasks"]) == len(RUNS)
     assert state["steps"]["dl3"]["handle"]["executor"] == "slurm"
     assert (folders["done"] / "dl3" / "hdu-index.fits.gz").is_file()
+    # then the high-level products, also run by Slurm
+    assert state["steps"]["report"]["handle"]["executor"] == "slurm"
+    summary = json.loads((folders["done"] / "summary.json").read_text())
+    assert [run["obs_id"] for run in summary["runs"]] == list(RUNS)
+    assert summary["livetime_s"] > 0.8 * 3 * 60
+    assert summary["n_on"] > 0 and summary["significance"] > 3  # 3 minutes of Crab: a clear excess
+    for name in ("report.html", "theta2.png", "skymap.png", "skymap.fits"):
+        assert (folders["done"] / name).stat().st_size > 1000, name
 
 
 def _error(folders: dict) -> str:
