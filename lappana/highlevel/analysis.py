@@ -137,7 +137,7 @@ def make_highlevel(
     products["summary"] = "summary.json"
     products["report"] = "report.html"
     kwargs = dict(source_name=source_name, source_ra_deg=source_ra_deg, source_dec_deg=source_dec_deg,
-                  dl3_dir=dl3_dir, theta2_result=result, skymaps=maps, diagnostics=diags, products=products,
+                  dl3_dir=_as_seen_from(out_dir, dl3_dir), theta2_result=result, skymaps=maps, diagnostics=diags, products=products,
                   problems=problems, lstchain_version=lstchain_version, n_off=n_off, energy_range=energy_range,
                   quality_cuts=asdict(quality_cuts))
     doc = build_summary(**kwargs)
@@ -145,3 +145,16 @@ def make_highlevel(
     report_path = write_report(out_dir, summary=doc, figures=figures)
     return HighlevelOutcome(summary=summary_path, report=report_path, status=doc["status"],
                             problems=doc["problems"], products=products)
+
+
+def _as_seen_from(out_dir: str | Path, path: str | Path) -> str:
+    """``path`` relative to ``out_dir`` when it lies inside it, else absolute.
+
+    The products of a request move with its folder (running/ to done/): a path
+    inside the folder stays true only when written relative to it.
+    """
+    out_dir, path = Path(out_dir).resolve(), Path(path).resolve()
+    try:
+        return str(path.relative_to(out_dir)) or "."
+    except ValueError:
+        return str(path)

@@ -17,6 +17,7 @@ td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
 th { background: #f0f0f0; } td.l, th.l { text-align: left; }
 .bad { color: #b00; } .ok { color: #070; }
 .problems { background: #fff4f4; border: 1px solid #e0b0b0; padding: 0.5em 1em; }
+.notes { background: #f4f7fb; border: 1px solid #b8c8dc; padding: 0.5em 1em; }
 figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
 img { max-width: 100%; border: 1px solid #ddd; }
 .key { font-size: 1.1em; }
@@ -89,6 +90,9 @@ def render_report(summary: dict, figures: list[tuple[str, Path]]) -> str:
     if s["problems"]:
         items = "".join(f"<li>{_e(p)}</li>" for p in s["problems"])
         problems = f'<div class="problems"><h2>What is missing or could not be used</h2><ul>{items}</ul></div>'
+    if s.get("notes"):
+        items = "".join(f"<li>{_e(n)}</li>" for n in s["notes"])
+        problems += f'<div class="notes"><h2>Notes on the analysis</h2><ul>{items}</ul></div>'
     images = "".join(_image(path, title) for title, path in figures if Path(path).is_file())
     tools = ", ".join(f"{_e(k)} {_e(v)}" for k, v in s["tools"].items())
     products = "".join(f'<li>{_e(k)}: <code>{_e(v)}</code></li>' for k, v in s["products"].items())

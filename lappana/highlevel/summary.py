@@ -77,6 +77,7 @@ def build_summary(
         problems = r.problems + [p for p in problems if p not in r.problems]
     if skymaps is not None:
         problems += [p for p in skymaps.problems if p not in problems]
+    notes = list(r.notes) if r is not None else []
     used = bool(r and any(x.used for x in r.runs))
     status = "failed" if not used else ("ok" if not problems else "incomplete")
     doc = {
@@ -114,6 +115,7 @@ def build_summary(
         "tools": tool_versions(lstchain_version),
         "products": dict(products or {}),
         "problems": problems,
+        "notes": notes,
     }
     return doc
 

@@ -87,6 +87,8 @@ class Theta2Result:
     cumulative_livetime_min: list[float] = field(default_factory=list)
     cumulative_significance: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: choices the analysis made that a reader should know, but that lose no data
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """A JSON-able dictionary."""
@@ -187,7 +189,7 @@ def theta2(
     source_ra_deg, source_dec_deg : float
         The ON centre (ICRS, deg).
     n_off : int
-        OFF regions per run (reduced, with a problem sentence, where they would overlap).
+        OFF regions per run (reduced, with a note, where they would overlap).
     energy_range : (float, float), optional
         Reconstructed energy range in TeV, ``lo <= E < hi``.
     theta2_cut : float, optional
@@ -211,11 +213,12 @@ def theta2(
     hist_on = np.zeros(edges.size - 1, dtype=np.int64)
     hist_off = np.zeros(edges.size - 1, dtype=np.int64)
     problems: list[str] = []
+    notes: list[str] = []
     per_run: list[RunCounts] = []
     selections: list[_Selection] = []
     for run in runs:
         counts, selection = _count_run(run, source_ra_deg, source_dec_deg, n_off, energy_range, theta2_cut,
-                                       edges, hist_on, hist_off, problems)
+                                       edges, hist_on, hist_off, problems, notes)
         per_run.append(counts)
         if selection is not None:
             selections.append(selection)
@@ -251,10 +254,11 @@ def theta2(
         theta2_alpha=(float(sum(r.histogram_alpha * r.livetime_s for r in used) / livetime) if livetime > 0
                       else 1.0 / n_off),
         runs=per_run, cumulative_livetime_min=cum_t, cumulative_significance=cum_s, problems=problems,
+        notes=notes,
     )
 
 
-def _count_run(run, ra, dec, n_off, energy_range, theta2_cut, edges, hist_on, hist_off, problems):
+def _count_run(run, ra, dec, n_off, energy_range, theta2_cut, edges, hist_on, hist_off, problems, notes):
     offset = float(angular_separation(run.pointing_ra_deg, run.pointing_dec_deg, ra, dec))
     cut = _max_cut(run, theta2_cut, energy_range)
     offs = _usable_offs(run, ra, dec, cut, n_off)
@@ -274,7 +278,7 @@ def _count_run(run, ra, dec, n_off, energy_range, theta2_cut, edges, hist_on, hi
         counts.used = False
         return counts, None
     if n_used < n_off:
-        problems.append(f"Run {run.obs_id}: {n_off} OFF regions of {cut:.3f}° would overlap at a "
+        notes.append(f"Run {run.obs_id}: {n_off} OFF regions of {cut:.3f}° would overlap at a "
                         f"{offset:.2f}° offset; {n_used} used.")
     if run.livetime_s <= 0:
         problems.append(f"Run {run.obs_id} has no livetime (empty GTI or DEADC 0); the run is left out.")
