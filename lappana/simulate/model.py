@@ -118,7 +118,7 @@ def head_tail_flip_probability(energy_tev: np.ndarray) -> np.ndarray:
 def score_separation(energy_tev: np.ndarray) -> np.ndarray:
     """Separation of the mean gamma-like score of gammas and hadrons (in score σ)."""
     le = np.log10(np.asarray(energy_tev, dtype=float))
-    return np.interp(le, [-1.5, -1.0, -0.7, -0.3, 0.3, 2.0], [1.2, 2.3, 2.7, 3.1, 3.4, 3.6])
+    return np.interp(le, [-1.5, -1.0, -0.7, -0.3, 0.3, 2.0], [1.2, 2.4, 2.95, 3.3, 3.6, 3.8])
 
 
 def gamma_score(rng: np.random.Generator, energy_tev: np.ndarray, is_gamma: np.ndarray) -> np.ndarray:
@@ -151,29 +151,65 @@ def cosmic_rate_parameters(zenith_deg: float | np.ndarray) -> tuple[np.ndarray, 
     return p0, p1
 
 
-def hadron_energy_spectrum(energy_tev: np.ndarray, zenith_deg: float = _REFERENCE_ZENITH_DEG) -> np.ndarray:
-    """Shape (unnormalised) of the gamma-equivalent energy spectrum of detected hadrons.
+#: Intensity (p.e.) where the simulated trigger and cleaning keep half of the cosmic rays.
+TRIGGER_THRESHOLD_PE = 200.0
+#: Steepness of the trigger efficiency curve (power of the intensity ratio).
+TRIGGER_STEEPNESS = 12.0
+#: Spread of ln(intensity) about the mean intensity of a hadron's gamma-equivalent energy.
+_HADRON_LN_I_SPREAD = 0.08
 
-    A power law whose intensity spectrum has LST-1's slope p1 at this zenith
-    (intensity ∝ E^1.05, :func:`cosmic_rate_parameters`), turning on at 1.5 times
-    the gamma threshold.
+
+def trigger_efficiency(intensity_pe: np.ndarray) -> np.ndarray:
+    """Fraction of cosmic-ray showers of an intensity that trigger and survive cleaning.
+
+    A smooth step, 1 / (1 + (I_T / I)^k) with I_T = :data:`TRIGGER_THRESHOLD_PE` and
+    k = :data:`TRIGGER_STEEPNESS`: 0.5 at 200 p.e., 0.93 at 250 p.e., 0.99 at 300 p.e., 1 above. Real LST-1
+    triggers lower (its dR/dI turns over near 100 p.e., for a few kHz); the higher
+    threshold keeps the simulated shower rate at ≈1.5 kHz (small files) while dR/dI
+    above 250 p.e., where the run-quality check measures it, is LST-1's.
+    """
+    i = np.asarray(intensity_pe, dtype=float)
+    return 1.0 / (1.0 + (TRIGGER_THRESHOLD_PE / i) ** TRIGGER_STEEPNESS)
+
+
+def cosmic_dr_di(intensity_pe: np.ndarray, zenith_deg: float | np.ndarray) -> np.ndarray:
+    """Simulated cosmic-ray rate per p.e. (s⁻¹ p.e.⁻¹): LST-1's dR/dI times the trigger efficiency."""
+    i = np.asarray(intensity_pe, dtype=float)
+    p0, p1 = cosmic_rate_parameters(zenith_deg)
+    return trigger_efficiency(i) * p0 * (i / 422.0) ** p1
+
+
+_INTENSITY_GRID = np.logspace(1.0, 6.0, 4001)
+
+
+def cosmic_rate_hz(zenith_deg: float) -> float:
+    """Total rate (Hz) of simulated cosmic-ray showers at a zenith: ∫ :func:`cosmic_dr_di` dI."""
+    return float(np.trapezoid(cosmic_dr_di(_INTENSITY_GRID, zenith_deg), _INTENSITY_GRID))
+
+
+def hadron_energy_spectrum(energy_tev: np.ndarray, zenith_deg: float = _REFERENCE_ZENITH_DEG) -> np.ndarray:
+    """Gamma-equivalent energy spectrum of detected hadrons (s⁻¹ TeV⁻¹).
+
+    The intensity of a hadron follows its gamma-equivalent energy
+    (:func:`mean_intensity_pe`), so the spectrum is :func:`cosmic_dr_di` at that
+    intensity times dI/dE. The intensity scatter of showers (σ = 0.08 in ln I) raises a
+    power law's normalisation by exp(σ²(p1+1)²/2) (0.5 %); the spectrum is divided by
+    that so that the *observed* dR/dI is LST-1's.
     """
     e = np.asarray(energy_tev, dtype=float)
+    intensity = mean_intensity_pe(e, zenith_deg)
     _, p1 = cosmic_rate_parameters(zenith_deg)
-    index = 1.05 * (p1 + 1.0) - 1.0
-    e_on = 1.5 * threshold_energy(zenith_deg)
-    return e**index / (1.0 + (e_on / e) ** 4)
+    smearing = np.exp(0.5 * (_HADRON_LN_I_SPREAD * (p1 + 1.0)) ** 2)
+    return cosmic_dr_di(intensity, zenith_deg) * 1.05 * intensity / e / smearing
 
 
 def cosmic_rate_scale(zenith_deg: float | np.ndarray) -> np.ndarray:
-    """Cosmic-ray rate at a zenith relative to 10°, from LST-1's p0(cos z)·422^... fit.
+    """Cosmic-ray rate at a zenith relative to 10° (:func:`cosmic_rate_hz`).
 
-    The rate above the threshold scales as p0 (its normalisation at 422 p.e.);
-    this keeps the simulated run-to-run rate changes with zenith like LST-1's.
+    LST-1's dR/dI above the fixed trigger threshold changes with zenith in
+    normalisation and slope; the total rate follows both.
     """
-    p0, _ = cosmic_rate_parameters(zenith_deg)
-    p0_ref, _ = cosmic_rate_parameters(_REFERENCE_ZENITH_DEG)
-    return p0 / p0_ref
+    return np.asarray(cosmic_rate_hz(float(zenith_deg)) / cosmic_rate_hz(_REFERENCE_ZENITH_DEG))
 
 
 def mean_intensity_pe(energy_tev: np.ndarray, zenith_deg: float | np.ndarray) -> np.ndarray:

@@ -53,7 +53,11 @@ def image_parameters(
     energy : numpy.ndarray
         True (gamma-equivalent for hadrons) energy, TeV.
     reco_energy : numpy.ndarray
-        The energy the analysis will reconstruct; the intensity follows it.
+        The energy the analysis will reconstruct; a gamma's intensity follows it.
+        A hadron's intensity follows its gamma-equivalent ``energy`` instead (that
+        energy is defined by the intensity, so the cosmic-ray intensity spectrum and
+        its trigger turn-over, :func:`lappana.simulate.model.cosmic_dr_di`, are not
+        blurred by the hadrons' wide energy misreconstruction).
     score : numpy.ndarray
         Latent gamma-like score (:func:`lappana.simulate.model.gamma_score`).
     is_gamma : numpy.ndarray of bool
@@ -69,7 +73,8 @@ def image_parameters(
     """
     n = energy.shape[0]
     normal = rng.standard_normal
-    intensity = model.mean_intensity_pe(reco_energy, zenith_deg) * np.exp(0.08 * normal(n))
+    intensity_energy = np.where(is_gamma, reco_energy, energy)
+    intensity = model.mean_intensity_pe(intensity_energy, zenith_deg) * np.exp(0.08 * normal(n))
     intensity = np.maximum(intensity, 10.0)
     log_i = np.log10(intensity)
 
