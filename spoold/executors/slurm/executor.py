@@ -418,7 +418,11 @@ class SlurmExecutor(Executor):
         state = memory_kill(handle, task, state)
         exit_code = result.exit_code if result is not None else state.exit_code
         if state.state in ("CANCELLED", "VANISHED"):
-            by_dependency = "depend" in state.reason.lower() or state.state == "VANISHED"
+            # squeue says "DependencyNeverSatisfied"; sacct gives no reason at all. A dependent
+            # that this executor did not cancel itself was cancelled by Slurm when its upstream
+            # failed: _upstream_retried tells whether that failure is being retried.
+            by_dependency = ("depend" in state.reason.lower() or state.state == "VANISHED"
+                             or bool(handle.get("after")))
             if by_dependency and self._upstream_retried(handle, statuses) and handle["name"] not in self._cancelled:
                 # killed because an upstream task failed transiently and is being retried
                 self._forget(task, state.state)
