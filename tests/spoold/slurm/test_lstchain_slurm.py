@@ -64,7 +64,7 @@ def test_dl1_to_dl2_runs_as_one_array_with_the_real_lstchain(slurm_cluster, lstc
     handle = dl2["handle"]
     assert handle["executor"] == "slurm" and len(handle["arrays"]) == 1  # one array over the runs
     assert sorted(t["job_id"] for t in dl2["tasks"].values()) == [f"{handle['job_id']}_{i}" for i in range(3)]
-    script = next((folders["done"] / ".executor").glob("*.sh")).read_text()
+    script = next((folders["done"] / ".executor").glob("*.dl2.*.sh")).read_text()
     assert "#SBATCH --array=0-2%3" in script and "lstchain" in script
     for run in RUNS:
         out = folders["done"] / "dl2" / f"dl2_LST-1.Run{run:05d}.h5"
