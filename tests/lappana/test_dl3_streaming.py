@@ -29,7 +29,7 @@ def irf_dir(tmp_path_factory):
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     paths = {}
-    for n, run_id in ((60_000, 15001), (240_000, 15002)):
+    for n, run_id in ((160_000, 15001), (640_000, 15002)):
         path = root / f"dl2_LST-1.Run{run_id:05d}.h5"
         simulate_run_dl2(path, n_events=n, run_id=run_id, seed=run_id)
         paths[n] = path
@@ -37,7 +37,7 @@ def runs(tmp_path_factory):
 
 
 def test_chunk_size_does_not_change_the_result(runs, irf_dir, tmp_path):
-    dl2 = runs[60_000]
+    dl2 = runs[160_000]
     small = make_dl3(dl2, irf_dir, tmp_path / "a", source_name="Crab", source_ra_deg=83.633, source_dec_deg=22.014,
                      chunk_rows=4_999)
     large = make_dl3(dl2, irf_dir, tmp_path / "b", source_name="Crab", source_ra_deg=83.633, source_dec_deg=22.014)
@@ -63,14 +63,14 @@ def _peak_rss_mb(dl2: Path, irf: Path, out: Path) -> float:
 
 @pytest.mark.timeout(300)
 def test_peak_memory_is_flat_in_the_number_of_events(runs, irf_dir, tmp_path):
-    small = _peak_rss_mb(runs[60_000], irf_dir, tmp_path / "small")
-    large = _peak_rss_mb(runs[240_000], irf_dir, tmp_path / "large")
+    small = _peak_rss_mb(runs[160_000], irf_dir, tmp_path / "small")
+    large = _peak_rss_mb(runs[640_000], irf_dir, tmp_path / "large")
     print(f"peak RSS: 60 k events {small:.0f} MB, 240 k events {large:.0f} MB")
     assert large < small * 1.10 + 5
 
 
 def test_parallel_parts_give_the_serial_result(runs, irf_dir, tmp_path):
-    dl2 = runs[60_000]
+    dl2 = runs[160_000]
     paths = [make_dl3(dl2, irf_dir, tmp_path / str(w), source_name="Crab", source_ra_deg=83.633,
                       source_dec_deg=22.014, chunk_rows=6_000, workers=w) for w in (1, 3)]
     with fits.open(paths[0]) as a, fits.open(paths[1]) as b:
@@ -89,7 +89,7 @@ def test_parallel_parts_from_a_threaded_caller(runs, irf_dir, tmp_path):
     thread = threading.Thread(target=stop.wait, daemon=True)
     thread.start()
     try:
-        path = make_dl3(runs[60_000], irf_dir, tmp_path, source_name="Crab", source_ra_deg=83.633,
+        path = make_dl3(runs[160_000], irf_dir, tmp_path, source_name="Crab", source_ra_deg=83.633,
                         source_dec_deg=22.014, chunk_rows=6_000, workers=2)
     finally:
         stop.set()
