@@ -28,8 +28,8 @@ __all__ = [
     "select_events",
 ]
 
-#: zstd level 1: what the simulator writes (the same codec lstchain uses, faster).
-FAST_FILTERS = tables.Filters(complevel=1, complib="blosc:zstd", shuffle=True)
+#: What the simulator writes: lstchain's own filters (kept as a name for callers).
+FAST_FILTERS = FILTERS
 
 #: The columns that making DL3 from a DL2 file needs (lstchain_create_dl3_file's
 #: event filter, effective time, gammaness cut and event list), with their dtypes.
@@ -90,8 +90,8 @@ def write_dl2_file(
     instrument : bool
         Also write the ``/configuration/instrument`` nodes (once per file).
     filters : tables.Filters
-        Compression of a new table (lstchain's ``blosc:zstd`` level 5 by default;
-        the simulator uses level 1, 3-4 times faster for random data).
+        Compression of a new table (lstchain's: ``blosc:zstd`` level 1 with a
+        Fletcher-32 checksum per chunk).
 
     Raises
     ------

@@ -16,8 +16,9 @@ import tables
 
 from lappana.errors import LappanaError
 
-#: Default compression: what lstchain uses.
-FILTERS = tables.Filters(complevel=5, complib="blosc:zstd", fletcher32=True)
+#: Default compression: lstchain's ``HDF5_ZSTD_FILTERS`` (blosc:zstd level 1, a
+#: Fletcher-32 checksum per chunk).
+FILTERS = tables.Filters(complevel=1, complib="blosc:zstd", fletcher32=True)
 
 #: Rows per chunk when reading: ~1e6 rows x a few columns stays well under 100 MB.
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -174,7 +175,7 @@ def write_table(
     append : bool
         Append rows to an existing table instead of replacing it.
     filters : tables.Filters
-        Compression; ``blosc:zstd`` level 5 by default, as lstchain.
+        Compression; lstchain's (``blosc:zstd`` level 1 with Fletcher-32) by default.
     attrs : mapping, optional
         Attributes set on the table node.
     """
