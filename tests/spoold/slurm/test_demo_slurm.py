@@ -1,0 +1,121 @@
+"""The demo night end to end on the real Slurm: ``scripts/demo --executor slurm`` itself, run in a
+temporary folder, checked from the outside.
+
+The demo simulates 3 runs of 8 min of the Crab, submits a request from DL1 to the high-level
+products and runs the daemon with ``executor: slurm``. Checked here: the request ends in
+``spool/done``; Slurm's accounting shows DL1→DL2 as ONE array job with tasks ``_0.._2``, all
+COMPLETED, and DL3, the index and the report as Slurm jobs too; the DL2 files were written by the
+real ``lstchain_dl1_to_dl2`` (its provenance log); the demo printed the jobs while they ran;
+gammapy opens the DL3; ``summary.json`` says a detection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from slurm_helpers import REPO, slurm_cluster  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.slurm, pytest.mark.peers, pytest.mark.slow]
+
+RUNS = (15864, 15865, 15866)  # the simulator's first runs of the night
+RUN_MINUTES = 8  # the demo's default
+
+
+@pytest.fixture(scope="module")
+def demo(slurm_cluster, lstchain_env, gammapy_python, tmp_path_factory) -> dict:
+    """Run ``scripts/demo --executor slurm`` in a fresh folder; its output, folder and request."""
+    folder = tmp_path_factory.mktemp("demo-slurm")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEMO_")}
+    env["DEMO_DIR"] = str(folder)
+    ran = subprocess.run([str(REPO / "scripts" / "demo"), "--executor", "slurm"], env=env, cwd=folder,
+                         capture_output=True, text=True, timeout=1500)
+    output = ran.stdout + ran.stderr
+    assert ran.returncode == 0, output[-5000:]
+    done = sorted((folder / "spool" / "done").iterdir())
+    assert len(done) == 1, f"{done}\n{output[-3000:]}"
+    return {"folder": folder, "output": output, "stdout": ran.stdout, "request": done[0]}
+
+
+def _jobs_of(request_id: str, expected_steps: set[str], timeout: float = 30.0) -> list[dict]:
+    """sacct's rows (one per array task) of the request's jobs, once every expected step shows."""
+    deadline = time.monotonic() + timeout
+    while True:  # sacct lags squeue by a few seconds
+        out = subprocess.run(["sacct", "-X", "-P", "-n", "-S", "now-1days", "-o", "JobID,JobName,State,ExitCode"],
+                             capture_output=True, text=True, check=True).stdout
+        rows = [dict(zip(("job_id", "name", "state", "exit_code"), line.split("|")))
+                for line in out.splitlines() if f"|astran.{request_id}." in line]
+        steps = {row["name"].split(".")[-2] for row in rows}
+        if expected_steps <= steps or time.monotonic() > deadline:
+            return rows
+        time.sleep(1)
+
+
+def test_the_demo_night_ends_in_done(demo):
+    state = json.loads((demo["request"] / "state.json").read_text())
+    assert state["state"] == "done" and state["runs"] == list(RUNS)
+    for run in RUNS:
+        assert (demo["request"] / "dl2" / f"dl2_LST-1.Run{run:05d}.h5").stat().st_size > 100_000
+        assert (demo["request"] / "dl3" / f"dl3_LST-1.Run{run:05d}.fits.gz").is_file()
+    assert (demo["request"] / "dl3" / "hdu-index.fits.gz").is_file()
+    site = (demo["folder"] / "spool" / "site-slurm.yaml").read_text()
+    assert "executor: slurm" in site
+
+
+def test_dl1_to_dl2_is_one_slurm_array_over_the_runs(demo):
+    rid = demo["request"].name
+    rows = _jobs_of(rid, {"dl2", "dl3", "index", "report"})
+    dl2 = [row for row in rows if row["name"].split(".")[-2] == "dl2"]
+    array_ids = {row["job_id"].split("_")[0] for row in dl2}
+    assert len(array_ids) == 1, dl2  # one sbatch, one array job
+    (array_id,) = array_ids
+    assert sorted(row["job_id"] for row in dl2) == [f"{array_id}_{i}" for i in range(len(RUNS))]
+    assert {(row["state"], row["exit_code"]) for row in dl2} == {("COMPLETED", "0:0")}
+    # the daemon's record names the same Slurm tasks
+    state = json.loads((demo["request"] / "state.json").read_text())
+    assert sorted(t["job_id"] for t in state["steps"]["dl2"]["tasks"].values()) == sorted(r["job_id"] for r in dl2)
+
+
+def test_dl3_index_and_report_ran_as_slurm_jobs(demo):
+    rows = _jobs_of(demo["request"].name, {"dl2", "dl3", "index", "report"})
+    by_step: dict[str, list[dict]] = {}
+    for row in rows:
+        by_step.setdefault(row["name"].split(".")[-2], []).append(row)
+    assert sorted(by_step) == ["dl2", "dl3", "index", "report"], rows
+    assert len(by_step["dl3"]) == len(RUNS) and len({r["job_id"].split("_")[0] for r in by_step["dl3"]}) == 1
+    assert len(by_step["index"]) == 1 and len(by_step["report"]) == 1
+    assert all(row["state"] == "COMPLETED" for row in rows), rows
+
+
+def test_dl2_was_written_by_the_real_lstchain(demo, lstchain_env):
+    for run in RUNS:
+        log = demo["request"] / "dl2" / f"dl2_LST-1.Run{run:05d}.provenance.log"
+        (activity,) = json.loads(log.read_text())  # lstchain's own provenance record
+        assert (activity["activity_name"], activity["status"]) == ("lstchain_dl1_to_dl2", "completed")
+        assert Path(activity["system"]["executable"]).parent == lstchain_env / "bin"
+
+
+def test_the_demo_shows_the_jobs_while_they_run(demo):
+    shown = re.findall(r"slurm job (\d+)_(\d)  dl2\.1  (\w+)", demo["output"])
+    assert {(task, state) for _, task, state in shown} >= {(str(i), "COMPLETED") for i in range(len(RUNS))}
+    assert "Slurm accounting of the request's jobs (sacct):" in demo["stdout"]
+
+
+def test_gammapy_opens_the_dl3_and_the_summary_says_a_detection(demo):
+    opened = re.search(r"gammapy 2\.1 opens the DL3: (\d+) observations, live time ([\d.]+) min", demo["stdout"])
+    assert opened, demo["stdout"][-2000:]
+    assert int(opened[1]) == len(RUNS)
+    assert float(opened[2]) > 0.8 * len(RUNS) * RUN_MINUTES
+    assert "-- a detection" in demo["stdout"]
+    summary = json.loads((demo["request"] / "summary.json").read_text())
+    assert [run["obs_id"] for run in summary["runs"]] == list(RUNS)
+    assert summary["livetime_s"] > 0.8 * len(RUNS) * RUN_MINUTES * 60
+    assert summary["n_on"] > 0 and summary["significance"] >= 5
+    for name in ("report.html", "theta2.png", "skymap.png", "skymap.fits"):
+        assert (demo["request"] / name).stat().st_size > 1000, name
