@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,10 @@ def load_iers_b() -> iers.IERS_B:
     except OSError:
         return iers.IERS_B.open()
     key = hashlib.sha256(f"{source}|{stat.st_size}|{stat.st_mtime_ns}|{astropy.__version__}".encode()).hexdigest()
-    cached = cache_folder() / f"iers-b-{key[:16]}.npz"
+    try:
+        cached = cache_folder() / f"iers-b-{key[:16]}.npz"
+    except (RuntimeError, KeyError):  # no home folder to be found
+        return iers.IERS_B.open(str(source))
     table = _read(cached)
     if table is None:
         table = iers.IERS_B.open(str(source))
@@ -55,7 +59,7 @@ def _read(path: Path) -> iers.IERS_B | None:
             units = json.loads(str(stored["__units__"]))
             meta = json.loads(str(stored["__meta__"]))
             columns = {name: (stored[name] * u.Unit(unit) if unit else stored[name]) for name, unit in units.items()}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
     table = iers.IERS_B(columns)
     table.meta.update(meta)
