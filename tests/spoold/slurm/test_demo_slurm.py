@@ -44,14 +44,18 @@ def demo(slurm_cluster, lstchain_env, gammapy_python, tmp_path_factory) -> dict:
 
 
 def _jobs_of(request_id: str, expected_steps: set[str], timeout: float = 30.0) -> list[dict]:
-    """sacct's rows (one per array task) of the request's jobs, once every expected step shows."""
+    """sacct's rows (one per array task, with its ``step``) of the request's jobs, once every expected
+    step shows or after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:  # sacct lags squeue by a few seconds
         out = subprocess.run(["sacct", "-X", "-P", "-n", "-S", "now-1days", "-o", "JobID,JobName,State,ExitCode"],
                              capture_output=True, text=True, check=True).stdout
+        prefix = f"astran.{request_id}."  # job names are astran.<request>.<step>.<attempt>[.<chunk>]
         rows = [dict(zip(("job_id", "name", "state", "exit_code"), line.split("|")))
-                for line in out.splitlines() if f"|astran.{request_id}." in line]
-        steps = {row["name"].split(".")[-2] for row in rows}
+                for line in out.splitlines() if f"|{prefix}" in line]
+        for row in rows:
+            row["step"] = row["name"][len(prefix):].split(".")[0]
+        steps = {row["step"] for row in rows}
         if expected_steps <= steps or time.monotonic() > deadline:
             return rows
         time.sleep(1)
@@ -71,7 +75,7 @@ def test_the_demo_night_ends_in_done(demo):
 def test_dl1_to_dl2_is_one_slurm_array_over_the_runs(demo):
     rid = demo["request"].name
     rows = _jobs_of(rid, {"dl2", "dl3", "index", "report"})
-    dl2 = [row for row in rows if row["name"].split(".")[-2] == "dl2"]
+    dl2 = [row for row in rows if row["step"] == "dl2"]
     array_ids = {row["job_id"].split("_")[0] for row in dl2}
     assert len(array_ids) == 1, dl2  # one sbatch, one array job
     (array_id,) = array_ids
@@ -86,7 +90,7 @@ def test_dl3_index_and_report_ran_as_slurm_jobs(demo):
     rows = _jobs_of(demo["request"].name, {"dl2", "dl3", "index", "report"})
     by_step: dict[str, list[dict]] = {}
     for row in rows:
-        by_step.setdefault(row["name"].split(".")[-2], []).append(row)
+        by_step.setdefault(row["step"], []).append(row)
     assert sorted(by_step) == ["dl2", "dl3", "index", "report"], rows
     assert len(by_step["dl3"]) == len(RUNS) and len({r["job_id"].split("_")[0] for r in by_step["dl3"]}) == 1
     assert len(by_step["index"]) == 1 and len(by_step["report"]) == 1
