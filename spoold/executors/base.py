@@ -221,6 +221,10 @@ class Executor(ABC):
 
     #: the site's ``executor`` value that selects this class
     name: ClassVar[str]
+    #: True when :attr:`StepJob.after` makes the scheduler hold a step until its
+    #: upstream succeeded (Slurm's ``afterok``): the daemon then submits a request's
+    #: steps as one chain instead of one after another.
+    supports_dependencies: ClassVar[bool] = False
 
     @abstractmethod
     def submit(self, job: StepJob) -> Handle:

@@ -11,6 +11,14 @@ A daemon that dies between any two of them redoes the rest on restart and the
 journal deduplicates; a step is marked ``submitting`` in state.json before it
 is handed to the executor, and on restart the executor's :meth:`find` (Slurm:
 by job name) or the tasks' ``.started`` markers (local) re-attach to it.
+
+Chaining: with an executor that :attr:`~Executor.supports_dependencies` (Slurm),
+once a step is submitted the steps after it are submitted at once, each with
+``after=`` its upstream's handle, so the scheduler starts each one when the one
+before has succeeded (``afterok``) and the night's work waits in one queue.
+Steps are still collected in order: a step is finished (checked, ``step-done``)
+only after its upstream, and a failure is blamed on the earliest failed step;
+the steps after it are cancelled and recorded as not run.
 """
 
 from __future__ import annotations
@@ -120,15 +128,21 @@ class Runner:
             if rec["status"] == "pending" and state.get("hold_requested"):
                 return "hold"
             if rec["status"] in ("pending", "submitting"):
-                return self._submit(ctx, step, rec)
+                outcome = self._submit(ctx, step, rec)
+                if rec["status"] == "submitted" and self.services.executor.supports_dependencies:
+                    self._submit_chain(ctx, step)
+                return outcome
             if rec["status"] == "submitted":
                 poll = polls.get(step.name)
-                if poll is None:
-                    return "running"
-                outcome = self._collect(ctx, step, rec, poll)
-                if outcome != "done":
-                    return outcome
-                continue
+                if poll is not None:
+                    outcome = self._collect(ctx, step, rec, poll)
+                    if outcome == "done":
+                        continue
+                    if outcome != "running":
+                        return outcome
+                if self.services.executor.supports_dependencies:
+                    self._submit_chain(ctx, step)
+                return "running"
             if rec["status"] == "failed":
                 return self.fail(ctx, step.name, rec.get("note") or "the step failed")
         return "done"
@@ -173,7 +187,24 @@ class Runner:
         st.save(ctx.folder, state)
         return "done"
 
-    def _job(self, ctx: Context, step: Step) -> StepJob:
+    def _submit_chain(self, ctx: Context, upstream: Step) -> None:
+        """Submit the wanted steps after ``upstream`` (submitted, unfinished), each after the one before."""
+        state = ctx.state
+        wanted = self.wanted(ctx)
+        for step in wanted[wanted.index(upstream) + 1:]:
+            rec = st.step(state, step.name)
+            if rec["status"] in ("pending", "submitting"):
+                if state.get("hold_requested"):
+                    return
+                handle = st.step(state, upstream.name).get("handle")
+                if not handle:
+                    return
+                self._submit(ctx, step, rec, after=(handle,))
+            elif rec["status"] != "submitted":
+                return
+            upstream = step
+
+    def _job(self, ctx: Context, step: Step, after: tuple = ()) -> StepJob:
         plans = step.tasks(ctx)
         tasks = tuple(
             Task(index=i, label=p.label, argv=tuple(str(a) for a in p.argv),
@@ -183,12 +214,16 @@ class Runner:
         return StepJob(
             request_id=ctx.state["id"], step=step.name, attempt=int(ctx.state.get("attempt", 1)),
             tasks=tasks, workdir=ctx.folder, resources=resources(self.services.site, ctx.request),
-            submitter=ctx.state.get("submitter"),
+            submitter=ctx.state.get("submitter"), after=tuple(after),
         )
 
-    def _submit(self, ctx: Context, step: Step, rec: dict) -> str:
+    def _submit(self, ctx: Context, step: Step, rec: dict, after: tuple = ()) -> str:
+        """Hand ``step`` to the executor (re-attaching after a crash); ``after``: upstream handles.
+
+        A step chained after a running upstream is never skipped: its inputs are being made again.
+        """
         state = ctx.state
-        if rec["status"] == "pending":
+        if rec["status"] == "pending" and not after:
             reason = step.done_already(ctx)
             if reason:
                 rec["status"], rec["note"], rec["finished"] = "skipped", f"skipped: {reason}", st.now_iso()
@@ -196,14 +231,16 @@ class Runner:
                 self.services.emit(ctx.folder, state, "step-done", step=step.name, detail=rec["note"])
                 st.save(ctx.folder, state)
                 return self.advance(ctx, {})
-        job = self._job(ctx, step)
+        job = self._job(ctx, step, after)
         executor = self.services.executor
         handle = executor.find(job) if rec["status"] == "submitting" else None
         if handle is None:
             rec["status"], rec["started"] = "submitting", rec.get("started") or st.now_iso()
             st.save(ctx.folder, state)
             handle = executor.submit(job)
-            events.log(ctx.folder, f"step {step.name}: submitted {len(job.tasks)} task(s) as {handle.get('job_id')}")
+            chained = f", to start when {', '.join(str(h.get('job_id')) for h in after)} succeeded" if after else ""
+            events.log(ctx.folder, f"step {step.name}: submitted {len(job.tasks)} task(s) as {handle.get('job_id')}"
+                                   f"{chained}")
         else:
             events.log(ctx.folder, f"step {step.name}: re-attached to {handle.get('job_id')}")
         rec["status"], rec["handle"] = "submitted", handle
@@ -212,6 +249,8 @@ class Runner:
                            "detail": "", "log": str(t.log_file.relative_to(ctx.folder))}
             for t in job.tasks
         }
+        if after:
+            rec["after"] = [h.get("name") for h in after]
         state["state"] = "running"
         st.save(ctx.folder, state)
         return "running"
@@ -259,7 +298,26 @@ class Runner:
         from spoold.spool import write_atomic
 
         write_atomic(ctx.folder / "error.txt", text)
+        self._cancel_chained(ctx, step)
         state["state"], state["step"], state["error"] = "failed", step, sentence
         self.services.emit(ctx.folder, state, "failed", step=step, detail=sentence)
         st.save(ctx.folder, state)
         return "failed"
+
+    def _cancel_chained(self, ctx: Context, failed: str) -> None:
+        """Cancel the steps submitted after ``failed`` and record them as not run.
+
+        Slurm cancels an ``afterok`` dependent of a failed job by itself; a step that
+        failed its check after its tasks succeeded would let the dependents start.
+        """
+        for name, rec in self.in_flight(ctx.state):
+            if name == failed:
+                continue
+            if rec.get("handle"):
+                try:
+                    self.services.executor.cancel(rec["handle"])
+                except Exception:  # noqa: BLE001 - the request fails anyway; say so in the log
+                    log.exception("cancelling step %s of %s failed", name, ctx.state.get("id"))
+            rec["status"], rec["finished"] = "cancelled", st.now_iso()
+            rec["note"] = f"not run: step {failed} failed"
+            events.log(ctx.folder, f"step {name} cancelled: step {failed} failed")

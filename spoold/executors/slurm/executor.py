@@ -68,6 +68,7 @@ class SlurmExecutor(Executor):
     """
 
     name = "slurm"
+    supports_dependencies = True
 
     def __init__(self, site: Any, *, commands: SlurmCommands | None = None, max_array_size: int | None = None,
                  python: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
