@@ -16,13 +16,16 @@ Then it sleeps until the watcher's hint, a timer or a signal. Signal handlers
 only set flags. At start it takes the spool's lock and recovers what an
 earlier daemon left half-done (Postfix: everything in ``intake`` is validated
 again; a folder whose state.json already says where it belongs is moved there).
+
+Intake lives in :mod:`spoold.daemon_intake` and the spool command's actions in
+:mod:`spoold.daemon_controls`; this module keeps the loop, recovery, scheduling
+and advancing.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
-import os
 import queue
 import signal
 import time
@@ -31,14 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from spoold import events, state as st
+from spoold.daemon_controls import ControlsMixin
+from spoold.daemon_intake import IntakeMixin
 from spoold.executors import make_executor
 from spoold.executors.base import Executor, StepPoll
 from spoold.lock import SpoolLock
 from spoold.pipeline.base import Context, Step
 from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
-from spoold.request import RequestRejected, parse_request, read_request_file
-from spoold.spool import IGNORED_SUFFIXES, Claimed, Spool, fsync_dir, sync_filesystem, write_atomic, write_json
+from spoold.request import RequestRejected, parse_request
+from spoold.spool import Claimed, Spool, write_atomic, write_json
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
 
@@ -49,25 +54,9 @@ FOLDER_OF = {"pending": "pending", "running": "running", "waiting": "running", "
              "done": "done", "failed": "failed", "rejected": "rejected", "cancelled": "cancelled"}
 #: seconds between polls of the local executor while tasks run
 LOCAL_POLL_SECONDS = 0.25
-#: at most this many files are taken from incoming per turn (the rest next turn)
-INTAKE_BATCH = 2000
-#: batches larger than this are flushed once (group commit) instead of file by file
-GROUP_COMMIT_MIN = 8
 
 
-def user_name(uid: int | None) -> str | None:
-    """Return the login name of a uid (or the number as text), None for None."""
-    if uid is None:
-        return None
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (KeyError, ImportError):
-        return str(uid)
-
-
-class Daemon:
+class Daemon(IntakeMixin, ControlsMixin):
     """The spool's one worker.
 
     Parameters
@@ -239,124 +228,6 @@ class Daemon:
             except Exception:  # noqa: BLE001
                 log.exception("the notifier's flush failed")
 
-    # -- intake ------------------------------------------------------------------------------
-    def _pickup(self, name: str) -> None:
-        """Claim a file inotify saw complete, at once (in the watcher's thread; only a rename).
-
-        Postfix's pickup: taking the file out of incoming is all it does; the main
-        loop validates it on its next turn (or, after a crash, :meth:`recover`).
-        """
-        if self.stop_requested or name.endswith(IGNORED_SUFFIXES):
-            return
-        claimed = self.spool.claim(name, durable=False)
-        if claimed is not None:
-            self._picked.put(claimed)
-            self.wake.set()
-
-    def intake(self) -> int:
-        """Claim and validate the settled files in incoming; return how many were taken."""
-        settle = float(self.site.limits.settle_seconds)
-        now = time.time()
-        watcher = self.watcher
-        batch: list[Claimed] = []
-        while True:  # what the watcher thread took; while a burst is coming in, gather it
-            try:
-                batch.append(self._picked.get_nowait())
-                continue
-            except queue.Empty:
-                pass
-            if len(batch) < 2 or len(batch) >= INTAKE_BATCH:
-                break
-            time.sleep(0.005)
-            if self._picked.empty():
-                break
-        for name in self.spool.incoming_names()[:INTAKE_BATCH]:
-            ready = watcher is not None and watcher.complete(name)
-            if not ready and not self.spool.settled(name, settle, now=now):
-                continue
-            if watcher is not None:
-                watcher.forget(name)
-            claimed = self.spool.claim(name, durable=False)
-            if claimed is not None:
-                batch.append(claimed)
-        if len(batch) <= GROUP_COMMIT_MIN:
-            for claimed in batch:  # a few: fsync each (syncfs would also flush others' writes)
-                fsync_dir(self.spool.dir("incoming"))
-                self.accept(claimed)
-            return len(batch)
-        # group commit: claims, then every request's files, then the moves, each flushed once
-        fsync_dir(self.spool.dir("incoming"))
-        moves: list[tuple[str, str]] = []
-        for claimed in batch:
-            self.accept(claimed, moves=moves)
-        sync_filesystem(self.spool.root)
-        for request_id, target in moves:
-            self.spool.move(request_id, "intake", target, durable=False)
-        for target in {t for _, t in moves}:
-            fsync_dir(self.spool.dir(target))
-        return len(batch)
-
-    def accept(self, claimed: Claimed, *, moves: list[tuple[str, str]] | None = None) -> None:
-        """Validate a claimed request: to pending with state.json, or to rejected with errors.txt.
-
-        With ``moves`` (a batch), files are written without fsync and the move is
-        left to the caller, which flushes the batch first; else all is done here.
-        """
-        folder = claimed.folder
-        state = st.load(folder) or st.new_state(claimed.request_id)
-        state["claimed_at"] = state.get("claimed_at") or claimed.claimed_at
-        state["incoming_name"] = state.get("incoming_name") or claimed.name
-        state["submitter"] = state.get("submitter") or user_name(claimed.owner_uid)
-        origin = folder / "origin.json"
-        if origin.is_file():
-            state["origin"] = "email"
-            try:
-                import json
-
-                sender = json.loads(origin.read_text(encoding="utf-8")).get("from")
-                if sender:
-                    state["submitter"] = str(sender)
-            except (OSError, ValueError, AttributeError):
-                pass
-        when = _dt.datetime.fromtimestamp(state["claimed_at"], _dt.timezone.utc)
-        try:
-            raw = read_request_file(folder / "request.yaml", max_bytes=int(self.site.limits.max_request_bytes))
-            request = parse_request(raw, site=self.site, now=when)
-        except RequestRejected as rejected:
-            self._reject(folder, state, rejected.errors, moves)
-            return
-        except Exception as error:  # noqa: BLE001 - a bug must not stop intake; keep the input aside
-            log.error("validating %s failed:\n%s", claimed.request_id, traceback.format_exc())
-            self._reject(folder, state, [
-                f"spoold could not read this request ({type(error).__name__}); it is kept in rejected/ "
-                "and the administrator can see the details in the daemon's log."], moves)
-            return
-        durable = moves is None
-        self._requests[claimed.request_id] = request
-        state["request"] = _summary(request)
-        state["state"], state["accepted"] = "pending", st.now_iso()
-        self.emit(folder, state, "accepted", detail=f"{request.source_name}, products {', '.join(request.products)}",
-                  durable=durable)
-        st.save(folder, state, sync_dir=False, durable=durable)
-        if moves is None:
-            self.spool.move(claimed.request_id, "intake", "pending")
-        else:
-            moves.append((claimed.request_id, "pending"))
-
-    def _reject(self, folder: Path, state: dict, errors: list[str],
-                moves: list[tuple[str, str]] | None = None) -> None:
-        durable = moves is None
-        name = state.get("incoming_name") or "request.yaml"
-        errors = [name + e[len("request.yaml"):] if e.startswith("request.yaml ") else e for e in errors]
-        write_atomic(folder / "errors.txt", "".join(f"{e}\n" for e in errors), sync_dir=False, durable=durable)
-        state["state"], state["error"] = "rejected", errors[0] if errors else "rejected"
-        self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000], durable=durable)
-        st.save(folder, state, sync_dir=False, durable=durable)
-        if moves is None:
-            self.spool.move(folder.name, "intake", "rejected")
-        else:
-            moves.append((folder.name, "rejected"))
-
     # -- recovery at start --------------------------------------------------------------------
     def recover(self) -> None:
         """Finish what a crashed daemon left half-done."""
@@ -395,87 +266,6 @@ class Daemon:
         removed = self.spool.sweep_tmp()
         if removed:
             log.info("removed %d half-written file(s) older than 36 h from tmp/", removed)
-
-    # -- actions from the spool command ----------------------------------------------------------
-    def apply_controls(self) -> None:
-        """Apply cancel, hold, release and retry left in control/ by the spool command."""
-        for request_id, action, path in self.spool.controls():
-            if self.spool.find(request_id) is None and (self.spool.dir("incoming") / f"{request_id}.yaml").exists():
-                continue  # not claimed yet: apply it once it is
-            try:
-                message = self.apply(request_id, action)
-            except Exception as error:  # noqa: BLE001
-                log.error("%s %s failed:\n%s", action, request_id, traceback.format_exc())
-                message = f"{action} failed: {error}"
-            try:
-                write_json(self.spool.dir("control") / f".{request_id}.{action}.done", {"message": message})
-                path.unlink()
-            except OSError:
-                pass
-
-    def apply(self, request_id: str, action: str) -> str:
-        """Apply one action now; return a sentence saying what happened."""
-        found = self.spool.find(request_id)
-        if found is None:
-            return f"There is no request {request_id} in this spool."
-        where, folder = found
-        state = st.load(folder) or st.new_state(request_id)
-        if action == "cancel":
-            if where not in ("pending", "running", "hold"):
-                return f"{request_id} is {where}: only pending, running or held requests can be cancelled."
-            for _name, rec in self.runner.in_flight(state):
-                if rec.get("handle"):
-                    self.executor.cancel(rec["handle"])
-                rec["status"] = "cancelled"
-            state["state"] = "cancelled"
-            self.emit(folder, state, "cancelled", step=state.get("step"), detail="cancelled by spool cancel")
-            st.save(folder, state)
-            self.spool.move(request_id, where, "cancelled")
-            return f"{request_id} is cancelled."
-        if action == "hold":
-            if where == "pending" or (where == "running" and not self.runner.in_flight(state)):
-                state["held_from"], state["state"], state["hold_requested"] = where, "held", False
-                self.emit(folder, state, "held", detail=f"held while {where}")
-                st.save(folder, state)
-                self.spool.move(request_id, where, "hold")
-                return f"{request_id} is held; 'spool release {request_id}' lets it go on."
-            if where == "running":
-                state["hold_requested"] = True
-                st.save(folder, state)
-                return f"{request_id} will be held when its running step ends."
-            return f"{request_id} is {where}: only pending or running requests can be held."
-        if action == "release":
-            if where == "running" and state.get("hold_requested"):
-                state["hold_requested"] = False
-                st.save(folder, state)
-                return f"{request_id} is no longer to be held."
-            if where != "hold":
-                return f"{request_id} is {where}, not held."
-            back = state.get("held_from") or "pending"
-            state["state"] = "running" if back == "running" else "pending"
-            state["held_from"] = None
-            self.emit(folder, state, "released", detail=f"back to {back}")
-            st.save(folder, state)
-            self.spool.move(request_id, "hold", back)
-            return f"{request_id} is released."
-        if action == "retry":
-            if where not in ("failed", "cancelled"):
-                return f"{request_id} is {where}: only failed or cancelled requests can be retried."
-            attempt = int(state.get("attempt", 1))
-            state.setdefault("history", []).append({
-                "attempt": attempt, "state": state.get("state"), "step": state.get("step"),
-                "error": state.get("error"), "time": st.now_iso(),
-                "steps": {k: v for k, v in (state.get("steps") or {}).items() if v.get("attempt") == attempt},
-            })
-            for old in ("error.txt",):
-                if (folder / old).exists():
-                    os.replace(folder / old, folder / f"error.attempt{attempt}.txt")
-            state.update(attempt=attempt + 1, state="pending", error=None, waiting=None, hold_requested=False)
-            self.emit(folder, state, "retried", detail=f"attempt {attempt + 1}")
-            st.save(folder, state)
-            self.spool.move(request_id, where, "pending")
-            return f"{request_id} is pending again (attempt {attempt + 1})."
-        return f"Unknown action {action!r}: use cancel, hold, release or retry."
 
     # -- scheduling and advancing -----------------------------------------------------------------
     def schedule(self) -> None:
@@ -612,19 +402,3 @@ class Daemon:
         self._waiting_checked.pop(folder.name, None)
         target = FOLDER_OF[state["state"]]
         self.spool.move(folder.name, "running", target)
-
-
-def _summary(request: Any) -> dict[str, Any]:
-    """The request's values as state.json shows them."""
-    return {
-        "source": request.source_name,
-        "ra_deg": request.ra_deg,
-        "dec_deg": request.dec_deg,
-        "night": request.night.isoformat() if request.night else None,
-        "runs": list(request.runs) if request.runs else None,
-        "start_from": request.start_from,
-        "cuts": request.cuts.as_dict(),
-        "irf_set": request.irf_set_name,
-        "products": list(request.products),
-        "notify": list(request.notify),
-    }

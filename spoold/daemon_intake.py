@@ -1,0 +1,178 @@
+"""spoold's intake: settled files in ``incoming`` claimed and validated into pending or rejected.
+
+Part of :class:`spoold.daemon.Daemon` (a mixin: it uses the daemon's spool, site,
+watcher, emit and request cache). Postfix's pickup and cleanup: a claim is one
+rename; validation writes ``state.json`` (or ``errors.txt``) and moves the folder.
+Large bursts are flushed once (group commit) instead of file by file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import queue
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from spoold import state as st
+from spoold.request import RequestRejected, parse_request, read_request_file
+from spoold.spool import IGNORED_SUFFIXES, Claimed, fsync_dir, sync_filesystem, write_atomic
+
+log = logging.getLogger("spoold")
+
+#: at most this many files are taken from incoming per turn (the rest next turn)
+INTAKE_BATCH = 2000
+#: batches larger than this are flushed once (group commit) instead of file by file
+GROUP_COMMIT_MIN = 8
+
+
+def user_name(uid: int | None) -> str | None:
+    """Return the login name of a uid (or the number as text), None for None."""
+    if uid is None:
+        return None
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return str(uid)
+
+
+class IntakeMixin:
+    """Claiming and validating new requests (mixed into :class:`spoold.daemon.Daemon`)."""
+
+    # -- intake ------------------------------------------------------------------------------
+    def _pickup(self, name: str) -> None:
+        """Claim a file inotify saw complete, at once (in the watcher's thread; only a rename).
+
+        Postfix's pickup: taking the file out of incoming is all it does; the main
+        loop validates it on its next turn (or, after a crash, :meth:`recover`).
+        """
+        if self.stop_requested or name.endswith(IGNORED_SUFFIXES):
+            return
+        claimed = self.spool.claim(name, durable=False)
+        if claimed is not None:
+            self._picked.put(claimed)
+            self.wake.set()
+
+    def intake(self) -> int:
+        """Claim and validate the settled files in incoming; return how many were taken."""
+        settle = float(self.site.limits.settle_seconds)
+        now = time.time()
+        watcher = self.watcher
+        batch: list[Claimed] = []
+        while True:  # what the watcher thread took; while a burst is coming in, gather it
+            try:
+                batch.append(self._picked.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            if len(batch) < 2 or len(batch) >= INTAKE_BATCH:
+                break
+            time.sleep(0.005)
+            if self._picked.empty():
+                break
+        for name in self.spool.incoming_names()[:INTAKE_BATCH]:
+            ready = watcher is not None and watcher.complete(name)
+            if not ready and not self.spool.settled(name, settle, now=now):
+                continue
+            if watcher is not None:
+                watcher.forget(name)
+            claimed = self.spool.claim(name, durable=False)
+            if claimed is not None:
+                batch.append(claimed)
+        if len(batch) <= GROUP_COMMIT_MIN:
+            for claimed in batch:  # a few: fsync each (syncfs would also flush others' writes)
+                fsync_dir(self.spool.dir("incoming"))
+                self.accept(claimed)
+            return len(batch)
+        # group commit: claims, then every request's files, then the moves, each flushed once
+        fsync_dir(self.spool.dir("incoming"))
+        moves: list[tuple[str, str]] = []
+        for claimed in batch:
+            self.accept(claimed, moves=moves)
+        sync_filesystem(self.spool.root)
+        for request_id, target in moves:
+            self.spool.move(request_id, "intake", target, durable=False)
+        for target in {t for _, t in moves}:
+            fsync_dir(self.spool.dir(target))
+        return len(batch)
+
+    def accept(self, claimed: Claimed, *, moves: list[tuple[str, str]] | None = None) -> None:
+        """Validate a claimed request: to pending with state.json, or to rejected with errors.txt.
+
+        With ``moves`` (a batch), files are written without fsync and the move is
+        left to the caller, which flushes the batch first; else all is done here.
+        """
+        folder = claimed.folder
+        state = st.load(folder) or st.new_state(claimed.request_id)
+        state["claimed_at"] = state.get("claimed_at") or claimed.claimed_at
+        state["incoming_name"] = state.get("incoming_name") or claimed.name
+        state["submitter"] = state.get("submitter") or user_name(claimed.owner_uid)
+        origin = folder / "origin.json"
+        if origin.is_file():
+            state["origin"] = "email"
+            try:
+                import json
+
+                sender = json.loads(origin.read_text(encoding="utf-8")).get("from")
+                if sender:
+                    state["submitter"] = str(sender)
+            except (OSError, ValueError, AttributeError):
+                pass
+        when = _dt.datetime.fromtimestamp(state["claimed_at"], _dt.timezone.utc)
+        try:
+            raw = read_request_file(folder / "request.yaml", max_bytes=int(self.site.limits.max_request_bytes))
+            request = parse_request(raw, site=self.site, now=when)
+        except RequestRejected as rejected:
+            self._reject(folder, state, rejected.errors, moves)
+            return
+        except Exception as error:  # noqa: BLE001 - a bug must not stop intake; keep the input aside
+            log.error("validating %s failed:\n%s", claimed.request_id, traceback.format_exc())
+            self._reject(folder, state, [
+                f"spoold could not read this request ({type(error).__name__}); it is kept in rejected/ "
+                "and the administrator can see the details in the daemon's log."], moves)
+            return
+        durable = moves is None
+        self._requests[claimed.request_id] = request
+        state["request"] = _summary(request)
+        state["state"], state["accepted"] = "pending", st.now_iso()
+        self.emit(folder, state, "accepted", detail=f"{request.source_name}, products {', '.join(request.products)}",
+                  durable=durable)
+        st.save(folder, state, sync_dir=False, durable=durable)
+        if moves is None:
+            self.spool.move(claimed.request_id, "intake", "pending")
+        else:
+            moves.append((claimed.request_id, "pending"))
+
+    def _reject(self, folder: Path, state: dict, errors: list[str],
+                moves: list[tuple[str, str]] | None = None) -> None:
+        durable = moves is None
+        name = state.get("incoming_name") or "request.yaml"
+        errors = [name + e[len("request.yaml"):] if e.startswith("request.yaml ") else e for e in errors]
+        write_atomic(folder / "errors.txt", "".join(f"{e}\n" for e in errors), sync_dir=False, durable=durable)
+        state["state"], state["error"] = "rejected", errors[0] if errors else "rejected"
+        self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000], durable=durable)
+        st.save(folder, state, sync_dir=False, durable=durable)
+        if moves is None:
+            self.spool.move(folder.name, "intake", "rejected")
+        else:
+            moves.append((folder.name, "rejected"))
+
+
+def _summary(request: Any) -> dict[str, Any]:
+    """The request's values as state.json shows them."""
+    return {
+        "source": request.source_name,
+        "ra_deg": request.ra_deg,
+        "dec_deg": request.dec_deg,
+        "night": request.night.isoformat() if request.night else None,
+        "runs": list(request.runs) if request.runs else None,
+        "start_from": request.start_from,
+        "cuts": request.cuts.as_dict(),
+        "irf_set": request.irf_set_name,
+        "products": list(request.products),
+        "notify": list(request.notify),
+    }
