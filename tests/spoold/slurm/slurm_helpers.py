@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -78,6 +79,27 @@ def run_until_final(executor: SlurmExecutor, handles: list[dict], timeout: float
 REPO = Path(__file__).resolve().parents[3]
 PREFIX = Path(os.environ.get("ASTRAN_SLURM_PREFIX", "/var/lib/astran-slurm"))
 TEST_USER = os.environ.get("ASTRAN_SLURM_TEST_USER", "astran-test")
+
+
+def stop_slurm_daemon(name: str) -> None:
+    """Stop one of scripts/slurm-up's daemons (``slurmctld``, ``slurmdbd``) by its pid file."""
+    pid = int((PREFIX / "run" / f"{name}.pid").read_text().strip())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, IndexError):
+            return
+        if state in ("Z", "X"):  # dead daemons linger as zombies here
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+
+
+def slurm_up() -> None:
+    """Start again what :func:`stop_slurm_daemon` stopped (scripts/slurm-up is idempotent)."""
+    subprocess.run([str(REPO / "scripts" / "slurm-up")], check=True, capture_output=True, timeout=300)
 
 
 def _slurm_answers() -> bool:

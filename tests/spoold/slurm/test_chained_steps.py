@@ -1,4 +1,5 @@
-"""The daemon chains a request's steps in Slurm with ``--dependency=afterok`` (real Slurm).
+"""The daemon chains a request's steps in Slurm with ``--dependency=afterok`` (real Slurm),
+and the chain outlives a 30-s stop of slurmctld.
 
 The steps are the daemon tests' cheap shell steps (dl3 per run, index, report): each task
 appends a line to the request's journal.txt, sleeps and writes its output.
@@ -9,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
 
-from slurm_helpers import slurm_cluster  # noqa: F401 - fixture
+from slurm_helpers import slurm_cluster, slurm_up, stop_slurm_daemon  # noqa: F401 - fixture
 from test_daemon_slurm import H, _final, _request_id, daemon, spool  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slurm
@@ -91,3 +93,32 @@ def test_daemon_killed_after_the_chain_is_submitted_submits_nothing_twice(spool:
     assert _journal(spool, rid) == ["dl3"] * 3 + ["index", "report"]
     state = json.loads((spool / "done" / rid / "state.json").read_text())
     assert all(state["steps"][s]["status"] == "done" for s in ("dl3", "index", "report"))
+
+
+@pytest.mark.slow
+def test_request_completes_through_a_30_s_slurmctld_outage(spool: Path, daemon, slurm_cluster) -> None:
+    """slurmctld stopped for 30 s while dl3 runs (throttled to 2 of its 3 tasks) and index and
+    report wait behind afterok: the request stays running, then ends in done with each step
+    submitted once."""
+    daemon(seconds=20)
+    H.drop(spool, "crab.yaml", H.request_yaml())
+    rid = _request_id(spool, "crab.yaml")
+    H.wait_for(lambda: _handle(spool, rid, "report").get("job_id"), timeout=60, what="the chain to be submitted")
+    dl3 = _handle(spool, rid, "dl3")["job_id"]
+    H.wait_for(lambda: sum(r["State"] == "RUNNING" for r in slurm_cluster.squeue(job_ids=[dl3])) == 2,
+               timeout=60, what="two dl3 tasks to run")
+    stop_slurm_daemon("slurmctld")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert H.where(spool, rid) == ["running"], (spool.parent / "daemon.log").read_text()[-3000:]
+            time.sleep(1.0)
+    finally:
+        slurm_up()
+    assert _final(spool, rid, timeout=300) == "done", (spool.parent / "daemon.log").read_text()[-3000:]
+    assert _journal(spool, rid) == ["dl3"] * 3 + ["index", "report"]
+    state = H.state_of(spool, rid)
+    assert all(state["steps"][s]["status"] == "done" for s in ("dl3", "index", "report"))
+    for step in ("dl3", "index", "report"):
+        rows = slurm_cluster.sacct(names=[f"astran.{rid}.{step}.1"])
+        assert len({r["JobID"].split("_")[0].split(".")[0] for r in rows}) == 1, (step, rows)

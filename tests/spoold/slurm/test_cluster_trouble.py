@@ -3,23 +3,17 @@ resumed mid-run, slurmctld stopped for 30 s mid-run."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from spoold.executors.base import TaskState
 
-from slurm_helpers import make_executor, run_until_final, shell_job
+from slurm_helpers import make_executor, run_until_final, shell_job, slurm_up, stop_slurm_daemon
 from slurm_helpers import slurm_cluster, workdir  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
-
-REPO = Path(__file__).resolve().parents[3]
-PREFIX = Path(os.environ.get("ASTRAN_SLURM_PREFIX", "/var/lib/astran-slurm"))
 
 
 def _wait_running(executor, handles, count, timeout=60.0):
@@ -77,25 +71,6 @@ def test_node_down_mid_run_is_retried_after_resume(slurm_cluster, workdir):
     assert "done 0" in (workdir / "logs" / "dl2" / "0.log").read_text()
 
 
-def _stop(name: str) -> None:
-    pid = int((PREFIX / "run" / f"{name}.pid").read_text().strip())
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, IndexError):
-            return
-        if state in ("Z", "X"):
-            return
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-
-
-def _slurm_up() -> None:
-    subprocess.run([str(REPO / "scripts" / "slurm-up")], check=True, capture_output=True, timeout=300)
-
-
 @pytest.mark.parametrize("daemons", [("slurmctld",), ("slurmdbd", "slurmctld")], ids=["slurmctld", "both"])
 def test_outage_mid_run_is_waited_out(slurm_cluster, workdir, daemons):
     """slurmctld (and then slurmdbd too) stopped for 30 s while tasks run: they complete."""
@@ -104,7 +79,7 @@ def test_outage_mid_run_is_waited_out(slurm_cluster, workdir, daemons):
     handles = [executor.submit(job)]
     _wait_running(executor, handles, 2)
     for name in daemons:
-        _stop(name)
+        stop_slurm_daemon(name)
     outages = 0
     try:
         deadline = time.monotonic() + 30
@@ -116,7 +91,7 @@ def test_outage_mid_run_is_waited_out(slurm_cluster, workdir, daemons):
                 assert not status.state.final or status.state == TaskState.SUCCEEDED, status
             time.sleep(1.0)
     finally:
-        _slurm_up()
+        slurm_up()
     polls = run_until_final(executor, handles, timeout=180)
     assert {s.state for s in polls[0].tasks.values()} == {TaskState.SUCCEEDED}
     print(f"polls that met an outage: {outages}")
@@ -163,7 +138,7 @@ def test_submission_during_an_outage_waits_and_goes_once(slurm_cluster, workdir)
     """sbatch meets a stopped slurmctld: the step is deferred (no failure), other submissions
     do not hammer Slurm, and after the restart it is submitted exactly once."""
     executor = make_executor(poll_seconds=1.0, poll_max_seconds=3.0)
-    _stop("slurmctld")
+    stop_slurm_daemon("slurmctld")
     try:
         first = shell_job(workdir, ["echo one"], step="dl2")
         second = shell_job(workdir, ["echo two"], step="dl3", request_id=first.request_id)
@@ -174,7 +149,7 @@ def test_submission_during_an_outage_waits_and_goes_once(slurm_cluster, workdir)
         handles = [p.handle for p in polls]
         assert all(s.state == TaskState.QUEUED for p in polls for s in p.tasks.values())
     finally:
-        _slurm_up()
+        slurm_up()
     polls = run_until_final(executor, handles, timeout=120)
     assert all(s.state == TaskState.SUCCEEDED for p in polls for s in p.tasks.values())
     for handle in handles:
