@@ -15,13 +15,11 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import tables
 
 import lappana.env  # noqa: F401
 from astropy.io import fits
@@ -35,8 +33,7 @@ from lappana.dl3.selection import GammanessCut, gammaness_cut_from_irf, select_e
 from lappana.dl3.writer import EventSpool, write_dl3
 from lappana.errors import LappanaError
 from lappana.io.dl2 import DL2_REQUIRED_COLUMNS
-from lappana.io.blosc_chunks import open_blosc_table
-from lappana.io.hdf5 import get_table, open_table_file
+from lappana.io.hdf5 import get_table, iter_table_chunks, open_table_file
 from lappana.paths import parse_run_id, run_file_name
 
 __all__ = ["make_dl3", "DEFAULT_CHUNK_ROWS", "RunSummary"]
@@ -257,39 +254,14 @@ def _scan_run(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, n_rows: int
     return summary, [EventSpool.adopt(path, n) for _, path, n in results]
 
 
-def _range_chunks(dl2_path: Path, start: int, stop: int, chunk_rows: int) -> Iterator[dict[str, np.ndarray]]:
-    """The columns making DL3 needs, of rows [start, stop), ``chunk_rows`` at a time.
-
-    Blosc-compressed tables (lstchain's) are read chunk by chunk straight from the
-    file (:mod:`lappana.io.blosc_chunks`); anything else through PyTables.
-    """
-    columns = list(DL2_REQUIRED_COLUMNS)
-    with open_table_file(dl2_path) as h5:
-        table = get_table(h5, DL2_PARAMS_KEY)
-        direct = open_blosc_table(dl2_path, table._v_pathname)
-        try:
-            for first in range(start, stop, chunk_rows):
-                last = min(first + chunk_rows, stop)
-                try:
-                    rows = direct.read(first, last) if direct is not None else table.read(first, last)
-                except tables.HDF5ExtError as exc:
-                    raise LappanaError(
-                        f"{dl2_path}: rows {first}-{last} of {DL2_PARAMS_KEY} cannot be read (the file is "
-                        f"probably truncated): {str(exc).splitlines()[0]}"
-                    ) from None
-                yield {name: np.ascontiguousarray(rows[name]) for name in columns}
-        finally:
-            if direct is not None:
-                direct.close()
-
-
 def _scan(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, start: int, stop: int,
           chunk_rows: int) -> tuple[RunSummary, Path, int]:
     """Read rows [start, stop): effective time, GTI, selection, cuts, coordinates into a spool file."""
     summary = RunSummary()
     spool = EventSpool(spool_dir)
     try:
-        for chunk in _range_chunks(dl2_path, start, stop, chunk_rows):
+        for chunk in iter_table_chunks(dl2_path, DL2_PARAMS_KEY, DL2_REQUIRED_COLUMNS, chunk_rows,
+                                       start=start, stop=stop):
             _add_chunk(summary, spool, chunk, gh_cut)
         spool.close()
     except BaseException:

@@ -84,14 +84,18 @@ class BloscTableReader:
         The HDF5 file.
     key : str
         The table's path in the file.
+    dtype : numpy.dtype, optional
+        The rows' layout as PyTables describes it (h5py reads PyTables' booleans as
+        ``u1``); by default h5py's.
 
     Raises
     ------
     Unsupported
-        When the table's storage is not plain blosc (+ Fletcher-32) chunks.
+        When the table's storage is not plain blosc (+ Fletcher-32) chunks, or ``dtype``
+        does not fit its rows.
     """
 
-    def __init__(self, path: str | Path, key: str) -> None:
+    def __init__(self, path: str | Path, key: str, dtype: np.dtype | None = None) -> None:
         import blosc2  # PyTables depends on it
         import h5py
 
@@ -101,7 +105,9 @@ class BloscTableReader:
             node = h5.get(key)
             if not isinstance(node, h5py.Dataset) or node.chunks is None or node.ndim != 1:
                 raise Unsupported(f"{key} is not a chunked one-dimensional table")
-            self.dtype = np.dtype(node.dtype)
+            self.dtype = np.dtype(node.dtype if dtype is None else dtype)
+            if self.dtype.itemsize != node.dtype.itemsize:
+                raise Unsupported(f"{key}: rows of {node.dtype.itemsize} bytes, not {self.dtype.itemsize}")
             self.nrows = int(node.shape[0])
             self.chunk_rows = int(node.chunks[0])
             self._checksum = _filter_pipeline(node)
@@ -229,14 +235,14 @@ def _chunk_index(node) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
 
 
-def open_blosc_table(path: str | Path, key: str) -> BloscTableReader | None:
+def open_blosc_table(path: str | Path, key: str, dtype: np.dtype | None = None) -> BloscTableReader | None:
     """A :class:`BloscTableReader` for the table, or None when it must be read by PyTables.
 
     Callers open the file with PyTables first (which turns a missing, truncated or
     non-HDF5 file into a sentence); this only decides whether the fast path applies.
     """
     try:
-        return BloscTableReader(path, key)
+        return BloscTableReader(path, key, dtype)
     except Unsupported:
         return None
     except (ImportError, OSError, KeyError, ValueError):

@@ -10,7 +10,7 @@ from chain_fixtures import lstchain_dl2_run, lstchain_models  # noqa: F401 - fix
 from lappana.constants import DL2_PARAMS_KEY
 from lappana.errors import LappanaError
 from lappana.io.blosc_chunks import BloscTableReader, fletcher32, open_blosc_table
-from lappana.io.hdf5 import FILTERS, write_table
+from lappana.io.hdf5 import DIRECT_READ_ROWS, FILTERS, iter_table_chunks, write_table
 
 KEY = "/dl2/event/telescope/parameters/LST_LSTCam"
 
@@ -50,6 +50,26 @@ def test_rows_equal_pytables_for_any_range(tmp_path, filters):
             assert len(rows) == len(expected)
             for name in columns:
                 np.testing.assert_array_equal(rows[name], expected[name])
+
+
+def test_table_chunks_take_the_direct_path_and_equal_pytables(tmp_path, monkeypatch):
+    """iter_table_chunks reads blosc tables directly, in pieces smaller than its chunks, with
+    PyTables' column types (booleans stay bool; h5py alone would give uint8)."""
+    path = tmp_path / "t.h5"
+    columns = _columns(3 * DIRECT_READ_ROWS + 123)
+    write_table(path, KEY, columns, filters=FILTERS)
+    reference = _pytables(path)
+    reads = []
+    original = BloscTableReader.read
+    monkeypatch.setattr(BloscTableReader, "read", lambda self, a, b: reads.append(b - a) or original(self, a, b))
+    for names in (["is_good", "event_id"], list(columns)):
+        chunks = list(iter_table_chunks(path, KEY, names, chunk_rows=2 * DIRECT_READ_ROWS + 7, start=5))
+        assert [len(c["event_id"]) for c in chunks] == [2 * DIRECT_READ_ROWS + 7, DIRECT_READ_ROWS + 111]
+        for name in names:
+            values = np.concatenate([c[name] for c in chunks])
+            assert values.dtype == reference.dtype[name]
+            np.testing.assert_array_equal(values, reference[name][5:])
+    assert reads and max(reads) == DIRECT_READ_ROWS
 
 
 def test_fletcher32_equals_what_hdf5_stored_on_odd_and_even_chunks(tmp_path):
