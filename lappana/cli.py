@@ -22,6 +22,7 @@ from lappana.errors import LappanaError
 SUBCOMMANDS: dict[str, str] = {
     "simulate": "simulate",
     "dl2": "dl2",
+    "irfs": "irfs",
     "dl3": "dl3",
     "index": "index",
     "check-dl2": "check_dl2",
@@ -36,6 +37,8 @@ SUBCOMMANDS: dict[str, str] = {
 SUBCOMMAND_HELP: dict[str, str] = {
     "simulate": "simulate an LST-1-like night: DL1/DL2 runs, run catalogue, MC and IRFs",
     "dl2": "DL1 to DL2 with the real lstchain_dl1_to_dl2 in the site's lstchain environment",
+    "irfs": "IRFs for lstchain models: simulated MC gammas through the real lstchain_dl1_to_dl2 and "
+            "lstchain_create_irf_files",
     "dl3": "DL2 to DL3 (GADF) natively, with the gammaness cut of the IRF",
     "index": "write hdu-index and obs-index for a folder of DL3 files",
     "check-dl2": "check DL2 files: readable, complete, sane",

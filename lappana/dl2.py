@@ -51,6 +51,7 @@ __all__ = [
     "model_files",
     "resolve_config",
     "run_dl1_to_dl2",
+    "run_logged",
 ]
 
 LSTCHAIN_DL1_TO_DL2 = "lstchain_dl1_to_dl2"
@@ -190,19 +191,21 @@ def dl1_columns_needed(config: dict | None = None) -> list[str]:
     return needed
 
 
-def lstchain_prefix(lstchain_env: str | Path) -> list[str]:
-    """Return the command that runs ``lstchain_dl1_to_dl2`` in an lstchain environment.
+def lstchain_prefix(lstchain_env: str | Path, tool: str = LSTCHAIN_DL1_TO_DL2) -> list[str]:
+    """Return the command that runs an lstchain tool in an lstchain environment.
 
     Parameters
     ----------
     lstchain_env : str or Path
         A venv folder, its ``bin/`` folder, or a command prefix such as
         ``conda run -n lst-0.12.3``.
+    tool : str
+        The tool, ``lstchain_dl1_to_dl2`` by default.
 
     Returns
     -------
     list of str
-        The command, ending with ``lstchain_dl1_to_dl2`` (or its full path).
+        The command, ending with ``tool`` (or its full path).
 
     Raises
     ------
@@ -221,17 +224,17 @@ def lstchain_prefix(lstchain_env: str | Path) -> list[str]:
         or (not any(c.isspace() for c in text) and os.sep in text)
     )
     if not looks_like_path:
-        return [*shlex.split(text), LSTCHAIN_DL1_TO_DL2]
+        return [*shlex.split(text), tool]
     if not as_path.is_dir():
         raise LappanaError(
             f"The lstchain environment {as_path} does not exist: give a venv folder, its bin/ "
             "folder, or a command prefix such as 'conda run -n lst-0.12.3'."
         )
-    for candidate in (as_path / LSTCHAIN_DL1_TO_DL2, as_path / "bin" / LSTCHAIN_DL1_TO_DL2):
+    for candidate in (as_path / tool, as_path / "bin" / tool):
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return [str(candidate.resolve())]
     raise LappanaError(
-        f"{as_path} holds no {LSTCHAIN_DL1_TO_DL2} (looked in it and in its bin/): "
+        f"{as_path} holds no {tool} (looked in it and in its bin/): "
         "is lstchain installed there?"
     )
 
@@ -408,7 +411,7 @@ def run_dl1_to_dl2(
         dl1_path, staging, lstchain_env=lstchain_env, models_dir=models_dir, config=config,
     )
     try:
-        seconds = _run_logged(command, log_path, cwd=staging, timeout=timeout, what=dl1_path.name,
+        seconds = run_logged(command, log_path, cwd=staging, timeout=timeout, what=dl1_path.name,
                               lstchain_env=lstchain_env)
         staged = dl2_output_path(dl1_path, staging)
         if not staged.is_file():
@@ -430,11 +433,11 @@ def run_dl1_to_dl2(
     return DL2Result(dl2_path=dl2_path, log_path=log_path, n_events=n_events, command=command, seconds=seconds)
 
 
-def _run_logged(
+def run_logged(
     command: list[str], log_path: Path, *, cwd: Path, timeout: float | None, what: str,
-    lstchain_env: str | Path,
+    lstchain_env: str | Path, tool: str = LSTCHAIN_DL1_TO_DL2,
 ) -> float:
-    """Run lstchain with its output in ``log_path``; return the seconds it took, or raise a sentence."""
+    """Run an lstchain tool with its output in ``log_path``; return the seconds it took, or raise a sentence."""
     start = time.monotonic()
     try:
         with open(log_path, "w", encoding="utf-8") as log:
@@ -451,11 +454,11 @@ def _run_logged(
         ) from None
     except subprocess.TimeoutExpired:
         raise LappanaError(
-            f"lstchain_dl1_to_dl2 did not finish on {what} within {timeout:g} s; see {log_path}."
+            f"{tool} did not finish on {what} within {timeout:g} s; see {log_path}."
         ) from None
     if done.returncode != 0:
         raise LappanaError(
-            f"lstchain_dl1_to_dl2 failed on {what} with exit code {done.returncode}; "
+            f"{tool} failed on {what} with exit code {done.returncode}; "
             f"the end of its log {log_path}:\n{_tail(log_path)}"
         )
     return time.monotonic() - start

@@ -10,11 +10,11 @@ A DL1 file for ``lstchain_dl1_to_dl2`` and ``lstchain_mc_trainpipe`` (lstchain
 - the instrument description under ``/configuration/instrument/``, from which
   lstchain takes the effective focal length (:mod:`lappana.io.instrument`).
 
-Neither tool reads ``/simulation/run_config`` or other nodes: lstchain's
-``lstchain_create_irf_files`` would, but lappana's simulator writes IRFs itself,
-so MC files carry only the parameter table (with the ``mc_*`` columns) and the
-instrument. Every other node of a DL1 file is copied into the DL2 file by
-``lstchain_dl1_to_dl2``.
+Neither tool reads ``/simulation/run_config`` or other nodes, so training MC
+files carry only the parameter table (with the ``mc_*`` columns) and the
+instrument. ``lstchain_create_irf_files`` does read it: the MC of IRFs gets it
+from :mod:`lappana.io.run_config`, and ``lstchain_dl1_to_dl2`` copies it, as
+every other node of a DL1 file, into the DL2 file.
 """
 
 from __future__ import annotations

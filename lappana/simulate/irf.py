@@ -68,11 +68,21 @@ class GammaSample:
     simulated_area_m2: float
 
 
+def geomagnetic_field(time: Time = _GEOMAG_REFERENCE) -> tuple[float, float, float]:
+    """LST-1's geomagnetic field at ``time``, as lstchain models it.
+
+    Returns
+    -------
+    total_ut, declination_rad, inclination_rad : float
+    """
+    years = (time - _GEOMAG_REFERENCE).to_value(u.yr)
+    return (_GEOMAG_TOTAL_UT, float(np.radians(_GEOMAG_DEC_DEG + _DELTA_DEC_DEG_YR * years)),
+            float(np.radians(_GEOMAG_INC_DEG + _DELTA_INC_DEG_YR * years)))
+
+
 def geomagnetic_delta_deg(zenith_deg: float, azimuth_deg: float, time: Time) -> float:
     """Angle (deg) between the geomagnetic field and the shower axis, as lstchain computes it."""
-    years = (time - _GEOMAG_REFERENCE).to_value(u.yr)
-    dec = np.radians(_GEOMAG_DEC_DEG + _DELTA_DEC_DEG_YR * years)
-    inc = np.radians(_GEOMAG_INC_DEG + _DELTA_INC_DEG_YR * years)
+    _, dec, inc = geomagnetic_field(time)
     zen, az = np.radians(zenith_deg), np.radians(azimuth_deg)
     term = np.sin(inc) * np.cos(zen) - np.cos(inc) * np.sin(zen) * np.cos(az - dec)
     return float(np.degrees(np.arccos(term)))
@@ -220,16 +230,16 @@ def make_irf(
 
 
 def _header_cards(irf: IrfSet, time: Time) -> list[tuple[str, object, str]]:
-    years = (time - _GEOMAG_REFERENCE).to_value(u.yr)
+    b_total, b_dec, b_inc = geomagnetic_field(time)
     cards = [
         ("TELESCOP", "CTA-N", ""),
         ("INSTRUME", "LST-1", ""),
         ("FOVALIGN", "RADEC", ""),
         ("ZEN_PNT", float(irf.zenith_deg), "deg"),
         ("AZ_PNT", float(irf.azimuth_deg), "deg"),
-        ("B_TOTAL", _GEOMAG_TOTAL_UT, "uT"),
-        ("B_INC", float(np.radians(_GEOMAG_INC_DEG + _DELTA_INC_DEG_YR * years)), "rad"),
-        ("B_DEC", float(np.radians(_GEOMAG_DEC_DEG + _DELTA_DEC_DEG_YR * years)), "rad"),
+        ("B_TOTAL", b_total, "uT"),
+        ("B_INC", b_inc, "rad"),
+        ("B_DEC", b_dec, "rad"),
         ("B_DELTA", geomagnetic_delta_deg(irf.zenith_deg, irf.azimuth_deg, time), "deg"),
         ("G_OFFSET", MC_OFFSET_DEG, "deg"),
     ]

@@ -13,6 +13,12 @@ Three files, each a DL1 table with lstchain's ``mc_*`` columns, written with
 The telescope points at 20° zenith, 180° azimuth (``alt_tel`` = ``mc_alt_tel``).
 Only showers that trigger and survive cleaning are written, each with the image
 parameters of :mod:`lappana.simulate.showers`.
+
+:func:`write_irf_mc_file` writes the MC of one IRF pointing node for
+``lstchain_create_irf_files``: point-like gammas 0.4° off-axis, thrown from a
+power law over a known area, with ``/simulation/run_config`` saying what was
+thrown (:mod:`lappana.io.run_config`), so that the IRFs of a set of random
+forests are made from what those forests make of the gammas.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ MC_AZIMUTH_DEG = 180.0
 PROTON_ENERGY_RATIO = 3.0
 _DEG_TO_M = np.radians(1.0) * model.EFFECTIVE_FOCAL_LENGTH_M
 _E_MIN, _E_MAX = 0.01, 100.0
+#: Offset of the point-like MC gammas from the pointing (deg): LST-1's wobble offset.
+POINT_OFFSET_DEG = 0.4
+#: Spectral index of the thrown IRF gammas (pyirf cannot take -1; harder than lstchain's -2
+#: so that the TeV bins have enough gammas at a small sample).
+IRF_SPECTRAL_INDEX = -1.5
 
 
 def _detected_gamma_energies(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -58,7 +69,9 @@ def _hadron_equivalent_energies(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.exp(np.interp(rng.uniform(size=n), cdf, np.log(grid)))
 
 
-def mc_events(rng: np.random.Generator, particle: str, n: int, *, offset_deg: float | None) -> dict[str, np.ndarray]:
+def mc_events(rng: np.random.Generator, particle: str, n: int, *, offset_deg: float | None,
+              zenith_deg: float = MC_ZENITH_DEG, azimuth_deg: float = MC_AZIMUTH_DEG,
+              gamma_energies: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """DL1 columns (with ``mc_*``) of ``n`` detected MC showers.
 
     Parameters
@@ -68,20 +81,29 @@ def mc_events(rng: np.random.Generator, particle: str, n: int, *, offset_deg: fl
     offset_deg : float or None
         Point-like source at this offset from the pointing, or None for diffuse
         directions (uniform within 2.5°).
+    zenith_deg, azimuth_deg : float
+        The telescope pointing.
+    gamma_energies : numpy.ndarray, optional
+        The true energies (TeV) of ``n`` detected gammas; by default drawn from E⁻².
     """
     is_gamma = np.full(n, particle == "gamma")
-    equivalent = _detected_gamma_energies(rng, n) if particle == "gamma" else _hadron_equivalent_energies(rng, n)
+    if gamma_energies is not None:
+        equivalent = np.asarray(gamma_energies, dtype=float)
+    elif particle == "gamma":
+        equivalent = _detected_gamma_energies(rng, n)
+    else:
+        equivalent = _hadron_equivalent_energies(rng, n)
     angle = rng.uniform(0, 2 * np.pi, n)
     radius = np.full(n, offset_deg) if offset_deg is not None else 2.5 * np.sqrt(rng.uniform(size=n))
     src_x = radius * _DEG_TO_M * np.cos(angle)
     src_y = radius * _DEG_TO_M * np.sin(angle)
-    zen = np.full(n, MC_ZENITH_DEG)
+    zen = np.full(n, float(zenith_deg))
     reco_energy = draw_reco_energy(rng, equivalent, is_gamma)
     score = model.gamma_score(rng, equivalent, is_gamma)
     image = image_parameters(rng, energy=equivalent, reco_energy=reco_energy, score=score,
                              is_gamma=is_gamma, src_x=src_x, src_y=src_y, zenith_deg=zen)
-    alt_tel = np.full(n, np.radians(90.0 - MC_ZENITH_DEG))
-    az_tel = np.full(n, np.radians(MC_AZIMUTH_DEG))
+    alt_tel = np.full(n, np.radians(90.0 - float(zenith_deg)))
+    az_tel = np.full(n, np.radians(float(azimuth_deg)))
     mc_alt, mc_az = camera_to_altaz(src_x, src_y, alt_tel, az_tel)
     cols: dict[str, np.ndarray] = {}
     for name, dtype in DL1_COLUMNS.items():
@@ -129,7 +151,7 @@ def write_mc_files(folder: str | Path, *, seed: int, n_events: int = 20_000) -> 
     folder.mkdir(parents=True, exist_ok=True)
     specs = {
         "gamma_diffuse": ("gamma", None, 1),
-        "gamma_point": ("gamma", 0.4, 2),
+        "gamma_point": ("gamma", POINT_OFFSET_DEG, 2),
         "proton": ("proton", None, 3),
     }
     out: dict[str, Path] = {}
@@ -140,3 +162,49 @@ def write_mc_files(folder: str | Path, *, seed: int, n_events: int = 20_000) -> 
         write_dl1_file(path, events, run_id=int(events["obs_id"][0]), is_simulation=True)
         out[name] = path
     return out
+
+
+def write_irf_mc_file(path: str | Path, *, seed: int, zenith_deg: float, azimuth_deg: float = MC_AZIMUTH_DEG,
+                      n_thrown: int = 400_000) -> Path:
+    """Write the point-like MC gammas of one IRF pointing node, with what was thrown.
+
+    ``n_thrown`` gammas are thrown as E^:data:`IRF_SPECTRAL_INDEX` from 10 GeV to
+    100 TeV, 0.4° off-axis, with cores spread over the area A of a circle a little
+    larger than the telescope's largest collection area; a gamma of energy E is
+    detected with probability collection_area(E, zenith) / A, as in
+    :func:`lappana.simulate.irf.simulate_point_gammas`. The detected ones are
+    written as MC DL1 (``obs_id`` 1), and ``/simulation/run_config`` records
+    ``n_thrown``, the spectrum, A (as ``max_scatter_range``), the pointing, the
+    offset (as a viewcone of 0.4° to 0.4°, which lstchain reads as a ring at the
+    wobble offset) and the geomagnetic field: what pyirf needs for the effective
+    area.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from lappana.io.dl1 import write_dl1_file
+    from lappana.io.run_config import ThrownShowers, write_run_config
+    from lappana.simulate.irf import geomagnetic_field
+
+    rng = np.random.default_rng([int(seed), 900_000, int(round(zenith_deg * 10)), int(round(azimuth_deg * 10))])
+    g = IRF_SPECTRAL_INDEX + 1.0
+    u = rng.uniform(size=int(n_thrown))
+    energy = (_E_MIN**g + u * (_E_MAX**g - _E_MIN**g)) ** (1.0 / g)
+    grid = np.logspace(np.log10(_E_MIN), np.log10(_E_MAX), 401)
+    area_m2 = float(model.collection_area(grid, zenith_deg).max()) * 1.05
+    detected = energy[rng.uniform(size=energy.size) < model.collection_area(energy, zenith_deg) / area_m2]
+    events = mc_events(rng, "gamma", detected.size, offset_deg=POINT_OFFSET_DEG, zenith_deg=zenith_deg,
+                       azimuth_deg=azimuth_deg, gamma_energies=detected)
+    path = Path(path)
+    write_dl1_file(path, events, run_id=1, is_simulation=True)
+    b_total, b_dec, b_inc = geomagnetic_field()
+    write_run_config(path, ThrownShowers(
+        n_showers=int(n_thrown), energy_min_tev=_E_MIN, energy_max_tev=_E_MAX,
+        spectral_index=IRF_SPECTRAL_INDEX, max_scatter_range_m=float(np.sqrt(area_m2 / np.pi)),
+        alt_rad=float(np.radians(90.0 - zenith_deg)), az_rad=float(np.radians(azimuth_deg)),
+        b_total_ut=b_total, b_declination_rad=b_dec, b_inclination_rad=b_inc,
+        viewcone_min_deg=POINT_OFFSET_DEG, viewcone_max_deg=POINT_OFFSET_DEG,
+    ))
+    return path

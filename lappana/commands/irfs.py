@@ -1,0 +1,54 @@
+"""``lappana irfs``: IRFs for a set of lstchain models, by the real lstchain from simulated MC."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from lappana.errors import LappanaError
+
+HELP = "IRFs for lstchain models: simulated MC gammas through lstchain_dl1_to_dl2 and lstchain_create_irf_files"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``lappana irfs``."""
+    from lappana.model_irfs import CUT_SETS, DEFAULT_ZENITH_NODES_DEG
+
+    parser.add_argument("-o", "--output-dir", required=True, metavar="DIR",
+                        help=f"folder for the IRF sets ({', '.join(CUT_SETS)}), one subfolder each")
+    parser.add_argument("--lstchain-env", default=os.environ.get("ASTRAN_LSTCHAIN_ENV"), metavar="ENV",
+                        help="lstchain environment: a venv or its bin/ folder, or a command prefix "
+                        "(default: $ASTRAN_LSTCHAIN_ENV)")
+    parser.add_argument("--models", default=os.environ.get("ASTRAN_LSTCHAIN_MODELS"), metavar="DIR",
+                        help="folder of the trained models the IRFs are for (default: $ASTRAN_LSTCHAIN_MODELS)")
+    parser.add_argument("--config", metavar="JSON",
+                        help="lstchain configuration for DL1 to DL2 (default: the models' lstchain_config.json)")
+    parser.add_argument("--zenith", type=float, nargs="+", default=list(DEFAULT_ZENITH_NODES_DEG), metavar="DEG",
+                        help="zenith angles of the pointing nodes (default: %(default)s)")
+    parser.add_argument("--azimuth", type=float, default=180.0, metavar="DEG",
+                        help="azimuth of the nodes (default: %(default)s)")
+    parser.add_argument("--thrown", type=int, default=400_000, metavar="N",
+                        help="MC gammas thrown per node (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the MC gammas (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Make the IRF sets; print one line per piece of work and the files at the end."""
+    from lappana.model_irfs import make_model_irfs
+
+    if not args.lstchain_env:
+        raise LappanaError("Say which lstchain to use: --lstchain-env ENV (or set ASTRAN_LSTCHAIN_ENV).")
+    if not args.models:
+        raise LappanaError("Say which models the IRFs are for: --models DIR (or set ASTRAN_LSTCHAIN_MODELS).")
+    if args.thrown < 10_000:
+        raise LappanaError(f"--thrown {args.thrown} is too few gammas for an IRF; give 10000 or more.")
+    made = make_model_irfs(
+        args.models, args.output_dir, lstchain_env=args.lstchain_env, config=args.config,
+        zenith_nodes_deg=args.zenith, azimuth_deg=args.azimuth, seed=args.seed, n_thrown=args.thrown,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    for files in made.values():
+        for path in files:
+            print(path)
+    return 0

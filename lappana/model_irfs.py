@@ -1,0 +1,146 @@
+"""IRFs for a set of lstchain random forests, made by the real lstchain from simulated MC.
+
+The gammaness cut, θ cut and effective area of an IRF hold only for DL2 made by
+the models the IRF was made with: a random forest's gammaness is distributed
+its own way, so the cut that keeps 70 % of the gammas of one set of models keeps
+another fraction with other models. LST-1's IRFs are therefore made from MC
+gammas that went through the same models. :func:`make_model_irfs` does that for
+a models folder:
+
+1. for each pointing node (zenith 10°, 20°, 30°, 40° at azimuth 180° by default),
+   :func:`lappana.simulate.mc.write_irf_mc_file` throws point-like gammas 0.4°
+   off-axis and writes the detected ones as MC DL1 with ``/simulation/run_config``;
+2. the real ``lstchain_dl1_to_dl2`` applies the models (:func:`lappana.dl2.run_dl1_to_dl2`);
+3. the real ``lstchain_create_irf_files --point-like`` makes the IRF of each cut set
+   from that MC DL2: ``eff_gh0.70_th0.70`` (energy-dependent cuts keeping 70 % of
+   the gammas in each reconstructed-energy bin, then 70 % θ containment) and
+   ``global_gh0.70_theta0.20`` (gammaness > 0.7, θ < 0.2°).
+
+The sets are written as ``<output>/<set>/irf_lstchain_<set>_zenZZ.Z_azAAA.A.fits.gz``,
+the layout ``lappana dl3 --irf`` and ``lstchain_create_dl3_file`` read, with
+lstchain's provenance of each node in ``<output>/<set>/provenance/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lappana.dl2 import lstchain_prefix, run_dl1_to_dl2, run_logged
+from lappana.errors import LappanaError
+from lappana.paths import irf_set_name
+
+__all__ = ["CUT_SETS", "LSTCHAIN_CREATE_IRF_FILES", "DEFAULT_ZENITH_NODES_DEG", "make_model_irfs",
+           "irf_node_name"]
+
+LSTCHAIN_CREATE_IRF_FILES = "lstchain_create_irf_files"
+
+#: The pointing nodes (zenith, deg), as the simulator's own IRFs.
+DEFAULT_ZENITH_NODES_DEG = (10.0, 20.0, 30.0, 40.0)
+DEFAULT_AZIMUTH_DEG = 180.0
+
+#: IRF set name -> lstchain_create_irf_files options of its cuts.
+CUT_SETS: dict[str, tuple[str, ...]] = {
+    irf_set_name(gh_efficiency=0.7, theta_containment=0.7): (
+        "--energy-dependent-gh", "--energy-dependent-theta", "--gh-efficiency=0.7", "--theta-containment=0.7"),
+    irf_set_name(gh_cut=0.7, theta_cut_deg=0.2): ("--global-gh-cut=0.7", "--global-theta-cut=0.2"),
+}
+
+
+def irf_node_name(set_name: str, zenith_deg: float, azimuth_deg: float) -> str:
+    """File name of one node of an IRF set, e.g. ``irf_lstchain_eff_gh0.70_th0.70_zen20.0_az180.0.fits.gz``."""
+    return f"irf_lstchain_{set_name}_zen{zenith_deg:04.1f}_az{azimuth_deg:05.1f}.fits.gz"
+
+
+def _keep_provenance(target: Path, node: str) -> None:
+    """Move the provenance log lstchain_create_irf_files leaves beside its output into ``provenance/``.
+
+    Beside the IRF files it would be overwritten by the next node (and a glob for
+    IRF files need not step over it).
+    """
+    written = target.parent / "IRFFITSWriter.provenance.log"
+    if written.is_file():
+        (target.parent / "provenance").mkdir(exist_ok=True)
+        written.replace(target.parent / "provenance" / f"{node}.log")
+
+
+def make_model_irfs(
+    models_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    lstchain_env: str | Path,
+    config: str | Path | None = None,
+    zenith_nodes_deg: Sequence[float] = DEFAULT_ZENITH_NODES_DEG,
+    azimuth_deg: float = DEFAULT_AZIMUTH_DEG,
+    seed: int = 0,
+    n_thrown: int = 400_000,
+    timeout: float | None = 1800.0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, list[Path]]:
+    """Make the IRF sets of :data:`CUT_SETS` for the models in ``models_dir``.
+
+    Parameters
+    ----------
+    models_dir : str or Path
+        The trained random forests (and their ``lstchain_config.json``).
+    output_dir : str or Path
+        Where the IRF sets go, one subfolder each; made if missing.
+    lstchain_env : str or Path
+        The lstchain environment (a venv, its ``bin/``, or a command prefix).
+    config : str or Path, optional
+        lstchain's configuration for DL1→DL2 (default: the models' own).
+    zenith_nodes_deg : sequence of float
+        Zenith angles of the pointing nodes.
+    azimuth_deg : float
+        Azimuth of every node.
+    seed : int
+        Seed of the MC gammas.
+    n_thrown : int
+        Gammas thrown per node (≈17 % of them are detected at 10° zenith).
+    timeout : float, optional
+        Seconds after which one lstchain tool is stopped.
+    progress : callable, optional
+        Called with one line per finished piece of work.
+
+    Returns
+    -------
+    dict of str to list of Path
+        The IRF files of each set, one per node.
+
+    Raises
+    ------
+    LappanaError
+        When lstchain's environment, the models or one of lstchain's tools fail, in a sentence.
+    """
+    from lappana.simulate.mc import write_irf_mc_file
+
+    output_dir = Path(output_dir)
+    work = output_dir / ".mc"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    create_irf = lstchain_prefix(lstchain_env, LSTCHAIN_CREATE_IRF_FILES)
+    say = progress or (lambda line: None)
+    made: dict[str, list[Path]] = {name: [] for name in CUT_SETS}
+    for zenith in zenith_nodes_deg:
+        node = f"zen{float(zenith):04.1f}_az{float(azimuth_deg):05.1f}"
+        dl1 = write_irf_mc_file(work / f"dl1_gamma_point_{node}.h5", seed=seed, zenith_deg=float(zenith),
+                                azimuth_deg=float(azimuth_deg), n_thrown=n_thrown)
+        dl2 = run_dl1_to_dl2(dl1, work, lstchain_env=lstchain_env, models_dir=models_dir, config=config,
+                             overwrite=True, timeout=timeout)
+        say(f"{node}: {dl2.n_events} MC gammas through lstchain_dl1_to_dl2 in {dl2.seconds:.0f} s")
+        for set_name, options in CUT_SETS.items():
+            target = output_dir / set_name / irf_node_name(set_name, float(zenith), float(azimuth_deg))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            log = work / f"{target.name}.log"
+            command = [*create_irf, "--input-gamma-dl2", str(dl2.dl2_path.resolve()),
+                       "--output-irf-file", str(target.resolve()), "--point-like", *options, "--overwrite"]
+            seconds = run_logged(command, log, cwd=work, timeout=timeout, what=dl2.dl2_path.name,
+                                 lstchain_env=lstchain_env, tool=LSTCHAIN_CREATE_IRF_FILES)
+            if not target.is_file():
+                raise LappanaError(f"{LSTCHAIN_CREATE_IRF_FILES} exited without writing {target}; see {log}.")
+            _keep_provenance(target, node)
+            made[set_name].append(target)
+            say(f"{node}: {set_name} by {LSTCHAIN_CREATE_IRF_FILES} in {seconds:.0f} s")
+    shutil.rmtree(work)  # kept, with lstchain's logs, when something failed
+    return made
