@@ -84,11 +84,13 @@ class DataPatterns:
 
 @dataclass(frozen=True)
 class LstchainSettings:
-    """The lstchain environment (a venv folder, its bin/, or a command prefix), models, config."""
+    """The lstchain environment (a venv folder, its bin/, or a command prefix), models, config,
+    and the IRF sets made for the models (``irf_root``; None: see :meth:`Site.irf_root_for`)."""
 
     env: str
     models: Path
     config: Path | None = None
+    irf_root: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,23 @@ class Site:
     mail: MailSettings | None
     site_file: Path | None = None
 
+    def irf_root_for(self, start_from: str) -> Path:
+        """The folder of IRF sets for a request's DL2: made with the models its DL2 comes from.
+
+        DL2 that this site makes from DL1 (``start_from: dl1``) comes from
+        ``lstchain.models``: its IRFs are ``lstchain.irf_root``, else the ``IRF``
+        folder beside the models when there is one (``scripts/setup-lstchain`` makes
+        it with ``lappana irfs``), else ``irf_root``. The site's own DL2
+        (``start_from: dl2``) takes ``irf_root``.
+        """
+        if start_from == "dl1":
+            if self.lstchain.irf_root is not None:
+                return self.lstchain.irf_root
+            beside = Path(self.lstchain.models) / "IRF"
+            if beside.is_dir():
+                return beside
+        return self.irf_root
+
 
 def _path(value: str | None, base: Path) -> Path | None:
     if value is None:
@@ -218,6 +237,7 @@ def _build(raw: dict[str, Any], base: Path, spool_root: Path | None, site_file: 
         models=_path(lst_raw.get("models"), base)
         or Path(os.environ.get("ASTRAN_LSTCHAIN_MODELS") or peers / "models" / "default"),
         config=_path(lst_raw.get("config"), base),
+        irf_root=_path(lst_raw.get("irf_root"), base),
     )
     irf_root = _path(raw.get("irf_root"), base) or data_root / "IRF"
     read_roots = tuple(_path(p, base) for p in raw.get("read_roots", [])) or (data_root, irf_root)

@@ -83,7 +83,7 @@ def dl2_inputs(ctx: Context) -> list[Path]:
 
 
 class Dl3Step(Step):
-    """DL2 → DL3 with the IRF set the cuts choose: one task per run."""
+    """DL2 → DL3 with the IRF set the cuts choose, made for the DL2's models: one task per run."""
 
     name = "dl3"
 
@@ -101,7 +101,7 @@ class Dl3Step(Step):
 
     def tasks(self, ctx: Context) -> list[TaskPlan]:
         request = ctx.request
-        irf = Path(ctx.site.irf_root) / request.irf_set_name
+        irf = ctx.site.irf_root_for(request.start_from) / request.irf_set_name
         plans = []
         for run, dl2 in zip(ctx.runs, dl2_inputs(ctx)):
             argv = lappana(

@@ -170,24 +170,25 @@ def cuts_of(data: dict[str, Any]) -> Cuts:
 
 
 def check_irf_set(loaded: LoadedYaml, site: "Site", products: tuple[str, ...]) -> list[str]:
-    """The cuts choose an IRF set; its folder must exist under the site's IRF root."""
+    """The cuts choose an IRF set; its folder must exist under the IRF root for the request's DL2."""
     if not any(p != "dl2" for p in products):
         return []  # DL2 alone needs no IRFs
     cuts = cuts_of(loaded.data)
     name = cuts.irf_set_name
     at = _at(loaded, "cuts")
-    if not site.irf_root.is_dir():
+    root = site.irf_root_for(str(loaded.data.get("start_from", "dl1")))
+    if not root.is_dir():
         return [
-            f"{at}the site's IRF folder {site.irf_root} does not exist, so no cuts can be "
+            f"{at}the site's IRF folder {root} does not exist, so no cuts can be "
             "used for DL3; ask the site's admin."
         ]
-    if (site.irf_root / name).is_dir():
+    if (root / name).is_dir():
         return []
-    sets = sorted(p.name for p in site.irf_root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    sets = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     there = f"the sets there are {', '.join(sets)}" if sets else "there are none"
     chosen = ", ".join(f"{k} {v}" for k, v in cuts.as_dict().items())
     return [
-        f"{at}'cuts' ({chosen}) need the IRF set {name}, which is not in {site.irf_root}; "
+        f"{at}'cuts' ({chosen}) need the IRF set {name}, which is not in {root}; "
         f"{there}. Choose cuts of an existing set."
     ]
 

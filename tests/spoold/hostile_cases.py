@@ -391,3 +391,19 @@ def create_case(
     else:
         raise ValueError(f"unknown kind {case.kind!r}")
     return None
+
+
+def prepared_site(root: Path):
+    """The embedded default site over a data tree :func:`prepare_data` made under ``root``.
+
+    Its lstchain models (and so the IRF sets beside them, which requests starting from
+    DL1 use) are looked for in ``root/models``, where there are none: whether this
+    machine's ``scripts/setup-lstchain`` ran must not change what a request test sees.
+    """
+    import dataclasses
+
+    from spoold.site import load_site
+
+    prepare_data(Path(root) / "data")
+    site = load_site(None, spool_root=Path(root) / "spool")
+    return dataclasses.replace(site, lstchain=dataclasses.replace(site.lstchain, models=Path(root) / "models"))

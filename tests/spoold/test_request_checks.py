@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_cases import prepare_data
+from hostile_cases import prepare_data, prepared_site
 from spoold.request import parse_request, request_errors
 from spoold.request.checks import tonight
 from spoold.request.runcatalog import read_run_catalog, runs_of_source
@@ -20,8 +20,7 @@ NOW = dt.datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 
 @pytest.fixture()
 def site(tmp_path):
-    prepare_data(tmp_path / "data")
-    return load_site(None, spool_root=tmp_path / "spool")
+    return prepared_site(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -92,6 +91,18 @@ def test_irf_set_sentence_lists_the_sets_there(site):
     ]
 
 
+def test_dl1_requests_check_the_irf_sets_of_the_models(site):
+    models_irf = site.lstchain.models / "IRF" / "eff_gh0.70_th0.70"
+    models_irf.mkdir(parents=True)
+    parse_request(b"source: Crab\nnight: 2023-12-07\n", site=site, now=NOW)  # the models have it
+    errors = request_errors(b"source: Crab\nnight: 2023-12-07\ncuts: {gh_cut: 0.7, theta_cut_deg: 0.2}\n",
+                            site=site, now=NOW)
+    assert f"which is not in {site.lstchain.models / 'IRF'}; the sets there are eff_gh0.70_th0.70" in errors[0]
+    # the site's own DL2 takes the site's IRF sets, which have the global one
+    parse_request(b"source: Crab\nnight: 2023-12-07\nstart_from: dl2\nproducts: [dl3]\n"
+                  b"cuts: {gh_cut: 0.7, theta_cut_deg: 0.2}\n", site=site, now=NOW)
+
+
 def test_output_stays_inside_the_write_roots(site, tmp_path):
     results = tmp_path / "results"
     (results / "alice").mkdir(parents=True)
@@ -117,8 +128,7 @@ def test_site_sources_extend_the_catalogue(tmp_path):
 def test_catalogues_written_by_lappana_are_read(tmp_path):
     from lappana.io.runcatalog import write_run_catalog
 
-    prepare_data(tmp_path / "data")
-    site = load_site(None, spool_root=tmp_path / "spool")
+    site = prepared_site(tmp_path)
     path = site.data.run_catalog_path("2024-01-10")
     write_run_catalog(path, [
         {"run_id": 16001, "source_name": "Crab", "source_ra": 83.633, "source_dec": 22.014, "zenith": 20.0},

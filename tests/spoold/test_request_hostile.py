@@ -8,18 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from hostile_cases import FILE_KINDS, HOSTILE_CASES, VALID_CASES, create_case, prepare_data
+from hostile_cases import FILE_KINDS, HOSTILE_CASES, VALID_CASES, create_case, prepared_site
 from spoold.request import RequestRejected, parse_request, read_request_file, validate_request_file
-from spoold.site import load_site
 
 NOW = dt.datetime(2026, 11, 23, 20, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
-    prepare_data(root / "data")
-    return load_site(None, spool_root=root / "spool")
+    return prepared_site(tmp_path_factory.mktemp("hostile"))
 
 
 def test_corpus_is_large_enough():

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hostile_cases import prepare_data
+from hostile_cases import prepared_site
 from spoold.request import RequestRejected, parse_request, request_errors
 from spoold.request.yamlsafe import YamlProblem, load_yaml_mapping
-from spoold.site import load_site
 
 NOW = dt.datetime(2026, 11, 23, 20, 0, tzinfo=dt.timezone.utc)
 
@@ -27,9 +26,7 @@ notify: [analyst@example.org]
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("parse")
-    prepare_data(root / "data")
-    return load_site(None, spool_root=root / "spool")
+    return prepared_site(tmp_path_factory.mktemp("parse"))
 
 
 def test_issue_example_validates(site):

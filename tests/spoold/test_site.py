@@ -116,3 +116,21 @@ def test_embedded_catalogue_lookups():
     assert abs(ra - 166.114) < 0.01 and abs(dec - 38.209) < 0.01
     assert catalog.suggest("Mrk421x")[0] == "Mrk 421"
     assert catalog.nearest(83.63, 22.01, 0.1).name in ("Crab Nebula", "Crab Pulsar")
+
+
+def test_dl1_requests_take_the_irfs_made_for_the_models(tmp_path):
+    """start_from dl1: lstchain.irf_root, else the IRF folder beside the models, else irf_root;
+    start_from dl2 (the site's own DL2): always irf_root."""
+    models = tmp_path / "models"
+    models.mkdir()
+    path = tmp_path / "site.yaml"
+    path.write_text(f"lstchain: {{models: {models}}}\nirf_root: {tmp_path / 'irf'}\n")
+    site = load_site(path)
+    assert site.irf_root_for("dl1") == site.irf_root_for("dl2") == tmp_path / "irf"
+    (models / "IRF").mkdir()
+    assert site.irf_root_for("dl1") == models / "IRF"
+    assert site.irf_root_for("dl2") == tmp_path / "irf"
+    path.write_text(f"lstchain: {{models: {models}, irf_root: mine}}\nirf_root: {tmp_path / 'irf'}\n")
+    site = load_site(path)
+    assert site.irf_root_for("dl1") == tmp_path / "mine"
+    assert site.irf_root_for("dl2") == tmp_path / "irf"
