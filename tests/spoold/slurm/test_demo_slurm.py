@@ -97,6 +97,22 @@ def test_dl3_index_and_report_ran_as_slurm_jobs(demo):
     assert all(row["state"] == "COMPLETED" for row in rows), rows
 
 
+def test_dl3_carries_the_irfs_lstchain_made_for_the_models(demo):
+    """The request starts from DL1, so its DL2 comes from the site's models and its IRFs must be
+    the ones made for them (scripts/setup-lstchain: lstchain_create_irf_files, written by pyirf),
+    not the simulator's."""
+    from astropy.io import fits
+
+    state = json.loads((demo["request"] / "state.json").read_text())
+    argv = state["steps"]["dl3"]["handle"]["tasks"]["0"]["argv"]
+    irf = Path(argv[argv.index("--irf") + 1])
+    assert irf.parent.name == "IRF" and (irf.parent.parent / ".astran-trained").is_file(), irf
+    for run in RUNS:
+        with fits.open(demo["request"] / "dl3" / f"dl3_LST-1.Run{run:05d}.fits.gz") as hdus:
+            assert hdus["EFFECTIVE AREA"].header["CREATOR"].startswith("pyirf"), run
+            assert hdus["EFFECTIVE AREA"].header["GH_EFF"] == 0.7
+
+
 def test_dl2_was_written_by_the_real_lstchain(demo, lstchain_env):
     for run in RUNS:
         log = demo["request"] / "dl2" / f"dl2_LST-1.Run{run:05d}.provenance.log"
