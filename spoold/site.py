@@ -230,7 +230,7 @@ def _build(raw: dict[str, Any], base: Path, spool_root: Path | None, site_file: 
     errors = _check_patterns(data)
     if errors:
         raise SiteError(errors, site_file)
-    peers = Path(os.path.expanduser("~/.cache/astran/peers"))
+    peers = Path(os.environ.get("ASTRAN_PEERS") or os.path.expanduser("~/.cache/astran/peers"))
     lst_raw = raw.get("lstchain", {})
     lstchain = LstchainSettings(
         env=lst_raw.get("env") or os.environ.get("ASTRAN_LSTCHAIN_ENV") or str(peers / "lstchain-0.12.3"),

@@ -21,6 +21,7 @@ def test_schemas_shipped_with_the_package_equal_the_repository_ones():
 def test_defaults_make_the_embedded_case(tmp_path, monkeypatch):
     monkeypatch.setenv("ASTRAN_LSTCHAIN_ENV", "/opt/lst-env")
     monkeypatch.delenv("ASTRAN_LSTCHAIN_MODELS", raising=False)
+    monkeypatch.delenv("ASTRAN_PEERS", raising=False)
     monkeypatch.chdir(tmp_path)
     site = load_site(None)
     assert site.spool_root == tmp_path / "spool"
@@ -30,6 +31,8 @@ def test_defaults_make_the_embedded_case(tmp_path, monkeypatch):
     assert site.lstchain.env == "/opt/lst-env"
     assert site.lstchain.models == Path.home() / ".cache/astran/peers/models/default"
     assert site.output_root is None and site.mail is None
+    monkeypatch.setenv("ASTRAN_PEERS", str(tmp_path / "peers"))  # where scripts/ put the peers
+    assert load_site(None).lstchain.models == tmp_path / "peers" / "models" / "default"
     assert site.limits.max_request_bytes == 64 * 1024
     assert site.limits.max_tasks_in_flight == 2
     assert site.slurm.retry_states == ["NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY"]
