@@ -5,8 +5,8 @@ The demo simulates 3 runs of 8 min of the Crab, submits a request from DL1 to th
 products and runs the daemon with ``executor: slurm``. Checked here: the request ends in
 ``spool/done``; Slurm's accounting shows DL1→DL2 as ONE array job with tasks ``_0.._2``, all
 COMPLETED, and DL3, the index and the report as Slurm jobs too; the DL2 files were written by the
-real ``lstchain_dl1_to_dl2`` (its provenance log); the demo printed the jobs while they ran;
-gammapy opens the DL3; ``summary.json`` says a detection.
+real ``lstchain_dl1_to_dl2`` (its provenance log); the DL3 carries the IRFs made for those models;
+the demo printed the jobs while they ran; gammapy opens the DL3; ``summary.json`` says a detection.
 """
 
 from __future__ import annotations
