@@ -30,15 +30,13 @@ from pathlib import Path
 from lappana.dl2 import lstchain_prefix, run_dl1_to_dl2, run_logged
 from lappana.errors import LappanaError
 from lappana.paths import irf_set_name
+from lappana.simulate.irf import DEFAULT_AZIMUTH_DEG, DEFAULT_ZENITH_NODES_DEG  # the simulator's own nodes
 
 __all__ = ["CUT_SETS", "LSTCHAIN_CREATE_IRF_FILES", "DEFAULT_ZENITH_NODES_DEG", "make_model_irfs",
            "irf_node_name"]
 
 LSTCHAIN_CREATE_IRF_FILES = "lstchain_create_irf_files"
 
-#: The pointing nodes (zenith, deg), as the simulator's own IRFs.
-DEFAULT_ZENITH_NODES_DEG = (10.0, 20.0, 30.0, 40.0)
-DEFAULT_AZIMUTH_DEG = 180.0
 
 #: IRF set name -> lstchain_create_irf_files options of its cuts.
 CUT_SETS: dict[str, tuple[str, ...]] = {

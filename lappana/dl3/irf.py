@@ -24,7 +24,7 @@ from astropy.time import Time
 
 from lappana.errors import LappanaError
 
-__all__ = ["IrfNode", "DEFAULT_IRF_PATTERN", "find_irf_files", "read_node", "geomagnetic_delta_deg",
+__all__ = ["IrfNode", "DEFAULT_IRF_PATTERN", "find_irf_files", "read_node", "geomagnetic_field", "geomagnetic_delta_deg",
            "nearest_node"]
 
 #: lstchain_create_dl3_file's default pattern of IRF files in a folder.
@@ -32,7 +32,7 @@ DEFAULT_IRF_PATTERN = "*irf*.fits*"
 
 # lstchain's geomagnetic field at LST-1 (lstchain.reco.utils) and its yearly drift.
 _GEOMAG_REFERENCE = Time("2021-11-29", format="iso", scale="utc")
-_GEOMAG_DEC_DEG, _GEOMAG_INC_DEG = -4.8443, 37.3663
+_GEOMAG_DEC_DEG, _GEOMAG_INC_DEG, _GEOMAG_TOTAL_UT = -4.8443, 37.3663, 38.5896
 _DELTA_DEC_DEG_YR, _DELTA_INC_DEG_YR = 0.1653, -0.0700
 
 
@@ -79,14 +79,24 @@ def read_node(path: Path) -> IrfNode:
                    float(b_delta) if b_delta is not None else None)
 
 
+def geomagnetic_field(time: Time = _GEOMAG_REFERENCE) -> tuple[float, float, float]:
+    """LST-1's geomagnetic field at ``time``, as lstchain models it (a yearly drift from 2021-11-29).
+
+    Returns
+    -------
+    total_ut, declination_rad, inclination_rad : float
+    """
+    years = (time - _GEOMAG_REFERENCE).to_value(u.yr)
+    return (_GEOMAG_TOTAL_UT, float(np.radians(_GEOMAG_DEC_DEG + _DELTA_DEC_DEG_YR * years)),
+            float(np.radians(_GEOMAG_INC_DEG + _DELTA_INC_DEG_YR * years)))
+
+
 def geomagnetic_delta_deg(zenith_deg: float, azimuth_deg: float, time: Time) -> float:
     """Angle (deg) between the geomagnetic field at LST-1 and a pointing, as lstchain computes it.
 
     lstchain evaluates the field's drift at the time it runs; lappana at the run's ``time``.
     """
-    years = (time - _GEOMAG_REFERENCE).to_value(u.yr)
-    dec = np.radians(_GEOMAG_DEC_DEG + _DELTA_DEC_DEG_YR * years)
-    inc = np.radians(_GEOMAG_INC_DEG + _DELTA_INC_DEG_YR * years)
+    _, dec, inc = geomagnetic_field(time)
     zen, az = np.radians(zenith_deg), np.radians(azimuth_deg)
     term = np.sin(inc) * np.cos(zen) - np.cos(inc) * np.sin(zen) * np.cos(az - dec)
     return float(np.degrees(np.arccos(np.clip(term, -1.0, 1.0))))

@@ -29,6 +29,7 @@ from astropy.table import QTable
 from astropy.time import Time
 
 from lappana import __version__
+from lappana.dl3.irf import geomagnetic_delta_deg, geomagnetic_field
 from lappana.simulate import model
 from lappana.simulate.showers import draw_reco_energy, image_parameters, reconstruct
 
@@ -48,10 +49,6 @@ MIN_EVENTS_PER_BIN = 100
 DEFAULT_ZENITH_NODES_DEG = (10.0, 20.0, 30.0, 40.0)
 DEFAULT_AZIMUTH_DEG = 180.0
 
-# lstchain's geomagnetic field at LST-1 (lstchain.reco.utils), for B_DELTA.
-_GEOMAG_REFERENCE = Time("2021-11-29", format="iso", scale="utc")
-_GEOMAG_DEC_DEG, _GEOMAG_INC_DEG, _GEOMAG_TOTAL_UT = -4.8443, 37.3663, 38.5896
-_DELTA_DEC_DEG_YR, _DELTA_INC_DEG_YR = 0.1653, -0.0700
 
 _DEG_TO_M = np.radians(1.0) * model.EFFECTIVE_FOCAL_LENGTH_M
 
@@ -66,26 +63,6 @@ class GammaSample:
     theta_deg: np.ndarray
     n_simulated_per_bin: np.ndarray
     simulated_area_m2: float
-
-
-def geomagnetic_field(time: Time = _GEOMAG_REFERENCE) -> tuple[float, float, float]:
-    """LST-1's geomagnetic field at ``time``, as lstchain models it.
-
-    Returns
-    -------
-    total_ut, declination_rad, inclination_rad : float
-    """
-    years = (time - _GEOMAG_REFERENCE).to_value(u.yr)
-    return (_GEOMAG_TOTAL_UT, float(np.radians(_GEOMAG_DEC_DEG + _DELTA_DEC_DEG_YR * years)),
-            float(np.radians(_GEOMAG_INC_DEG + _DELTA_INC_DEG_YR * years)))
-
-
-def geomagnetic_delta_deg(zenith_deg: float, azimuth_deg: float, time: Time) -> float:
-    """Angle (deg) between the geomagnetic field and the shower axis, as lstchain computes it."""
-    _, dec, inc = geomagnetic_field(time)
-    zen, az = np.radians(zenith_deg), np.radians(azimuth_deg)
-    term = np.sin(inc) * np.cos(zen) - np.cos(inc) * np.sin(zen) * np.cos(az - dec)
-    return float(np.degrees(np.arccos(term)))
 
 
 def simulate_point_gammas(

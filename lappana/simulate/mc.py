@@ -186,7 +186,7 @@ def write_irf_mc_file(path: str | Path, *, seed: int, zenith_deg: float, azimuth
     """
     from lappana.io.dl1 import write_dl1_file
     from lappana.io.run_config import ThrownShowers, write_run_config
-    from lappana.simulate.irf import geomagnetic_field
+    from lappana.dl3.irf import geomagnetic_field
 
     rng = np.random.default_rng([int(seed), 900_000, int(round(zenith_deg * 10)), int(round(azimuth_deg * 10))])
     g = IRF_SPECTRAL_INDEX + 1.0
