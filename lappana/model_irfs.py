@@ -31,24 +31,37 @@ from lappana.dl2 import lstchain_prefix, run_dl1_to_dl2, run_logged
 from lappana.errors import LappanaError
 from lappana.paths import irf_set_name
 from lappana.simulate.irf import DEFAULT_AZIMUTH_DEG, DEFAULT_ZENITH_NODES_DEG  # the simulator's own nodes
+from lappana.simulate.mc import IRF_THROWN, write_irf_mc_file
+from lappana.simulate.night import EFFICIENCY_CUTS, GLOBAL_CUTS
 
-__all__ = ["CUT_SETS", "LSTCHAIN_CREATE_IRF_FILES", "DEFAULT_ZENITH_NODES_DEG", "make_model_irfs",
-           "irf_node_name"]
+__all__ = ["CUT_SETS", "LSTCHAIN_CREATE_IRF_FILES", "DEFAULT_AZIMUTH_DEG", "DEFAULT_THROWN",
+           "DEFAULT_ZENITH_NODES_DEG", "make_model_irfs", "irf_node_name"]
 
 LSTCHAIN_CREATE_IRF_FILES = "lstchain_create_irf_files"
 
 
-#: IRF set name -> lstchain_create_irf_files options of its cuts.
+#: Gammas thrown per pointing node by default.
+DEFAULT_THROWN = IRF_THROWN
+
+#: IRF set name -> lstchain_create_irf_files options of its cuts (the simulator's two sets).
 CUT_SETS: dict[str, tuple[str, ...]] = {
-    irf_set_name(gh_efficiency=0.7, theta_containment=0.7): (
-        "--energy-dependent-gh", "--energy-dependent-theta", "--gh-efficiency=0.7", "--theta-containment=0.7"),
-    irf_set_name(gh_cut=0.7, theta_cut_deg=0.2): ("--global-gh-cut=0.7", "--global-theta-cut=0.2"),
+    irf_set_name(**EFFICIENCY_CUTS): (
+        "--energy-dependent-gh", "--energy-dependent-theta",
+        f"--gh-efficiency={EFFICIENCY_CUTS['gh_efficiency']}",
+        f"--theta-containment={EFFICIENCY_CUTS['theta_containment']}"),
+    irf_set_name(**GLOBAL_CUTS): (
+        f"--global-gh-cut={GLOBAL_CUTS['gh_cut']}", f"--global-theta-cut={GLOBAL_CUTS['theta_cut_deg']}"),
 }
+
+
+def _node(zenith_deg: float, azimuth_deg: float) -> str:
+    """A pointing node as the file names say it, e.g. ``zen20.0_az180.0``."""
+    return f"zen{float(zenith_deg):04.1f}_az{float(azimuth_deg):05.1f}"
 
 
 def irf_node_name(set_name: str, zenith_deg: float, azimuth_deg: float) -> str:
     """File name of one node of an IRF set, e.g. ``irf_lstchain_eff_gh0.70_th0.70_zen20.0_az180.0.fits.gz``."""
-    return f"irf_lstchain_{set_name}_zen{zenith_deg:04.1f}_az{azimuth_deg:05.1f}.fits.gz"
+    return f"irf_lstchain_{set_name}_{_node(zenith_deg, azimuth_deg)}.fits.gz"
 
 
 def _keep_provenance(target: Path, node: str) -> None:
@@ -72,7 +85,7 @@ def make_model_irfs(
     zenith_nodes_deg: Sequence[float] = DEFAULT_ZENITH_NODES_DEG,
     azimuth_deg: float = DEFAULT_AZIMUTH_DEG,
     seed: int = 0,
-    n_thrown: int = 400_000,
+    n_thrown: int = DEFAULT_THROWN,
     timeout: float | None = 1800.0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, list[Path]]:
@@ -111,8 +124,6 @@ def make_model_irfs(
     LappanaError
         When lstchain's environment, the models or one of lstchain's tools fail, in a sentence.
     """
-    from lappana.simulate.mc import write_irf_mc_file
-
     output_dir = Path(output_dir)
     work = output_dir / ".mc"
     shutil.rmtree(work, ignore_errors=True)
@@ -121,7 +132,7 @@ def make_model_irfs(
     say = progress or (lambda line: None)
     made: dict[str, list[Path]] = {name: [] for name in CUT_SETS}
     for zenith in zenith_nodes_deg:
-        node = f"zen{float(zenith):04.1f}_az{float(azimuth_deg):05.1f}"
+        node = _node(zenith, azimuth_deg)
         dl1 = write_irf_mc_file(work / f"dl1_gamma_point_{node}.h5", seed=seed, zenith_deg=float(zenith),
                                 azimuth_deg=float(azimuth_deg), n_thrown=n_thrown)
         dl2 = run_dl1_to_dl2(dl1, work, lstchain_env=lstchain_env, models_dir=models_dir, config=config,

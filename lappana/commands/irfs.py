@@ -13,7 +13,7 @@ HELP = "IRFs for lstchain models: simulated MC gammas through lstchain_dl1_to_dl
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``lappana irfs``."""
-    from lappana.model_irfs import CUT_SETS, DEFAULT_ZENITH_NODES_DEG
+    from lappana.model_irfs import CUT_SETS, DEFAULT_AZIMUTH_DEG, DEFAULT_THROWN, DEFAULT_ZENITH_NODES_DEG
 
     parser.add_argument("-o", "--output-dir", required=True, metavar="DIR",
                         help=f"folder for the IRF sets ({', '.join(CUT_SETS)}), one subfolder each")
@@ -26,9 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="lstchain configuration for DL1 to DL2 (default: the models' lstchain_config.json)")
     parser.add_argument("--zenith", type=float, nargs="+", default=list(DEFAULT_ZENITH_NODES_DEG), metavar="DEG",
                         help="zenith angles of the pointing nodes (default: %(default)s)")
-    parser.add_argument("--azimuth", type=float, default=180.0, metavar="DEG",
+    parser.add_argument("--azimuth", type=float, default=DEFAULT_AZIMUTH_DEG, metavar="DEG",
                         help="azimuth of the nodes (default: %(default)s)")
-    parser.add_argument("--thrown", type=int, default=400_000, metavar="N",
+    parser.add_argument("--thrown", type=int, default=DEFAULT_THROWN, metavar="N",
                         help="MC gammas thrown per node (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the MC gammas (default: %(default)s)")
 
