@@ -8,13 +8,19 @@ Layout of a spool root::
     running/    being worked on (also those waiting for their data)
     hold/       held by ``spool hold`` until ``spool release``
     done/ failed/ rejected/ cancelled/   terminal states, one folder per request
+    corrupt/    damaged requests put aside (Postfix's corrupt queue): the folder as it
+                was, with ``<id>.reason.txt`` beside it saying why
     tmp/        half-written files (``spool submit`` writes here, then renames into incoming)
     control/    requests to the daemon from the ``spool`` command (cancel, hold, ...)
+    mailin/     the mail bridge's requests: one folder each (``request.yaml`` and
+                ``origin.json``), renamed in whole; writable by the service account only
 
 Guarantees (Maildir, Postfix): a request is claimed by ``rename`` (atomic on one
 filesystem; the loser gets ENOENT); a file is complete once it was written to
 a temporary name, fsynced and renamed; a request lives in exactly one state
-folder; nothing is deleted: unreadable input goes to ``rejected`` with reasons.
+folder; nothing is deleted: unreadable input goes to ``rejected`` with reasons,
+damaged requests to ``corrupt`` with theirs. Every move of a request folder goes
+through :func:`rename_noreplace`, which never replaces what is already there.
 """
 
 from __future__ import annotations
@@ -42,16 +48,82 @@ STATE_DIRS: tuple[str, ...] = (
     "failed",
     "rejected",
     "cancelled",
+    "corrupt",
 )
-TERMINAL: frozenset[str] = frozenset({"done", "failed", "rejected", "cancelled"})
+TERMINAL: frozenset[str] = frozenset({"done", "failed", "rejected", "cancelled", "corrupt"})
 ACTIVE: frozenset[str] = frozenset({"intake", "pending", "running", "hold"})
-ALL_DIRS: tuple[str, ...] = ("incoming", *STATE_DIRS, "tmp", "control")
+ALL_DIRS: tuple[str, ...] = ("incoming", *STATE_DIRS, "tmp", "control", "mailin")
+#: the file beside a request put aside in corrupt/ that says why
+REASON_SUFFIX = ".reason.txt"
 
 #: request ids: 20231208-101500-crab-nebula-3f9a (time of submission, a slug, random)
 ID_RE = re.compile(r"^\d{8}-\d{6}-[a-z0-9][a-z0-9-]{0,40}-[0-9a-f]{4}$")
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 #: suffixes of names in incoming that are not (yet) requests
-IGNORED_SUFFIXES = (".part", ".tmp", ".origin.json", ".swp", "~")
+IGNORED_SUFFIXES = (".part", ".tmp", ".swp", "~")
+
+
+def is_request_id(text: str) -> bool:
+    """True when ``text`` is a request id (checked before any path is built from it)."""
+    return isinstance(text, str) and len(text) <= 80 and ID_RE.match(text) is not None
+
+
+_RENAME_NOREPLACE = 1  # linux/fs.h
+
+
+def _renameat2() -> Any:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        func = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    return func
+
+
+_renameat2_func = _renameat2()
+_AT_FDCWD = -100
+
+
+def rename_noreplace_at(src_dir_fd: int, src: str | Path, dst_dir_fd: int, dst: str | Path) -> None:
+    """Rename ``src`` to ``dst`` (each relative to its folder's fd), failing when ``dst`` exists.
+
+    A plain ``rename`` of a folder onto an empty folder replaces it silently, and
+    onto a file replaces the file: a request folder must never take the place of
+    another. Linux's ``renameat2(RENAME_NOREPLACE)`` does it atomically; where
+    the filesystem does not support it, the check is made just before the rename
+    (spoold is the only writer of the state folders, so nothing races it there).
+
+    Raises
+    ------
+    FileExistsError
+        When ``dst`` exists.
+    """
+    func = _renameat2_func
+    if func is not None:
+        import ctypes
+
+        if func(src_dir_fd, os.fsencode(src), dst_dir_fd, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+            return
+        err = ctypes.get_errno()
+        if err in (errno.EEXIST, errno.ENOTEMPTY):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise OSError(err, os.strerror(err), str(src))
+    dst_fd = None if dst_dir_fd == _AT_FDCWD else dst_dir_fd
+    try:
+        os.stat(dst, dir_fd=dst_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        os.rename(src, dst, src_dir_fd=None if src_dir_fd == _AT_FDCWD else src_dir_fd, dst_dir_fd=dst_fd)
+        return
+    raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+
+
+def rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``, failing with FileExistsError when ``dst`` exists (see :func:`rename_noreplace_at`)."""
+    rename_noreplace_at(_AT_FDCWD, src, _AT_FDCWD, dst)
 
 
 def new_request_id(name: str = "request", *, now: datetime | None = None) -> str:
@@ -59,6 +131,11 @@ def new_request_id(name: str = "request", *, now: datetime | None = None) -> str
     now = now or datetime.now(timezone.utc)
     slug = _SLUG_RE.sub("-", Path(name).stem.lower()).strip("-")[:30].strip("-") or "request"
     return f"{now:%Y%m%d-%H%M%S}-{slug}-{secrets.token_hex(2)}"
+
+
+def now_utc() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def fsync_dir(path: Path) -> None:
@@ -145,6 +222,7 @@ class Claimed:
     name: str  # the file's name in incoming
     owner_uid: int | None
     claimed_at: float  # time.time() at the rename
+    via: str = "file"  # "file" (a drop into incoming) or "email" (the bridge's folder in mailin)
 
 
 class Spool:
@@ -174,6 +252,8 @@ class Spool:
         self.root.mkdir(parents=True, exist_ok=True)
         for name in ALL_DIRS:
             self.dir(name).mkdir(exist_ok=True)
+        # only the service account (the daemon and the mail bridge) writes here
+        os.chmod(self.dir("mailin"), 0o755)
         if group_writable:
             gid = None
             if group:
@@ -237,55 +317,105 @@ class Spool:
     def claim(self, name: str, *, durable: bool = True) -> Claimed | None:
         """Take ``incoming/name`` into ``intake/<id>/`` by rename; None when another took it.
 
-        The id is the file's stem when it already is a request id (``spool submit``
-        names files so), otherwise a new one. A sidecar ``<stem>.origin.json`` (the
-        mail bridge's) moves along as ``origin.json``. Whatever the entry is (file,
-        directory, symlink, FIFO), it is moved, never opened here.
+        The id is the file's stem when it already is a request id that no request
+        has (``spool submit`` names files so), otherwise a new one. Whatever the
+        entry is (file, directory, symlink, FIFO), it is moved, never opened here.
+        If anything fails half-way (a full disk), the claim is undone and the
+        error raised: no empty folder is left in intake.
         """
         src = self.dir("incoming") / name
         stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
-        request_id = stem if ID_RE.match(stem) else new_request_id(stem)
-        folder = self.dir("intake") / request_id
-        while True:
-            try:
-                folder.mkdir()
-                break
-            except FileExistsError:
-                request_id = new_request_id(stem)
-                folder = self.dir("intake") / request_id
-        # the name it came by survives a crash between this claim and the first state.json
-        (folder / "incoming-name").write_text(name, encoding="utf-8", errors="surrogateescape")
+        folder = self._new_intake_folder(stem)
         try:
+            # the name it came by survives a crash between this claim and the first state.json
+            write_atomic(folder / "incoming-name", name.encode("utf-8", "surrogateescape"),
+                         sync_dir=False, durable=False)
             st = os.lstat(src)
             os.rename(src, folder / "request.yaml")
-        except OSError as error:
-            (folder / "incoming-name").unlink(missing_ok=True)
-            folder.rmdir()
-            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+        except BaseException as error:
+            self._undo_claim(folder)
+            if isinstance(error, OSError) and error.errno in (errno.ENOENT, errno.ENOTDIR):
                 return None
             raise
         claimed_at = time.time()
-        sidecar = self.dir("incoming") / f"{stem}.origin.json"
-        try:
-            os.rename(sidecar, folder / "origin.json")
-        except OSError:
-            pass
         # one rename moved the entry out of incoming and into the folder: on a
         # journalling filesystem one directory fsync commits it
         if durable:
             fsync_dir(self.dir("incoming"))
-        return Claimed(request_id, folder, name, st.st_uid, claimed_at)
+        return Claimed(folder.name, folder, name, st.st_uid, claimed_at)
+
+    def claim_mail(self, name: str, *, durable: bool = True) -> Claimed | None:
+        """Take the mail bridge's ``mailin/name/`` (request.yaml + origin.json) into intake by one rename.
+
+        ``mailin`` is writable by the service account only, so what is in it was
+        written by the bridge: its ``origin.json`` names the sender. A folder that
+        is not the bridge's (another owner, or no request in it) is refused with
+        ValueError and left where it is for the administrator.
+        """
+        src = self.dir("mailin") / name
+        try:
+            st = os.lstat(src)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid not in (os.getuid(), 0):
+            raise ValueError(f"mailin/{name} is not a folder written by the mail bridge's account; left alone.")
+        request_id = name if is_request_id(name) and self.find(name) is None else new_request_id(name)
+        folder = self.dir("intake") / request_id
+        try:
+            rename_noreplace(src, folder)
+        except FileNotFoundError:
+            return None
+        except FileExistsError:
+            folder = self.dir("intake") / new_request_id(name)
+            rename_noreplace(src, folder)
+        if durable:
+            fsync_dir(self.dir("mailin"))
+        return Claimed(folder.name, folder, name, st.st_uid, time.time(), via="email")
+
+    def mailin_names(self) -> list[str]:
+        """Return the mail bridge's complete request folders, oldest first (dotfiles are being written)."""
+        try:
+            entries = [(e.stat(follow_symlinks=False).st_mtime, e.name)
+                       for e in os.scandir(self.dir("mailin")) if not e.name.startswith(".")]
+        except FileNotFoundError:
+            return []
+        return [name for _, name in sorted(entries)]
+
+    def _new_intake_folder(self, stem: str) -> Path:
+        """Create ``intake/<id>/`` for a claim: the stem when it is a free request id, else a new id."""
+        request_id = stem if is_request_id(stem) and self.find(stem) is None else new_request_id(stem)
+        while True:
+            folder = self.dir("intake") / request_id
+            try:
+                folder.mkdir()
+                return folder
+            except FileExistsError:
+                request_id = new_request_id(stem)
+
+    @staticmethod
+    def _undo_claim(folder: Path) -> None:
+        for leftover in folder.iterdir() if folder.is_dir() else ():
+            if leftover.name != "request.yaml":
+                leftover.unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
     # -- requests -------------------------------------------------------------
     def find(self, request_id: str) -> tuple[str, Path] | None:
-        """Return (state folder name, path) of a request, or None."""
-        if not request_id or "/" in request_id or request_id.startswith("."):
+        """Return (state folder name, path) of a request, or None (also for what is no request id)."""
+        if not is_request_id(request_id):
             return None
         for state in STATE_DIRS:
             path = self.dir(state) / request_id
             if path.is_dir():
                 return state, path
         return None
+
+    def elsewhere(self, request_id: str, state: str) -> bool:
+        """True when a request of this id is also in a state folder other than ``state``."""
+        return any((self.dir(other) / request_id).exists() for other in STATE_DIRS if other != state)
 
     def list(self, state: str) -> list[Path]:
         """Return the request folders in a state, by name (= by submission time)."""
@@ -303,13 +433,54 @@ class Spool:
                 yield state, path
 
     def move(self, request_id: str, src: str, dst: str, *, durable: bool = True) -> Path:
-        """Move a request folder from state ``src`` to ``dst`` (one rename); return the new path."""
+        """Move a request folder from state ``src`` to ``dst`` (one rename); return the new path.
+
+        Raises FileExistsError when ``dst`` already has a request of that id: a
+        folder is never put in another's place.
+        """
         old = self.dir(src) / request_id
         new = self.dir(dst) / request_id
-        os.rename(old, new)
+        rename_noreplace(old, new)
         if durable:
             fsync_dir(self.dir(dst))  # commits the rename (both directories' entries)
         return new
+
+    def put_aside(self, request_id: str, src: str, reason: str) -> Path:
+        """Move a damaged request from ``src`` to ``corrupt/`` with ``<id>.reason.txt`` beside it.
+
+        Postfix's corrupt queue: nothing is deleted, and the reason says what was
+        found. The folder keeps its name (``<id>.2`` ... when an earlier one is
+        there). When it cannot be moved (a folder made unwritable or immutable),
+        it stays where it is and the reason file says so; returns where it is.
+        """
+        corrupt = self.dir("corrupt")
+        old = self.dir(src) / request_id
+        name, n = request_id, 1
+        while os.path.lexists(corrupt / name) or os.path.lexists(corrupt / f"{name}{REASON_SUFFIX}"):
+            n += 1
+            name = f"{request_id}.{n}"
+        text = f"{reason}\nIt was in {src}/ ({now_utc()}).\n"
+        where = corrupt / name
+        try:
+            rename_noreplace(old, where)
+        except FileNotFoundError:
+            raise
+        except OSError as error:
+            where = old
+            text += (f"It could not be moved here ({error.strerror}), so it is still {old}; "
+                     "spoold leaves it alone until an administrator repairs or removes it.\n")
+        write_atomic(corrupt / f"{name}{REASON_SUFFIX}", text)
+        fsync_dir(self.dir(src))
+        return where
+
+    def aside_reason(self, request_id: str) -> str | None:
+        """The reason a request was put aside (``corrupt/<id>.reason.txt``), or None."""
+        if not is_request_id(request_id):
+            return None
+        try:
+            return (self.dir("corrupt") / f"{request_id}{REASON_SUFFIX}").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
 
     # -- helpers for the spool command -----------------------------------------
     def drop(self, data: bytes, request_id: str) -> Path:

@@ -29,11 +29,10 @@ daemon's lock), always atomically. Shape::
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from spoold.spool import read_json, write_json
+from spoold.spool import now_utc, read_json, write_json
 
 STATE_FILE = "state.json"
 
@@ -43,9 +42,7 @@ STATES = ("pending", "running", "waiting", "held", "done", "failed", "rejected",
 STEP_FINISHED = ("done", "skipped")
 
 
-def now_iso() -> str:
-    """Return the current UTC time as ISO 8601 (seconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+now_iso = now_utc
 
 
 def new_state(request_id: str, **fields: Any) -> dict[str, Any]:
@@ -79,6 +76,33 @@ def load(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def damage(folder: Path) -> str | None:
+    """A sentence when a request folder's state cannot be trusted, else None.
+
+    For folders in pending/, running/ and hold/, which always have a complete
+    ``state.json`` (it is written atomically before a folder gets there): one
+    that is missing, unreadable, not JSON or not this request's means the folder
+    was damaged from outside.
+    """
+    path = Path(folder) / STATE_FILE
+    try:
+        data = read_json(path)
+    except FileNotFoundError:
+        return (f"{STATE_FILE} is missing (the folder was removed or changed by hand while the daemon "
+                "worked on it), so what was done for this request is not known.")
+    except PermissionError:
+        return f"{STATE_FILE} cannot be read (permission denied)."
+    except OSError as error:
+        return f"{STATE_FILE} cannot be read ({error.strerror})."
+    except ValueError as error:
+        return f"{STATE_FILE} is not valid JSON ({error}); it was truncated or overwritten."
+    if not isinstance(data, dict) or not isinstance(data.get("steps", {}), dict):
+        return f"{STATE_FILE} does not hold a request's state."
+    if data.get("id") not in (None, Path(folder).name):
+        return f"{STATE_FILE} belongs to another request ({data.get('id')!r})."
+    return None
 
 
 def save(folder: Path, state: dict[str, Any], *, sync_dir: bool = True, durable: bool = True) -> None:

@@ -57,16 +57,52 @@ def test_claim_takes_each_file_once_among_racing_claimers(spool: Spool) -> None:
     assert not os.listdir(spool.dir("incoming"))
 
 
-def test_claim_keeps_the_submit_id_and_the_mail_sidecar(spool: Spool) -> None:
+def test_claim_keeps_the_submit_id_but_trusts_no_sidecar(spool: Spool) -> None:
     rid = new_request_id("req.yaml")
     spool.drop(b"source: Crab\n", rid)
-    (spool.dir("incoming") / "mail1.origin.json").write_text('{"via": "email"}')
+    (spool.dir("incoming") / "mail1.origin.json").write_text('{"from": "boss@example.org"}')
     (spool.dir("incoming") / "mail1.yaml").write_text("source: Crab\n")
-    assert set(spool.incoming_names()) == {f"{rid}.yaml", "mail1.yaml"}  # not the sidecar
+    # a sidecar dropped beside a request is just another file: the daemon rejects it with a sentence
+    assert set(spool.incoming_names()) == {f"{rid}.yaml", "mail1.yaml", "mail1.origin.json"}
     assert spool.claim(f"{rid}.yaml").request_id == rid
     mail = spool.claim("mail1.yaml")
-    assert json.loads((mail.folder / "origin.json").read_text()) == {"via": "email"}
-    assert not (spool.dir("incoming") / "mail1.origin.json").exists()
+    assert mail.via == "file" and not (mail.folder / "origin.json").exists()
+    assert (spool.dir("incoming") / "mail1.origin.json").exists()
+
+
+def test_only_the_bridges_folder_in_mailin_carries_an_origin(spool: Spool) -> None:
+    rid = new_request_id("mail")
+    part = spool.dir("mailin") / f".{rid}.part"
+    part.mkdir()
+    (part / "request.yaml").write_text("source: Crab\n")
+    (part / "origin.json").write_text('{"from": "analyst@example.org"}')
+    assert spool.mailin_names() == []  # still being written
+    part.rename(spool.dir("mailin") / rid)
+    claimed = spool.claim_mail(rid)
+    assert claimed.via == "email" and claimed.request_id == rid
+    assert (claimed.folder / "origin.json").is_file() and (claimed.folder / "request.yaml").is_file()
+    assert oct(spool.dir("mailin").stat().st_mode & 0o777) == "0o755"
+
+
+def test_a_file_named_after_an_existing_request_gets_an_id_of_its_own(spool: Spool) -> None:
+    rid = new_request_id("crab")
+    spool.drop(b"source: Crab\n", rid)
+    first = spool.claim(f"{rid}.yaml")
+    spool.move(first.request_id, "intake", "pending")
+    (spool.dir("incoming") / f"{rid}.yaml").write_text("source: Crab\n")
+    second = spool.claim(f"{rid}.yaml")
+    assert second.request_id != rid and (spool.dir("pending") / rid).is_dir()
+    (spool.dir("incoming") / f"{rid}.yml").write_text("source: Crab\n")
+    assert spool.claim(f"{rid}.yml").request_id not in (rid, second.request_id)
+
+
+def test_a_move_never_takes_the_place_of_another_folder(spool: Spool) -> None:
+    rid = new_request_id("crab")
+    (spool.dir("intake") / rid).mkdir()
+    (spool.dir("done") / rid).mkdir()  # empty: a plain rename would replace it silently
+    with pytest.raises(FileExistsError):
+        spool.move(rid, "intake", "done")
+    assert (spool.dir("intake") / rid).is_dir()
 
 
 def test_dotfiles_and_partial_names_are_not_requests(spool: Spool) -> None:
