@@ -26,6 +26,15 @@ log = logging.getLogger("spoold")
 INTAKE_BATCH = 2000
 #: batches larger than this are flushed once (group commit) instead of file by file
 GROUP_COMMIT_MIN = 8
+#: a file inotify saw being written but never closed is taken after this long without a change
+#: (a close event lost in an inotify queue overflow must not keep it forever)
+WRITER_GRACE_SECONDS = 300.0
+#: what a request dropped as an origin file is told
+ORIGIN_SENTENCE = (
+    "{name} looks like a mail bridge's origin file. The submitter of a file dropped into incoming is "
+    "its owner, never what a file beside it says, so it is not used; the mail bridge writes its "
+    "requests into mailin/, where only the service account can write."
+)
 
 
 def user_name(uid: int | None) -> str | None:
@@ -74,10 +83,21 @@ class IntakeMixin:
             time.sleep(0.005)
             if self._picked.empty():
                 break
+        for name in self.spool.mailin_names()[:INTAKE_BATCH]:
+            try:
+                claimed = self.spool.claim_mail(name, durable=False)
+            except ValueError as error:
+                log.error("%s", error)
+                continue
+            if claimed is not None:
+                batch.append(claimed)
         for name in self.spool.incoming_names()[:INTAKE_BATCH]:
             ready = watcher is not None and watcher.complete(name)
             if not ready and not self.spool.settled(name, settle, now=now):
                 continue
+            if not ready and watcher is not None and watcher.writing(name) \
+                    and not self.spool.settled(name, WRITER_GRACE_SECONDS, now=now):
+                continue  # inotify saw it written and not yet closed: its writer is still at it
             if watcher is not None:
                 watcher.forget(name)
             claimed = self.spool.claim(name, durable=False)
@@ -111,18 +131,20 @@ class IntakeMixin:
         state["claimed_at"] = state.get("claimed_at") or claimed.claimed_at
         state["incoming_name"] = state.get("incoming_name") or claimed.name
         state["submitter"] = state.get("submitter") or user_name(claimed.owner_uid)
-        origin = folder / "origin.json"
-        if origin.is_file():
+        if claimed.via == "email":
             state["origin"] = "email"
             try:
                 import json
 
-                sender = json.loads(origin.read_text(encoding="utf-8")).get("from")
+                sender = json.loads((folder / "origin.json").read_text(encoding="utf-8")).get("from")
                 if sender:
                     state["submitter"] = str(sender)
             except (OSError, ValueError, AttributeError):
                 pass
         when = _dt.datetime.fromtimestamp(state["claimed_at"], _dt.timezone.utc)
+        if claimed.name.endswith(".origin.json"):
+            self._reject(folder, state, [ORIGIN_SENTENCE.format(name=claimed.name)], moves)
+            return
         try:
             raw = read_request_file(folder / "request.yaml", max_bytes=int(self.site.limits.max_request_bytes))
             request = parse_request(raw, site=self.site, now=when)

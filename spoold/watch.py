@@ -150,6 +150,18 @@ class Watcher:
         with self._handler.lock:
             return self._handler.complete.get(name, False)
 
+    def writing(self, name: str) -> bool:
+        """True when inotify saw ``incoming/name`` created or written and not yet closed.
+
+        Such a file is being written in place: it is not taken however long it
+        has been quiet (up to the daemon's grace time), since its writer may
+        pause between parts. Always False by polling.
+        """
+        if self.polling:
+            return False
+        with self._handler.lock:
+            return self._handler.complete.get(name) is False
+
     def forget(self, name: str) -> None:
         """Drop what is known about a name (it was claimed)."""
         with self._handler.lock:

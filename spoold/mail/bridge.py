@@ -9,9 +9,12 @@ For each message in the watched folder (``INBOX``):
    and a missing or wrong token are *set aside*: logged (one line), moved to the
    ``ignored`` folder, never answered;
 3. otherwise the request (a ``.yml``/``.yaml`` attachment, else the plain-text
-   body, else the HTML body as text) is written into ``incoming`` as
-   ``<id>.origin.json`` then ``<id>.yaml`` (each to a ``.part`` name, fsynced,
-   renamed), and only then the message is moved to the processed folder.
+   body, else the HTML body as text) is written into the spool's ``mailin`` as
+   one folder ``<id>/`` holding ``request.yaml`` and ``origin.json`` (written in
+   ``.<id>.part/``, fsynced, renamed whole), and only then the message is moved
+   to the processed folder. ``mailin`` is writable by the service account only,
+   so the sender in ``origin.json`` cannot be forged by a file dropped beside a
+   request.
 
 A request that does not validate is still written: the daemon rejects it and
 the sender gets the reasons by reply. The bridge never sends mail itself.
@@ -24,6 +27,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -67,7 +71,7 @@ class Decision:
 
 
 class SpoolWriteError(Exception):
-    """The request could not be written into incoming (the message stays in the mailbox)."""
+    """The request could not be written into mailin (the message stays in the mailbox)."""
 
 
 class _Stop(Exception):
@@ -81,14 +85,14 @@ def _slug(subject: str, keyword: str) -> str:
 
 
 class Bridge:
-    """Turns request emails into files in a spool's ``incoming``.
+    """Turns request emails into request folders in a spool's ``mailin``.
 
     Parameters
     ----------
     mail : MailSettings
         The site's mail settings (``site.mail``).
     spool_root : Path
-        The spool root; ``incoming`` is written, ``mail/seen`` keeps Message-IDs.
+        The spool root; ``mailin`` is written, ``mail/seen`` keeps Message-IDs.
     idle_seconds, poll_seconds : float
         How long one IDLE lasts before it is re-issued, and the polling interval
         used when the server has no IDLE (or ``use_idle`` is False).
@@ -131,7 +135,7 @@ class Bridge:
                 self._write(request_id, mail, text, source)
             except OSError as error:
                 raise SpoolWriteError(
-                    f"cannot write request {request_id} into {self.spool.dir('incoming')} "
+                    f"cannot write request {request_id} into {self.spool.dir('mailin')} "
                     f"({error.strerror or error})"
                 ) from None
         self.seen.finish(mail.message_id)
@@ -149,8 +153,7 @@ class Bridge:
         return ""
 
     def _written_already(self, request_id: str) -> bool:
-        incoming = self.spool.dir("incoming") / f"{request_id}.yaml"
-        return incoming.exists() or self.spool.find(request_id) is not None
+        return (self.spool.dir("mailin") / request_id).exists() or self.spool.find(request_id) is not None
 
     def _write(self, request_id: str, mail: msg.IncomingMail, text: str, source: str) -> None:
         origin = {
@@ -162,9 +165,10 @@ class Bridge:
             "received": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "request_from": source,
         }
-        incoming = self.spool.dir("incoming")
-        _write_into(incoming, f"{request_id}.origin.json", (json.dumps(origin, indent=1) + "\n").encode("utf-8"))
-        _write_into(incoming, f"{request_id}.yaml", text.encode("utf-8"))
+        _write_folder(self.spool.dir("mailin"), request_id, {
+            "origin.json": (json.dumps(origin, indent=1) + "\n").encode("utf-8"),
+            "request.yaml": text.encode("utf-8"),
+        })
 
     # -- the mailbox ---------------------------------------------------------------------
     def process_mailbox(self, client: Any) -> list[Decision]:
@@ -313,16 +317,23 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _write_into(folder: Path, name: str, data: bytes) -> None:
-    """Write ``folder/name`` through ``.name.<random>.part`` + fsync + rename."""
-    tmp = folder / f".{name}.{secrets.token_hex(3)}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+def _write_folder(parent: Path, name: str, files: dict[str, bytes]) -> None:
+    """Write ``parent/name/`` with ``files`` in it: all in ``.name.<random>.part/``, fsynced, then one rename."""
+    tmp = parent / f".{name}.{secrets.token_hex(3)}.part"
+    tmp.mkdir(mode=0o755)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, folder / name)
-    fsync_dir(folder)
+        for filename, data in files.items():
+            fd = os.open(tmp / filename, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(tmp)
+        os.rename(tmp, parent / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    fsync_dir(parent)

@@ -1,4 +1,4 @@
-"""The bridge: request emails become files in incoming, once, and nothing else does."""
+"""The bridge: request emails become request folders in mailin, once, and nothing else does."""
 
 from __future__ import annotations
 
@@ -37,23 +37,24 @@ def _spool(tmp_path: Path) -> Path:
     return spool
 
 
-def _incoming(spool: Path) -> list[str]:
-    return sorted(p.name for p in (spool / "incoming").iterdir())
+def _mailin(spool: Path) -> list[str]:
+    """The bridge's request folders in mailin (and nothing in incoming, where a drop could forge them)."""
+    assert not list((spool / "incoming").iterdir())
+    return sorted(p.name for p in (spool / "mailin").iterdir())
 
 
 # -- the decisions, on message bytes -------------------------------------------------------------
-def test_request_is_written_with_its_origin_sidecar(tmp_path):
+def test_request_is_written_as_one_folder_with_its_origin(tmp_path):
     spool = _spool(tmp_path)
     decision = Bridge(_settings(), spool).handle(_raw())
     assert decision.action == "request"
     rid = decision.request_id
-    assert _incoming(spool) == [f"{rid}.origin.json", f"{rid}.yaml"]
-    assert (spool / "incoming" / f"{rid}.yaml").read_text() == REQUEST
-    origin = json.loads((spool / "incoming" / f"{rid}.origin.json").read_text())
+    assert _mailin(spool) == [rid]
+    assert sorted(p.name for p in (spool / "mailin" / rid).iterdir()) == ["origin.json", "request.yaml"]
+    assert (spool / "mailin" / rid / "request.yaml").read_text() == REQUEST
+    origin = json.loads((spool / "mailin" / rid / "origin.json").read_text())
     assert origin["via"] == "email" and origin["from"] == "analyst@example.test"
     assert origin["message_id"] == "<r1@example.test>" and origin["subject"] == "ASTRAN-LAUNCH Crab"
-    # the sidecar is written first: it is older or as old as the request
-    assert (spool / "incoming" / f"{rid}.origin.json").stat().st_mtime_ns <= (spool / "incoming" / f"{rid}.yaml").stat().st_mtime_ns
     assert "crab" in rid
 
 
@@ -63,7 +64,7 @@ def test_same_message_id_makes_one_request(tmp_path):
     first, second = bridge.handle(_raw()), bridge.handle(_raw())
     assert (first.action, second.action) == ("request", "duplicate")
     assert second.request_id == first.request_id
-    assert len(_incoming(spool)) == 2
+    assert len(_mailin(spool)) == 1
     # a new bridge (a restart) remembers too
     assert Bridge(_settings(), spool).handle(_raw()).action == "duplicate"
 
@@ -74,7 +75,7 @@ def test_bridge_stopped_between_record_and_files_writes_the_same_request_again(t
     bridge.seen.begin("<r1@example.test>", "20231207-221500-crab-beef")  # crashed here
     decision = bridge.handle(_raw())
     assert decision.action == "request" and decision.request_id == "20231207-221500-crab-beef"
-    assert _incoming(spool) == ["20231207-221500-crab-beef.origin.json", "20231207-221500-crab-beef.yaml"]
+    assert _mailin(spool) == ["20231207-221500-crab-beef"]
 
 
 def test_outsiders_replies_and_other_mail_are_set_aside_without_files(tmp_path):
@@ -90,24 +91,23 @@ def test_outsiders_replies_and_other_mail_are_set_aside_without_files(tmp_path):
         decision = bridge.handle(raw)
         assert decision.action == "ignored", what
         assert decision.folder == "ignored"
-    assert _incoming(spool) == []
+    assert _mailin(spool) == []
     assert "not in the allow-list" in bridge.handle(cases["outsider"]).reason
 
 
-def test_unwritable_incoming_raises_and_records_nothing_as_written(tmp_path):
+def test_unwritable_mailin_raises_and_records_nothing_as_written(tmp_path):
     spool = _spool(tmp_path)
     bridge = Bridge(_settings(), spool)
-    (spool / "incoming").rename(spool / "incoming.away")
+    (spool / "mailin").rename(spool / "mailin.away")
     try:
         bridge.handle(_raw())
     except Exception as error:  # noqa: BLE001
         assert "cannot write request" in str(error)
     else:
-        raise AssertionError("writing into a missing incoming must fail")
-    (spool / "incoming.away").rename(spool / "incoming")
+        raise AssertionError("writing into a missing mailin must fail")
+    (spool / "mailin.away").rename(spool / "mailin")
     again = bridge.handle(_raw())  # the message is still in the mailbox: the next pass writes it
-    assert again.action == "request" and _incoming(spool) == [f"{again.request_id}.origin.json",
-                                                              f"{again.request_id}.yaml"]
+    assert again.action == "request" and _mailin(spool) == [again.request_id]
 
 
 def test_domain_allow_list_entry(tmp_path):
@@ -120,7 +120,7 @@ def test_token_required_when_configured(tmp_path):
     assert bridge.handle(_raw(message_id="<t1@x>")).action == "ignored"
     ok = bridge.handle(_raw(body="token: lst1-shift-2023\n" + REQUEST, message_id="<t2@x>"))
     assert ok.action == "request"
-    assert (spool / "incoming" / f"{ok.request_id}.yaml").read_text() == REQUEST
+    assert (spool / "mailin" / ok.request_id / "request.yaml").read_text() == REQUEST
     assert bridge.handle(_raw(subject="ASTRAN-LAUNCH lst1-shift-2023", message_id="<t3@x>")).action == "request"
 
 
@@ -147,23 +147,24 @@ def _delivered_at(mailboxes, message_id: str) -> float:
     return wait_for(find, timeout=10, what="Dovecot's delivery line")
 
 
-def _requests(spool: Path) -> list[str]:
-    return sorted(p.name for p in (spool / "incoming").glob("*.yaml"))
+def _requests(spool: Path) -> list[Path]:
+    """The request files the bridge wrote (one folder each in mailin)."""
+    return sorted((spool / "mailin").glob("*/request.yaml"))
 
 
 def test_bridge_picks_up_a_request_by_idle_and_moves_it_to_processed(tmp_path, mailboxes, processes):
     spool, bridge = _bridge(tmp_path, mailboxes, processes)
     message = mailboxes.message("analyst", "ASTRAN-LAUNCH Crab tonight", REQUEST)
     sent_at = mailboxes.send("analyst", message)
-    names = wait_for(lambda: _requests(spool), timeout=30, interval=0.01, what="the request in incoming")
+    names = wait_for(lambda: _requests(spool), timeout=30, interval=0.01, what="the request in mailin")
     latency = time.monotonic() - sent_at
     # IDLE and polling periods are 600 s: only the server's IDLE notification can have woken the bridge
-    written = (spool / "incoming" / names[0]).stat().st_mtime
+    written = names[0].parent.stat().st_mtime
     delivered = _delivered_at(mailboxes, str(message["Message-ID"]))
     print(f"\nbridge pickup: {(written - delivered) * 1000:.0f} ms from Dovecot saving the mail (LMTP) to the "
-          f"request file in incoming; {latency * 1000:.0f} ms from the end of the SMTP submission")
+          f"request folder in mailin; {latency * 1000:.0f} ms from the end of the SMTP submission")
     assert len(names) == 1
-    assert (spool / "incoming" / names[0]).read_text() == REQUEST
+    assert names[0].read_text() == REQUEST
     processed = mailboxes.wait_messages("astran", 1, folder="processed", timeout=30)
     assert processed[0]["Subject"] == "ASTRAN-LAUNCH Crab tonight"
     assert mailboxes.messages("astran", "INBOX") == []
@@ -178,7 +179,7 @@ def test_outsider_gets_nothing_but_a_log_line_and_duplicates_make_one_request(tm
     mailboxes.wait_messages("astran", 2, folder="processed", timeout=30)
     mailboxes.wait_messages("astran", 1, folder="ignored", timeout=30)
     assert len(_requests(spool)) == 1
-    assert "Mrk 421" in (spool / "incoming" / _requests(spool)[0]).read_text()
+    assert "Mrk 421" in _requests(spool)[0].read_text()
     log = bridge.text()
     assert log.count("not in the allow-list") == 1 and "outsider@example.test" in log
     assert "duplicate" in log
@@ -247,7 +248,7 @@ def test_mangled_messages_never_crash_the_bridge(tmp_path):
         decision = bridge.handle(bytes(raw))
         actions[decision.action] += 1
         if decision.action == "request":
-            assert (spool / "incoming" / f"{decision.request_id}.yaml").is_file()
+            assert (spool / "mailin" / decision.request_id / "request.yaml").is_file()
     print(f"\nmangled messages: {actions}")
     assert actions["request"] > 100 and actions["ignored"] > 10
 

@@ -47,7 +47,7 @@ def test_email_to_report_with_the_real_spoold(tmp_path, mailboxes, processes, ni
     request = mailboxes.message("analyst", "ASTRAN-LAUNCH Crab DL3", REQUEST)
     started = time.monotonic()
     mailboxes.send("analyst", request)
-    wait_for(lambda: list((spool / "incoming").glob("*.yaml")), timeout=30, what="the request in incoming")
+    wait_for(lambda: list((spool / "mailin").glob("*/request.yaml")), timeout=30, what="the request in mailin")
     daemon = subprocess.run([str(BIN / "spoold"), "--config", str(site), "--once", "-v"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=600)
     assert daemon.returncode == 0, daemon.stderr[-3000:]
