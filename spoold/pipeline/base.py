@@ -79,8 +79,10 @@ class Step:
     """A pipeline step. Subclasses set :attr:`name` and implement the methods.
 
     A step is idempotent: :meth:`done_already` says when its outputs exist and
-    check out (then the daemon skips it and says so), :meth:`tasks` lists what to
-    run, :meth:`verify` checks the outputs after every task succeeded.
+    check out (then the daemon skips it and says so), :meth:`outputs` names what
+    an earlier attempt may have left (removed before the step runs again),
+    :meth:`tasks` lists what to run, :meth:`verify` checks the outputs after
+    every task succeeded.
     """
 
     name: str = ""
@@ -96,6 +98,15 @@ class Step:
     def tasks(self, ctx: Context) -> list[TaskPlan]:
         """The tasks to run (one per run, or one)."""
         raise NotImplementedError
+
+    def outputs(self, ctx: Context) -> list[Path]:
+        """The files this step writes (inside the request's own products folder).
+
+        Before the step is handed to the executor afresh, whatever of them an
+        earlier attempt left is removed, so a retry never meets its own partial
+        outputs (a tool that refuses to overwrite, a half-written file).
+        """
+        return []
 
     def verify(self, ctx: Context) -> str | None:
         """A sentence naming what is missing after the tasks succeeded, else None."""

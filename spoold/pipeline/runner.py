@@ -231,6 +231,8 @@ class Runner:
                 self.services.emit(ctx.folder, state, "step-done", step=step.name, detail=rec["note"])
                 st.save(ctx.folder, state)
                 return self.advance(ctx, {})
+        if rec["status"] == "pending":
+            self._clean(ctx, step)
         job = self._job(ctx, step, after)
         executor = self.services.executor
         handle = executor.find(job) if rec["status"] == "submitting" else None
@@ -254,6 +256,22 @@ class Runner:
         state["state"] = "running"
         st.save(ctx.folder, state)
         return "running"
+
+    @staticmethod
+    def _clean(ctx: Context, step: Step) -> None:
+        """Remove what an earlier attempt of ``step`` left in the request's own folders."""
+        removed = []
+        for path in step.outputs(ctx):
+            if not (path.is_relative_to(ctx.products) or path.is_relative_to(ctx.folder)):
+                continue  # never someone else's files
+            try:
+                path.unlink()
+                removed.append(path.name)
+            except FileNotFoundError:
+                pass
+        if removed:
+            events.log(ctx.folder, f"step {step.name}: removed {len(removed)} output(s) an earlier attempt left: "
+                                   f"{', '.join(removed[:5])}")
 
     def _collect(self, ctx: Context, step: Step, rec: dict, poll: StepPoll) -> str:
         state = ctx.state

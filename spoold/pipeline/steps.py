@@ -143,6 +143,10 @@ class ReportStep(Step):
     def wanted(self, ctx: Context) -> bool:
         return bool(NEEDS_REPORT & set(ctx.request.products))
 
+    def outputs(self, ctx: Context) -> list[Path]:
+        """summary.json and report.html (the pictures are rewritten by every run)."""
+        return [ctx.products / "summary.json", ctx.products / "report.html"]
+
     def tasks(self, ctx: Context) -> list[TaskPlan]:
         request = ctx.request
         products = set(request.products)
@@ -162,7 +166,7 @@ class ReportStep(Step):
         return [TaskPlan("report", lappana(*argv))]
 
     def verify(self, ctx: Context) -> str | None:
-        return _missing_sentence(self.name, [ctx.products / "summary.json", ctx.products / "report.html"])
+        return _missing_sentence(self.name, self.outputs(ctx))
 
 
 def default_steps() -> list[Step]:
