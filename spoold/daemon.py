@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import queue
+import re
 import signal
 import time
 import traceback
@@ -35,6 +36,7 @@ from typing import Any
 
 from spoold import events, state as st
 from spoold.daemon_controls import ControlsMixin
+from spoold.daemon_guard import GuardMixin, SpoolWideError
 from spoold.daemon_intake import IntakeMixin
 from spoold.executors import make_executor
 from spoold.executors.base import Executor, StepPoll
@@ -42,8 +44,9 @@ from spoold.lock import SpoolLock
 from spoold.pipeline.base import Context, Step
 from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
+from spoold.publish import PublishError, open_folder, publish
 from spoold.request import RequestRejected, parse_request
-from spoold.spool import Claimed, Spool, write_atomic, write_json
+from spoold.spool import Claimed, Spool, new_request_id, write_atomic, write_json
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
 
@@ -56,7 +59,7 @@ FOLDER_OF = {"pending": "pending", "running": "running", "waiting": "running", "
 LOCAL_POLL_SECONDS = 0.25
 
 
-class Daemon(IntakeMixin, ControlsMixin):
+class Daemon(IntakeMixin, ControlsMixin, GuardMixin):
     """The spool's one worker.
 
     Parameters
@@ -91,6 +94,8 @@ class Daemon(IntakeMixin, ControlsMixin):
         self._waiting_checked: dict[str, float] = {}
         self._busy = False  # tasks in flight: poll often
         self._picked: queue.Queue[Claimed] = queue.Queue()  # claimed by the watcher thread
+        self._handles_of: dict[str, list[dict]] = {}  # the in-flight handles last seen per running request
+        self._deferred: dict[str, tuple[float, str]] = {}  # request id -> (left alone until, why)
 
     # -- services for the runner ------------------------------------------------------
     @property
@@ -130,7 +135,8 @@ class Daemon(IntakeMixin, ControlsMixin):
             except Exception:  # noqa: BLE001 - mail is optional; say so and go on
                 log.exception("mail notifications are off: the notifier could not start")
         if not self.once:
-            self.watcher = Watcher([self.spool.dir("incoming"), self.spool.dir("control")], self.wake,
+            self.watcher = Watcher([self.spool.dir("incoming"), self.spool.dir("control"), self.spool.dir("mailin")],
+                                   self.wake,
                                    poll=self.poll_mode, incoming=self.spool.dir("incoming"),
                                    on_complete=self._pickup)
             self.watcher.start()
@@ -168,14 +174,17 @@ class Daemon(IntakeMixin, ControlsMixin):
                 try:
                     self.turn()
                     failures = 0
-                except RuntimeError:
-                    raise  # the watcher gave up: let the supervisor restart us
+                except (RuntimeError, SpoolWideError):
+                    raise  # the watcher gave up, or the spool itself is unusable: let the supervisor restart us
                 except OSError:
-                    # e.g. a full disk or an unreachable network filesystem: say so, back off, go on
+                    # the spool's own folders failed (a full disk, an unreachable network filesystem):
+                    # each request's trouble is handled by the guard, so this is spool-wide
                     failures += 1
                     log.exception("a turn failed (%d in a row); trying again", failures)
                     if failures >= 20:
-                        raise
+                        raise SpoolWideError(
+                            f"20 turns in a row failed on the spool {self.spool.root} itself; see the log above."
+                        ) from None
                     time.sleep(min(30.0, 0.5 * 2 ** failures))
                     continue
                 if self.once and self.drained():
@@ -202,11 +211,15 @@ class Daemon(IntakeMixin, ControlsMixin):
 
     def drained(self) -> bool:
         """True when nothing can move without new input: all terminal, held or waiting."""
-        if self.spool.incoming_names() or self.spool.list("intake") or self.spool.list("pending"):
+        if self.spool.incoming_names() or self.spool.mailin_names() or self.spool.list("intake"):
+            return False
+        if any(not self.left_alone(f.name) for f in self.spool.list("pending")):
             return False
         if self.spool.controls():
             return False
         for folder in self.spool.list("running"):
+            if self.left_alone(folder.name):
+                continue
             state = st.load(folder) or {}
             if state.get("state") != "waiting":
                 return False
@@ -230,42 +243,63 @@ class Daemon(IntakeMixin, ControlsMixin):
 
     # -- recovery at start --------------------------------------------------------------------
     def recover(self) -> None:
-        """Finish what a crashed daemon left half-done."""
+        """Finish what a crashed daemon left half-done; put damaged requests aside, one by one."""
         for folder in self.spool.list("intake"):
-            if not (folder / "request.yaml").exists() and not (folder / "request.yaml").is_symlink():
-                try:
-                    (folder / "incoming-name").unlink(missing_ok=True)
-                    folder.rmdir()  # a claim that never happened
-                except OSError:
-                    log.warning("intake/%s has no request.yaml and is not empty: left alone", folder.name)
-                continue
-            state = st.load(folder) or {}
-            target = FOLDER_OF.get(state.get("state", ""))
-            if state.get("accepted") and target == "pending":
-                self.spool.move(folder.name, "intake", "pending")
-            elif target == "rejected":
-                self.spool.move(folder.name, "intake", "rejected")
-            else:
-                claimed_at = state.get("claimed_at") or folder.stat().st_mtime
-                uid = (folder / "request.yaml").lstat().st_uid
-                try:
-                    name = (folder / "incoming-name").read_text(encoding="utf-8", errors="surrogateescape")
-                except OSError:
-                    name = "request.yaml"
-                self.accept(Claimed(folder.name, folder, state.get("incoming_name") or name, uid, claimed_at))
+            self.guarded(folder, "intake", self._recover_intake, folder)
         for where in ("pending", "running", "hold"):
             for folder in self.spool.list(where):
-                for leftover in folder.glob(".*.tmp"):  # a write_atomic cut short by the crash
-                    leftover.unlink(missing_ok=True)
-                state = st.load(folder)
-                if state is None:
-                    continue
-                target = FOLDER_OF.get(state.get("state", ""), where)
-                if target != where and not (where == "running" and state.get("state") == "pending"):
-                    self.spool.move(folder.name, where, target)
+                self.guarded(folder, where, self._recover_one, folder, where)
         removed = self.spool.sweep_tmp()
         if removed:
             log.info("removed %d half-written file(s) older than 36 h from tmp/", removed)
+
+    def _recover_intake(self, folder: Path) -> None:
+        if not (folder / "request.yaml").exists() and not (folder / "request.yaml").is_symlink():
+            try:
+                (folder / "incoming-name").unlink(missing_ok=True)
+                folder.rmdir()  # a claim that never happened
+            except OSError:
+                log.warning("intake/%s has no request.yaml and is not empty: left alone", folder.name)
+            return
+        if self.spool.elsewhere(folder.name, "intake"):
+            # a request of this id is in another state folder too (left by an older spoold): the
+            # claim gets an id of its own; nothing replaces the other
+            fresh = new_request_id("-".join(folder.name.split("-")[2:-1]))
+            log.warning("intake/%s: a request of that id exists already; this claim becomes %s", folder.name, fresh)
+            folder = folder.rename(folder.with_name(fresh))
+            state = st.load(folder)
+            if state is not None:
+                state["id"] = fresh
+                st.save(folder, state)
+        state = st.load(folder) or {}
+        target = FOLDER_OF.get(state.get("state", ""))
+        if state.get("accepted") and target == "pending":
+            self.spool.move(folder.name, "intake", "pending")
+        elif target == "rejected":
+            self.spool.move(folder.name, "intake", "rejected")
+        else:
+            claimed_at = state.get("claimed_at") or folder.stat().st_mtime
+            uid = (folder / "request.yaml").lstat().st_uid
+            via = "file"
+            try:
+                name = (folder / "incoming-name").read_text(encoding="utf-8", errors="surrogateescape")
+            except FileNotFoundError:
+                # a claim from mailin is the bridge's folder renamed whole, without incoming-name
+                via = "email" if (folder / "origin.json").is_file() else "file"
+                name = "request.yaml"
+            except OSError:
+                name = "request.yaml"
+            self.accept(Claimed(folder.name, folder, state.get("incoming_name") or name, uid, claimed_at, via=via))
+
+    def _recover_one(self, folder: Path, where: str) -> None:
+        if self.put_aside_if_damaged(folder, where):
+            return
+        for leftover in folder.glob(".*.tmp"):  # a write_atomic cut short by the crash
+            leftover.unlink(missing_ok=True)
+        state = st.load(folder) or {}
+        target = FOLDER_OF.get(state.get("state", ""), where)
+        if target != where and not (where == "running" and state.get("state") == "pending"):
+            self.spool.move(folder.name, where, target)
 
     # -- scheduling and advancing -----------------------------------------------------------------
     def schedule(self) -> None:
@@ -273,16 +307,22 @@ class Daemon(IntakeMixin, ControlsMixin):
         limit = int(self.site.limits.max_requests_in_flight)
         active = 0
         for folder in self.spool.list("running"):
-            if (st.load(folder) or {}).get("state") != "waiting":
+            if not self.left_alone(folder.name) and (st.load(folder) or {}).get("state") != "waiting":
                 active += 1
         for folder in self.spool.list("pending"):
             if active >= limit:
                 break
-            state = st.load(folder) or st.new_state(folder.name)
-            state["state"] = "running"
-            st.save(folder, state, sync_dir=False)
-            self.spool.move(folder.name, "pending", "running")
-            active += 1
+            if self.guarded(folder, "pending", self._start_one, folder):
+                active += 1
+
+    def _start_one(self, folder: Path) -> bool:
+        if self.left_alone(folder.name) or self.put_aside_if_damaged(folder, "pending"):
+            return False
+        state = st.load(folder)
+        state["state"] = "running"
+        st.save(folder, state, sync_dir=False)
+        self.spool.move(folder.name, "pending", "running")
+        return True
 
     def request_of(self, folder: Path, state: dict) -> Any:
         """The parsed request of a folder (cached; parsed again after a restart)."""
@@ -294,44 +334,34 @@ class Daemon(IntakeMixin, ControlsMixin):
             self._requests[folder.name] = request
         return request
 
-    def products_dir(self, folder: Path, state: dict, request: Any) -> Path:
-        """Where a request's products go: its own output, the site's output root, or its folder."""
+    def destination(self, folder: Path, state: dict, request: Any) -> tuple[Path, tuple[Path, ...]] | None:
+        """Where a request's products go when it is done, and the roots that path must stay in.
+
+        None when they stay in the request's folder. While the request runs its
+        tasks write into ``<folder>/products`` (inside the spool); the daemon
+        moves them to the destination at the end (:mod:`spoold.publish`).
+        """
         if getattr(request, "output", None):
-            return Path(request.output)
+            return Path(request.output), tuple(self.site.write_roots)
         root = getattr(self.site, "output_root", None)
         if root is None:
-            return folder
+            return None
         shared = getattr(self.site, "shared_account", None)
         if shared is not None and getattr(shared, "products_per_user", False) and state.get("submitter"):
-            return Path(root) / str(state["submitter"]).replace("/", "_") / folder.name
-        return Path(root) / folder.name
+            return Path(root) / user_folder(str(state["submitter"])) / folder.name, (Path(root),)
+        return Path(root) / folder.name, (Path(root),)
 
     def advance_all(self) -> None:
-        """Poll the executor once for every running request and advance each."""
+        """Poll the executor once for every running request and advance each, one failure apart from the others."""
         contexts = []
         now = time.time()
-        reconcile = float(self.site.limits.reconcile_seconds)
+        seen = set()
         for folder in self.spool.list("running"):
-            state = st.load(folder)
-            if state is None:
-                continue
-            if state.get("state") == "waiting" and now - self._waiting_checked.get(folder.name, 0) < reconcile:
-                continue
-            self._waiting_checked[folder.name] = now
-            try:
-                request = self.request_of(folder, state)
-            except Exception as error:  # noqa: BLE001 - a request that no longer parses fails with reasons
-                reasons = error.errors if isinstance(error, RequestRejected) else [str(error)]
-                ctx = Context(self.site, None, folder, state, folder)
-                self.runner.fail(ctx, state.get("step") or "resolve",
-                                 "The request is no longer valid: " + " ".join(reasons))
-                self._finish(folder, state)
-                continue
-            products = self.products_dir(folder, state, request)
-            if products != folder:
-                state["products"] = str(products)
-            products.mkdir(parents=True, exist_ok=True)
-            contexts.append(Context(self.site, request, folder, state, products))
+            seen.add(folder.name)
+            ctx = self.guarded(folder, "running", self._context, folder, now)
+            if ctx is not None:
+                contexts.append(ctx)
+        self.forget_vanished(seen)
         handles, keys = [], []
         for ctx in contexts:
             for name, rec in self.runner.in_flight(ctx.state):
@@ -353,52 +383,136 @@ class Daemon(IntakeMixin, ControlsMixin):
             by_request.setdefault(rid, {})[step] = answer
         busy = False
         for ctx in contexts:
-            polls = by_request.get(ctx.folder.name, {})
-            try:
-                outcome = self.runner.advance(ctx, polls)
-            except Exception as error:  # noqa: BLE001 - one broken request must not stop the others
-                log.error("advancing %s failed:\n%s", ctx.folder.name, traceback.format_exc())
-                outcome = self.runner.fail(ctx, ctx.state.get("step") or "resolve",
-                                           f"spoold hit an internal error ({type(error).__name__}: {error}).")
-            if outcome in ("done", "failed"):
-                if outcome == "done":
-                    self._done(ctx)
-                self._finish(ctx.folder, ctx.state)
-            elif outcome == "hold":
-                self.apply(ctx.folder.name, "hold")
-            elif outcome == "running":
-                busy = True
+            outcome = self.guarded(ctx.folder, "running", self._advance_one, ctx, by_request.get(ctx.folder.name, {}))
+            busy = busy or outcome == "running"
         self._busy = busy
 
-    def _done(self, ctx: Context) -> None:
+    def _context(self, folder: Path, now: float) -> Context | None:
+        """The context of one running request, or None when it is left alone this turn."""
+        if self.left_alone(folder.name) or self.put_aside_if_damaged(folder, "running"):
+            return None
+        state = st.load(folder)
+        self.remember_handles(folder.name, state)
+        reconcile = float(self.site.limits.reconcile_seconds)
+        if state.get("state") == "waiting" and now - self._waiting_checked.get(folder.name, 0) < reconcile:
+            return None
+        self._waiting_checked[folder.name] = now
+        try:
+            request = self.request_of(folder, state)
+        except Exception as error:  # noqa: BLE001 - a request that no longer parses fails with reasons
+            reasons = error.errors if isinstance(error, RequestRejected) else [str(error)]
+            ctx = Context(self.site, None, folder, state, folder)
+            self.runner.fail(ctx, state.get("step") or "resolve", "The request is no longer valid: " + " ".join(reasons))
+            self._finish(folder, state)
+            return None
+        try:
+            target = self.destination(folder, state, request)
+        except ValueError as error:
+            target, problem = None, f"The products cannot be put anywhere: {error}."
+        else:
+            problem = None
+        products = folder
+        if target is not None:
+            products = folder / "products"
+            state["products"] = str(target[0])
+            if not products.is_dir():  # checked once, before any work; again when they are moved there
+                problem = self._destination_problem(*target)
+        if problem:
+            self.runner.fail(Context(self.site, request, folder, state, folder), "publish", problem)
+            self._finish(folder, state)
+            return None
+        products.mkdir(exist_ok=True)
+        return Context(self.site, request, folder, state, products)
+
+    def _destination_problem(self, path: Path, roots: tuple[Path, ...]) -> str | None:
+        """A sentence when the products could not be put at ``path`` (checked before any work)."""
+        output_root = getattr(self.site, "output_root", None)
+        try:
+            if output_root is not None and roots == (Path(output_root),):
+                Path(output_root).mkdir(parents=True, exist_ok=True)  # the site's own folder
+            with open_folder(path, roots):
+                return None
+        except PublishError as error:
+            return str(error)
+        except OSError as error:
+            return f"{error.filename or path} cannot be created ({error.strerror})."
+
+    def _advance_one(self, ctx: Context, polls: dict[str, StepPoll]) -> str:
+        try:
+            outcome = self.runner.advance(ctx, polls)
+        except OSError:
+            raise  # the guard decides: the request's folder, its disk, or the spool
+        except Exception as error:  # noqa: BLE001 - a bug in one request's handling fails that request
+            log.error("advancing %s failed:\n%s", ctx.folder.name, traceback.format_exc())
+            outcome = self.runner.fail(ctx, ctx.state.get("step") or "resolve",
+                                       f"spoold hit an internal error ({type(error).__name__}: {error}).")
+        if outcome == "done":
+            outcome = self._done(ctx)
+        if outcome in ("done", "failed"):
+            self._finish(ctx.folder, ctx.state)
+        elif outcome == "hold":
+            self.apply(ctx.folder.name, "hold")
+        return outcome
+
+    def _done(self, ctx: Context) -> str:
+        """Publish the products (when they go elsewhere) and mark the request done; 'failed' if they cannot go."""
         state = ctx.state
         summary = ctx.folder / "summary.json"
         final = self.spool.dir("done") / ctx.folder.name
-        if ctx.products == ctx.folder and summary.is_file():
+        target = self.destination(ctx.folder, state, ctx.request)
+        if target is None and summary.is_file():
             # the report wrote paths inside running/<id>/: say where they will be
             text = summary.read_text(encoding="utf-8")
             if str(ctx.folder) in text:
                 write_atomic(summary, text.replace(str(ctx.folder), str(final)))
-        if ctx.products != ctx.folder or not summary.exists():
+        if target is not None:
             import json
 
             data: dict[str, Any] = {}
             try:
-                data = json.loads((ctx.products / "summary.json").read_text(encoding="utf-8"))
+                text = (ctx.products / "summary.json").read_text(encoding="utf-8")
+                data = json.loads(text.replace(str(ctx.products), str(target[0])))
             except (OSError, ValueError):
                 data = {"request": state.get("id"), "source": state.get("request", {}).get("source"),
                         "runs": state.get("runs")}
-            if ctx.products != ctx.folder:
-                data["products_dir"] = str(ctx.products)
+            data["products_dir"] = str(target[0])
+            if (ctx.products / "summary.json").is_file():
+                write_json(ctx.products / "summary.json", data)
+            try:
+                publish(ctx.products, *target)
+            except PublishError as error:
+                return self.runner.fail(ctx, "publish", str(error))
             write_json(summary, data)
+        elif not summary.exists():
+            write_json(summary, {"request": state.get("id"), "source": state.get("request", {}).get("source"),
+                                 "runs": state.get("runs")})
         state["state"], state["finished"] = "done", st.now_iso()
-        results = final if ctx.products == ctx.folder else ctx.products
+        results = final if target is None else target[0]
         self.emit(ctx.folder, state, "done", step=state.get("step"), detail=f"results in {results}")
         st.save(ctx.folder, state)
+        return "done"
 
     def _finish(self, folder: Path, state: dict) -> None:
         """Move a finished request to done/ or failed/."""
         self._requests.pop(folder.name, None)
         self._waiting_checked.pop(folder.name, None)
+        self._handles_of.pop(folder.name, None)
         target = FOLDER_OF[state["state"]]
         self.spool.move(folder.name, "running", target)
+
+
+#: submitters that can be a folder name as they are: login names and mail addresses
+USER_FOLDER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@+-]{0,127}$")
+
+
+def user_folder(name: str) -> str:
+    """The folder name of a submitter under the site's output root; ValueError when it cannot be one.
+
+    Login names and mail addresses pass as they are; anything that could step out
+    of the output root (``..``, a slash, control characters) is refused.
+    """
+    if USER_FOLDER_RE.match(name) and ".." not in name:
+        return name
+    raise ValueError(f"the submitter {name!r} cannot be used as a folder name under the site's output_root")
+
+

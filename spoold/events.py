@@ -27,6 +27,7 @@ EVENTS = (
     "retried",
     "held",
     "released",
+    "put-aside",
 )
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "log"

@@ -22,11 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print state.json (with ID) or a JSON list")
 
 
-def _row(where: str, folder: Path) -> dict[str, Any]:
+def _row(where: str, folder: Path, aside: bool = False) -> dict[str, Any]:
     state = st.load(folder) or {}
     request = state.get("request") or {}
     shown = state.get("state") or where
-    if where == "hold":
+    if aside or where == "corrupt":
+        shown = "put aside"
+    elif where == "hold":
         shown = "held"
     elif where == "running" and state.get("hold_requested"):
         shown = "running (hold asked)"
@@ -54,7 +56,7 @@ def table(spool: Spool, states: list[str] | None) -> list[dict[str, Any]]:
     for where, folder in spool.all_requests():
         if states and where not in states:
             continue
-        rows.append(_row(where, folder))
+        rows.append(_row(where, folder, spool.aside_reason(folder.name) is not None))
     return rows
 
 
@@ -77,7 +79,10 @@ def detail(spool: Spool, request_id: str) -> str:
     where, folder = found
     state = st.load(folder) or {}
     request = state.get("request") or {}
-    lines = [f"request   {request_id}", f"state     {_row(where, folder)['state']}  (folder {folder})"]
+    aside = spool.aside_reason(request_id)
+    lines = [f"request   {request_id}", f"state     {_row(where, folder, aside is not None)['state']}  (folder {folder})"]
+    if aside:
+        lines += [f"          {line}" for line in aside.splitlines()]
     if request:
         lines.append(f"source    {request.get('source')} (RA {request.get('ra_deg')}, Dec {request.get('dec_deg')})")
         lines.append(f"night     {request.get('night')}   start from {request.get('start_from')}   "
