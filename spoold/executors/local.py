@@ -275,10 +275,10 @@ class LocalExecutor(Executor):
             return TaskStatus(TaskState.RUNNING, job_id, None, "starting")
         if code == EXIT_NO_MARKER:
             return TaskStatus(TaskState.FAILED, job_id, code, _no_marker_reason(task))
-        if code is not None and code != EXIT_ALREADY_STARTED:
-            return TaskStatus(TaskState.LOST, job_id, code, f"taskrun exited with {code} before starting the task")
         if handle.get("cancelled"):
             return TaskStatus(TaskState.CANCELLED, None, None, "cancelled before it started")
+        if code is not None and code != EXIT_ALREADY_STARTED:
+            return TaskStatus(TaskState.LOST, job_id, code, f"taskrun exited with {code} before starting the task")
         return TaskStatus(TaskState.QUEUED, None, None, "waiting for a free slot")
 
 
