@@ -11,7 +11,6 @@ from typing import Any
 from spoold import events, state as st
 from spoold.cli import SpoolCommandError, site_and_spool
 from spoold.commands import check_id
-from spoold.daemon_controls import said_state
 from spoold.lock import describe, holder_alive, read_holder
 from spoold.spool import STATE_DIRS, Spool
 
@@ -27,8 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _row(where: str, folder: Path) -> dict[str, Any]:
     state = st.load(folder) or {}
     request = state.get("request") or {}
-    shown = said_state(where) if where == "hold" else (state.get("state") or where)
-    if where == "running" and state.get("hold_requested"):
+    shown = state.get("state") or where
+    if where == "hold":
+        shown = "held"
+    elif where == "running" and state.get("hold_requested"):
         shown = "running (hold asked)"
     return {
         "id": folder.name,
