@@ -5,7 +5,9 @@ Each subcommand is a module under :mod:`spoold.commands` that defines
 subcommand takes ``--spool DIR`` (default: the site file's spool, else
 ``./spool``) and ``--config SITE``; modules get the site and the spool with
 :func:`site_and_spool`. Errors a user can cause are raised as
-:class:`SpoolCommandError` (or ``SiteError``) and printed as sentences, exit 2.
+:class:`SpoolCommandError` (or ``SiteError``) and printed as sentences, exit 2;
+an action refused for the request's state (:class:`ActionRefused`: a retry of a
+done request, a release of one that is not held ...) exits 1.
 """
 
 from __future__ import annotations
@@ -34,6 +36,15 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 class SpoolCommandError(Exception):
     """A problem the user can fix; the message is one or more sentences."""
+
+    #: the exit status of ``spool`` when this is raised
+    exit_code = 2
+
+
+class ActionRefused(SpoolCommandError):
+    """cancel, hold, release or retry does not apply to the request in its state; nothing was changed."""
+
+    exit_code = 1
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except SpoolCommandError as error:
         print(f"spool {first.command}: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
     except KeyboardInterrupt:
         print(f"spool {first.command}: interrupted.", file=sys.stderr)
         return 130

@@ -2,8 +2,12 @@
 
 Part of :class:`spoold.daemon.Daemon` (a mixin: it uses the daemon's spool, runner,
 executor and emit). The ``spool`` command leaves one file per action in
-``control/``; the daemon, the only owner of the request folders, applies it and
-answers with a sentence in ``control/.<id>.<action>.done``.
+``control/`` named ``<id>.<action>``; the daemon, the only owner of the request
+folders, applies it and answers in ``control/.<id>.<action>.done`` with
+``{"ok": true|false, "message": "..."}`` (``ok`` is false when the action was
+refused: a retry of a done request, a release of one that is not held ...).
+A control file whose name is not ``<id>.<action>`` with a valid request id is
+never used to build a path: it is moved into ``control/.set-aside/`` and logged.
 """
 
 from __future__ import annotations
@@ -11,11 +15,36 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from dataclasses import dataclass
+from pathlib import Path
 
 from spoold import state as st
-from spoold.spool import write_json
+from spoold.spool import ID_RE, write_json
 
 log = logging.getLogger("spoold")
+
+#: where control files that name no valid request id are kept (a dot folder: never read as an action)
+SET_ASIDE = ".set-aside"
+
+
+@dataclass(frozen=True)
+class ActionAnswer:
+    """What an action did: ``ok`` is False when it was refused; ``message`` is a sentence."""
+
+    ok: bool
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def said_state(folder: str) -> str:
+    """The state a person reads for a state folder: ``hold`` is ``held``, the others their name."""
+    return "held" if folder == "hold" else folder
+
+
+def _refused(message: str) -> ActionAnswer:
+    return ActionAnswer(False, message)
 
 
 class ControlsMixin:
@@ -25,79 +54,107 @@ class ControlsMixin:
     def apply_controls(self) -> None:
         """Apply cancel, hold, release and retry left in control/ by the spool command."""
         for request_id, action, path in self.spool.controls():
+            if not ID_RE.match(request_id):
+                self._set_aside(path)
+                continue
             if self.spool.find(request_id) is None and (self.spool.dir("incoming") / f"{request_id}.yaml").exists():
                 continue  # not claimed yet: apply it once it is
             try:
-                message = self.apply(request_id, action)
+                answer = self.apply(request_id, action)
             except Exception as error:  # noqa: BLE001
                 log.error("%s %s failed:\n%s", action, request_id, traceback.format_exc())
-                message = f"{action} failed: {error}"
+                answer = _refused(f"{action} failed: {error}")
             try:
-                write_json(self.spool.dir("control") / f".{request_id}.{action}.done", {"message": message})
+                write_json(self.spool.dir("control") / f".{request_id}.{action}.done",
+                           {"ok": answer.ok, "message": answer.message})
                 path.unlink()
             except OSError:
                 pass
 
-    def apply(self, request_id: str, action: str) -> str:
-        """Apply one action now; return a sentence saying what happened."""
+    def _set_aside(self, path: Path) -> None:
+        """Move a control file that names no valid request id out of the way, and say so."""
+        aside = path.parent / SET_ASIDE
+        try:
+            aside.mkdir(exist_ok=True)
+            os.replace(path, aside / path.name)
+        except OSError as error:
+            log.warning("control file %r names no valid request id and cannot be set aside (%s); ignored",
+                        path.name[:80], error.strerror)
+            return
+        log.warning("control file %r names no valid request id: set aside in %s, not applied",
+                    path.name[:80], aside)
+
+    def apply(self, request_id: str, action: str) -> ActionAnswer:
+        """Apply one action now; return whether it was done and a sentence saying what happened."""
         found = self.spool.find(request_id)
         if found is None:
-            return f"There is no request {request_id} in this spool."
+            return _refused(f"There is no request {request_id} in this spool.")
         where, folder = found
         state = st.load(folder) or st.new_state(request_id)
-        if action == "cancel":
-            if where not in ("pending", "running", "hold"):
-                return f"{request_id} is {where}: only pending, running or held requests can be cancelled."
-            for _name, rec in self.runner.in_flight(state):
-                if rec.get("handle"):
-                    self.executor.cancel(rec["handle"])
-                rec["status"] = "cancelled"
-            state["state"] = "cancelled"
-            self.emit(folder, state, "cancelled", step=state.get("step"), detail="cancelled by spool cancel")
+        actions = {"cancel": self._cancel, "hold": self._hold, "release": self._release, "retry": self._retry}
+        if action not in actions:
+            return _refused(f"Unknown action {action!r}: use cancel, hold, release or retry.")
+        return actions[action](request_id, where, folder, state)
+
+    def _cancel(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
+        if where not in ("pending", "running", "hold"):
+            return _refused(f"{request_id} is {said_state(where)}: only pending, running or held requests "
+                            "can be cancelled.")
+        for _name, rec in self.runner.in_flight(state):
+            if rec.get("handle"):
+                self.executor.cancel(rec["handle"])
+            rec["status"] = "cancelled"
+        state["state"] = "cancelled"
+        self.emit(folder, state, "cancelled", step=state.get("step"), detail="cancelled by spool cancel")
+        st.save(folder, state)
+        self.spool.move(request_id, where, "cancelled")
+        return ActionAnswer(True, f"{request_id} is cancelled.")
+
+    def _hold(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
+        if where == "pending" or (where == "running" and not self.runner.in_flight(state)):
+            state["held_from"], state["state"], state["hold_requested"] = where, "held", False
+            self.emit(folder, state, "held", detail=f"held while {where}")
             st.save(folder, state)
-            self.spool.move(request_id, where, "cancelled")
-            return f"{request_id} is cancelled."
-        if action == "hold":
-            if where == "pending" or (where == "running" and not self.runner.in_flight(state)):
-                state["held_from"], state["state"], state["hold_requested"] = where, "held", False
-                self.emit(folder, state, "held", detail=f"held while {where}")
-                st.save(folder, state)
-                self.spool.move(request_id, where, "hold")
-                return f"{request_id} is held; 'spool release {request_id}' lets it go on."
-            if where == "running":
-                state["hold_requested"] = True
-                st.save(folder, state)
-                return f"{request_id} will be held when its running step ends."
-            return f"{request_id} is {where}: only pending or running requests can be held."
-        if action == "release":
-            if where == "running" and state.get("hold_requested"):
-                state["hold_requested"] = False
-                st.save(folder, state)
-                return f"{request_id} is no longer to be held."
-            if where != "hold":
-                return f"{request_id} is {where}, not held."
-            back = state.get("held_from") or "pending"
-            state["state"] = "running" if back == "running" else "pending"
-            state["held_from"] = None
-            self.emit(folder, state, "released", detail=f"back to {back}")
+            self.spool.move(request_id, where, "hold")
+            return ActionAnswer(True, f"{request_id} is held; 'spool release {request_id}' lets it go on.")
+        if where == "running":
+            state["hold_requested"] = True
             st.save(folder, state)
-            self.spool.move(request_id, "hold", back)
-            return f"{request_id} is released."
-        if action == "retry":
-            if where not in ("failed", "cancelled"):
-                return f"{request_id} is {where}: only failed or cancelled requests can be retried."
-            attempt = int(state.get("attempt", 1))
-            state.setdefault("history", []).append({
-                "attempt": attempt, "state": state.get("state"), "step": state.get("step"),
-                "error": state.get("error"), "time": st.now_iso(),
-                "steps": {k: v for k, v in (state.get("steps") or {}).items() if v.get("attempt") == attempt},
-            })
-            for old in ("error.txt",):
-                if (folder / old).exists():
-                    os.replace(folder / old, folder / f"error.attempt{attempt}.txt")
-            state.update(attempt=attempt + 1, state="pending", error=None, waiting=None, hold_requested=False)
-            self.emit(folder, state, "retried", detail=f"attempt {attempt + 1}")
+            return ActionAnswer(True, f"{request_id} will be held when its running step ends.")
+        if where == "hold":
+            return _refused(f"{request_id} is held already; 'spool release {request_id}' lets it go on.")
+        return _refused(f"{request_id} is {said_state(where)}: only pending or running requests can be held.")
+
+    def _release(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
+        if where == "running" and state.get("hold_requested"):
+            state["hold_requested"] = False
             st.save(folder, state)
-            self.spool.move(request_id, where, "pending")
-            return f"{request_id} is pending again (attempt {attempt + 1})."
-        return f"Unknown action {action!r}: use cancel, hold, release or retry."
+            return ActionAnswer(True, f"{request_id} is no longer to be held.")
+        if where != "hold":
+            return _refused(f"{request_id} is {said_state(where)}, not held: only held requests can be released.")
+        back = state.get("held_from") or "pending"
+        state["state"] = "running" if back == "running" else "pending"
+        state["held_from"] = None
+        self.emit(folder, state, "released", detail=f"back to {back}")
+        st.save(folder, state)
+        self.spool.move(request_id, "hold", back)
+        return ActionAnswer(True, f"{request_id} is released.")
+
+    def _retry(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
+        if where not in ("failed", "cancelled"):
+            return _refused(f"{request_id} is {said_state(where)}: only failed or cancelled requests "
+                            "can be retried.")
+        attempt = int(state.get("attempt", 1))
+        state.setdefault("history", []).append({
+            "attempt": attempt, "state": state.get("state"), "step": state.get("step"),
+            "error": state.get("error"), "time": st.now_iso(),
+            "steps": {k: v for k, v in (state.get("steps") or {}).items() if v.get("attempt") == attempt},
+        })
+        for old in ("error.txt",):
+            if (folder / old).exists():
+                os.replace(folder / old, folder / f"error.attempt{attempt}.txt")
+        state.update(attempt=attempt + 1, state="pending", error=None, waiting=None, hold_requested=False)
+        self.emit(folder, state, "retried", detail=f"attempt {attempt + 1}")
+        st.save(folder, state)
+        self.spool.move(request_id, where, "pending")
+        return ActionAnswer(True, f"{request_id} is pending again (attempt {attempt + 1}).")

@@ -1,27 +1,37 @@
-"""One daemon per spool: ``<spool>/spoold.lock``, stale-safe.
+"""One daemon per spool: a lock on the spool folder itself, and ``<spool>/spoold.lock`` as the holder's record.
 
-Two mechanisms, because a spool may be on a network filesystem:
+* The authority is ``flock`` on the spool folder (an ``O_RDONLY|O_DIRECTORY``
+  descriptor), held for the holder's life. A folder cannot be removed while it
+  holds requests, so ``rm spoold.lock`` does not free the spool; the kernel
+  drops the lock when the process dies, so a crash leaves no stale lock.
+* ``spoold.lock`` records who holds it: host, pid, the pid's start time and a
+  heartbeat the holder refreshes (``spool status`` reads it). Where flock is
+  not shared between hosts (NFS ``nolock``, Lustre ``localflock``) the record
+  is the lock: a holder on another host is honoured while its heartbeat is
+  fresh; on the same host, while its pid lives (and is the same process: the
+  start time guards against pid reuse).
+* :meth:`SpoolLock.heartbeat` checks that the record on disk is still the file
+  it wrote (its inode): a removed record is written again, with a warning; a
+  record that now names another live holder stops this one with
+  :class:`LockLost` (the daemon exits, and says why).
 
-* ``flock`` on the lock file, held for the daemon's life; the kernel drops it
-  when the process dies, so a crashed daemon leaves no stale lock on a local
-  filesystem;
-* the file's content: host, pid, the pid's start time and a heartbeat the
-  holder refreshes. Where flock is not shared between hosts (NFS ``nolock``,
-  Lustre ``localflock``) a holder on another host is honoured while its
-  heartbeat is fresh; on the same host, while its pid lives (and is the same
-  process: the start time guards against pid reuse).
+The ``spool`` commands take the same lock for a moment when no daemon runs.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
+import logging
 import os
 import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("spoold")
 
 LOCK_NAME = "spoold.lock"
 #: seconds between heartbeats; a holder on another host is stale after 6 missed ones
@@ -31,6 +41,10 @@ STALE_SECONDS = 6 * HEARTBEAT_SECONDS
 
 class SpoolLocked(Exception):
     """Another live process serves this spool; the message says which."""
+
+
+class LockLost(SpoolLocked):
+    """The record of a held lock now names another live holder: this holder must stop at once."""
 
 
 def pid_start_time(pid: int) -> int | None:
@@ -79,17 +93,19 @@ class SpoolLock:
     """The lock of one spool, held by this process.
 
     Use :meth:`acquire` (raises :class:`SpoolLocked`), :meth:`heartbeat` from the
-    main loop and :meth:`release` at exit (or just die: the lock is stale-safe).
+    main loop (raises :class:`LockLost`) and :meth:`release` at exit (or just die:
+    the lock is stale-safe).
     """
 
     spool_root: Path
     what: str = "spoold"
+    _dir_fd: int | None = None
     _fd: int | None = None
     _last_beat: float = 0.0
 
     @property
     def path(self) -> Path:
-        """The lock file."""
+        """The holder's record."""
         return Path(self.spool_root) / LOCK_NAME
 
     def acquire(self, *, wait_for_commands: float = 0.0) -> None:
@@ -104,40 +120,70 @@ class SpoolLock:
             try:
                 self._acquire_once()
                 return
-            except SpoolLocked:
+            except SpoolLocked as error:
+                if isinstance(error, LockLost):
+                    raise
                 info = read_holder(self.spool_root) or {}
                 # a command, or someone between taking the flock and writing its record
                 by_command = not info or str(info.get("what", "")).startswith("spool ")
-                if not by_command or time.monotonic() >= deadline:
+                if not by_command:
+                    raise self._served_by(info) from None
+                if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.1)
 
     def _acquire_once(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        dir_fd = os.open(self.spool_root, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            info = read_holder(self.spool_root) or {}
-            raise SpoolLocked(
-                f"The spool {self.spool_root} is already served by {describe(info)}: "
-                "stop that one first, or use another --spool."
-            ) from None
-        info = read_holder(self.spool_root)
-        if info and info.get("pid") != os.getpid() and holder_alive(info):
-            os.close(fd)
-            raise SpoolLocked(
-                f"The spool {self.spool_root} is already served by {describe(info)} "
-                "(its lock is held through the file's content on this filesystem): "
-                "stop that one first, or use another --spool."
-            )
-        self._fd = fd
+            self._flock_folder(dir_fd)
+            info = read_holder(self.spool_root)
+            if info and info.get("pid") != os.getpid() and holder_alive(info):
+                raise SpoolLocked(
+                    f"The spool {self.spool_root} is already served by {describe(info)} "
+                    "(its lock is held through the file's content on this filesystem): "
+                    "stop that one first, or use another --spool."
+                )
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except BaseException:
+            os.close(dir_fd)
+            raise
+        self._dir_fd = dir_fd
         self.heartbeat(force=True)
 
+    def _flock_folder(self, dir_fd: int) -> None:
+        """flock the spool folder; raise SpoolLocked when another process holds it.
+
+        A filesystem that cannot flock a folder leaves the record as the only lock.
+        """
+        try:
+            fcntl.flock(dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                log.warning("cannot flock the spool folder %s (%s): the lock is only its record %s",
+                            self.spool_root, error.strerror, self.path)
+                return
+            raise self._served_by(read_holder(self.spool_root) or {}) from None
+
+    def _served_by(self, info: dict[str, Any]) -> SpoolLocked:
+        """The refusal naming the holder of the folder's flock as its record describes it."""
+        who = describe(info) if info else f"another process (its record {LOCK_NAME} is missing or empty)"
+        return SpoolLocked(
+            f"The spool {self.spool_root} is already served by {who}: stop that one first, or use another --spool."
+        )
+
     def heartbeat(self, *, force: bool = False) -> None:
-        """Refresh the holder record (at most every HEARTBEAT_SECONDS unless forced)."""
+        """Check the record is still ours, and refresh it (at most every HEARTBEAT_SECONDS unless forced).
+
+        Raises
+        ------
+        LockLost
+            When the record on disk is another file that names another live holder.
+        """
         if self._fd is None:
             return
+        if not self._record_is_ours():
+            self._take_back_record()
+            force = True
         now = time.time()
         if not force and now - self._last_beat < HEARTBEAT_SECONDS:
             return
@@ -150,21 +196,49 @@ class SpoolLock:
                 "heartbeat": now,
             }
         ).encode()
-        os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, record, 0)
+        os.ftruncate(self._fd, len(record))
         os.fsync(self._fd)
         self._last_beat = now
 
+    def _record_is_ours(self) -> bool:
+        """True when the record on disk is the file this holder writes."""
+        try:
+            on_disk = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self._fd)
+        return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def _take_back_record(self) -> None:
+        """Write the record again after it was removed or replaced; stop when it names another live holder."""
+        info = read_holder(self.spool_root)
+        mine = (socket.gethostname(), os.getpid())
+        if info and (info.get("host"), info.get("pid")) != mine and holder_alive(info):
+            raise LockLost(
+                f"The record {self.path} of this daemon's lock now names {describe(info)}: two daemons "
+                "serve this spool (its filesystem does not share flock between hosts); this one stops. "
+                "Stop the other one too, then start one daemon."
+            )
+        log.warning("the lock's record %s was %s; writing it again (the spool stays locked by its folder)",
+                    self.path, "replaced" if self.path.exists() else "removed")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        os.close(self._fd)
+        self._fd = fd
+
     def release(self) -> None:
-        """Empty the record and drop the lock."""
+        """Empty the record (when it is still ours) and drop the lock."""
         if self._fd is None:
             return
         try:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._record_is_ours():
+                os.ftruncate(self._fd, 0)
         finally:
             os.close(self._fd)
             self._fd = None
+            if self._dir_fd is not None:
+                os.close(self._dir_fd)  # closing the descriptor drops its flock
+                self._dir_fd = None
 
     @property
     def held(self) -> bool:

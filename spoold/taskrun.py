@@ -8,12 +8,16 @@ atomically (temp + fsync + rename) when the command ends::
 
 so that a daemon that died while the task ran learns its outcome from the file.
 
-With ``--once`` the wrapper first creates ``R.started`` exclusively
-(O_CREAT|O_EXCL, holding host, pid and start time). If that file already exists
-the task was started before (by this or an earlier daemon) and the wrapper
-exits at once with :data:`EXIT_ALREADY_STARTED` without running anything: a task
-is never run twice for the same result file. The local executor uses ``--once``
-and reads ``R.started`` to re-attach to a task it launched just before a crash.
+With ``--once`` the wrapper first creates ``R.started`` (holding host, pid and
+start time) complete or not at all: it writes and fsyncs a temporary file, then
+links it to the marker's name. If the marker already exists the task was
+started before (by this or an earlier daemon) and the wrapper exits at once
+with :data:`EXIT_ALREADY_STARTED` without running anything: a task is never run
+twice for the same result file. If the marker cannot be written (a full disk,
+a folder that is not writable) nothing runs and the wrapper exits with
+:data:`EXIT_NO_MARKER`, after a line saying why in the log (when the log can
+still be written) and on stderr. The local executor uses ``--once`` and reads
+``R.started`` to re-attach to a task it launched just before a crash.
 
 Signals: SIGTERM, SIGINT and SIGHUP are forwarded to the command; the result
 then records the signal (``exit_code`` is ``128 + signal``).
@@ -22,6 +26,7 @@ then records the signal (``exit_code`` is ``128 + signal``).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -36,8 +41,12 @@ from typing import Any
 
 #: exit code of ``--once`` when the task was already started
 EXIT_ALREADY_STARTED = 75
+#: exit code of ``--once`` when the start marker could not be written (the task did not run)
+EXIT_NO_MARKER = 74
 #: exit code when the command could not be started at all (not found, not executable)
 EXIT_CANNOT_START = 127
+#: how the line that says why ``--once`` could not write its marker begins, in the task's log
+NO_MARKER_LINE = "# taskrun: cannot record the start of this task"
 
 
 @dataclass(frozen=True)
@@ -70,14 +79,7 @@ def _write_atomic(path: Path, data: dict[str, Any]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+    _fsync_folder(path.parent)
 
 
 def started_file(result_file: Path) -> Path:
@@ -121,29 +123,72 @@ def _own_start_time() -> int | None:
 
 
 def _claim(result_file: Path) -> bool:
-    """Create ``<result>.started`` exclusively; False when it already exists."""
+    """Create ``<result>.started``, complete or not at all; False when it already exists.
+
+    Raises
+    ------
+    OSError
+        When the marker cannot be written (the temporary file is removed again).
+    """
     marker = started_file(result_file)
     payload = json.dumps(
         {"host": socket.gethostname(), "pid": os.getpid(), "pid_start": _own_start_time(), "started": _now()}
     ).encode()
+    tmp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return False
-    try:
-        os.write(fd, payload)
-        os.fsync(fd)
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, marker)
+        except FileExistsError:
+            return False
     finally:
-        os.close(fd)
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+    _fsync_folder(marker.parent)
     return True
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a new name in ``folder`` durable (best effort: some filesystems refuse)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _say_no_marker(result_file: Path, log_file: Path, error: OSError) -> None:
+    """Say on stderr, and in the task's log when it can be written, why the task did not run."""
+    reason = "the disk is full" if error.errno == errno.ENOSPC else (error.strerror or str(error))
+    line = (f"{NO_MARKER_LINE} in {started_file(result_file)}: {reason} ({error.strerror}); "
+            "the task did not run.")
+    print(line[2:], file=sys.stderr)
+    try:
+        with open(log_file, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+    except OSError:
+        pass
 
 
 def run(argv: list[str], result_file: Path, log_file: Path, *, once: bool = False) -> int:
     """Run ``argv`` as a task; write its log and result file; return its exit code."""
     result_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    if once and not _claim(result_file):
-        return EXIT_ALREADY_STARTED
+    if once:
+        try:
+            if not _claim(result_file):
+                return EXIT_ALREADY_STARTED
+        except OSError as error:
+            _say_no_marker(result_file, log_file, error)
+            return EXIT_NO_MARKER
     started, t0 = _now(), time.monotonic()
     host = socket.gethostname()
     received: list[int] = []

@@ -1,6 +1,7 @@
 """The subcommands of ``spool``: one module each (see :mod:`spoold.cli`).
 
-:func:`act` is shared by cancel, retry, hold and release.
+:func:`act` is shared by cancel, retry, hold and release; :func:`check_id` by
+every subcommand that takes a request id.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 
 #: seconds to wait for a running daemon to apply an action
 ACTION_WAIT_SECONDS = 30.0
+#: at most this many characters of a bad id are repeated back to the user
+SHOWN_ID_CHARS = 60
 
 
 def add_id_argument(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +25,27 @@ def add_id_argument(parser: argparse.ArgumentParser) -> None:
                         help="leave the action for the daemon and return at once")
 
 
+def check_id(request_id: str) -> str:
+    """Return ``request_id`` when it has the form of a request id, before any path is made from it.
+
+    Raises
+    ------
+    SpoolCommandError
+        With a sentence saying what an id looks like.
+    """
+    from spoold.cli import SpoolCommandError
+    from spoold.spool import ID_RE
+
+    if ID_RE.match(request_id):
+        return request_id
+    shown = request_id if len(request_id) <= SHOWN_ID_CHARS else request_id[:SHOWN_ID_CHARS] + "…"
+    raise SpoolCommandError(
+        f"{shown!r} is not a request id: an id looks like 20231208-101500-crab-nebula-3f9a (the date and "
+        "time of submission, a name, four hex digits), as 'spool submit' printed it; "
+        "'spool status' lists the ids in this spool."
+    )
+
+
 def act(args: argparse.Namespace, action: str) -> int:
     """Apply an action to a request: directly when no daemon serves the spool, else through it.
 
@@ -28,18 +53,30 @@ def act(args: argparse.Namespace, action: str) -> int:
     and the daemon applies it on its next turn (the command waits for its
     answer); otherwise the command takes the lock itself and applies it, so
     both never touch a request at the same time.
+
+    Returns
+    -------
+    int
+        0 when the action was done (or left for the daemon with ``--no-wait``).
+
+    Raises
+    ------
+    SpoolCommandError
+        For a bad id or spool; :class:`spoold.cli.ActionRefused` when the
+        request is not in a state where the action applies.
     """
     from spoold.cli import SpoolCommandError, site_and_spool
     from spoold.daemon import Daemon
     from spoold.lock import SpoolLocked
 
+    request_id = check_id(args.id)
     site, spool = site_and_spool(args)
     problems = spool.check_layout()
     if problems:
         raise SpoolCommandError(" ".join(problems))
-    waiting_in_incoming = (spool.dir("incoming") / f"{args.id}.yaml").exists()
-    if spool.find(args.id) is None and not waiting_in_incoming:
-        raise SpoolCommandError(f"There is no request {args.id} in {spool.root}; see 'spool status'.")
+    waiting_in_incoming = (spool.dir("incoming") / f"{request_id}.yaml").exists()
+    if spool.find(request_id) is None and not waiting_in_incoming:
+        raise SpoolCommandError(f"There is no request {request_id} in {spool.root}; see 'spool status'.")
     daemon = Daemon(site, spool_root=spool.root)
     daemon.lock.what = f"spool {action}"
     try:
@@ -50,33 +87,54 @@ def act(args: argparse.Namespace, action: str) -> int:
         pass
     else:
         try:
-            print(daemon.apply(args.id, action))
+            answer = daemon.apply(request_id, action)
         finally:
             daemon.stop()
-        return 0
-    done = spool.dir("control") / f".{args.id}.{action}.done"
+        return _report(answer.ok, answer.message)
+    done = spool.dir("control") / f".{request_id}.{action}.done"
+    done.unlink(missing_ok=True)  # an old answer to the same action
     try:
-        done.unlink()
-    except FileNotFoundError:
-        pass
-    user = os.environ.get("USER", "")
-    try:
-        path = spool.control(args.id, action, by=user)
+        path = spool.control(request_id, action, by=os.environ.get("USER", ""))
     except PermissionError:
         raise SpoolCommandError(f"You may not write into {spool.dir('control')}; ask the spool's administrator.")
     if args.no_wait:
-        print(f"asked the daemon to {action} {args.id}.")
+        print(f"asked the daemon to {action} {request_id}.")
         return 0
+    answer = _wait_for_answer(path, done)
+    if answer is None:
+        print(f"asked the daemon to {action} {request_id}; it has not answered within {ACTION_WAIT_SECONDS:.0f} s "
+              "and will do it when it next wakes.")
+        return 0
+    ok, message = answer
+    return _report(ok, message)
+
+
+def _wait_for_answer(asked: Path, done: Path) -> tuple[bool, str] | None:
+    """Wait for the daemon's answer to the control file ``asked``; None when it does not come in time.
+
+    The daemon writes ``done`` (``{"ok": ..., "message": ...}``), then removes
+    ``asked``; an answer without ``ok`` (an older daemon) counts as done.
+    """
     deadline = time.monotonic() + ACTION_WAIT_SECONDS
     while time.monotonic() < deadline:
-        if done.exists() and not path.exists():
+        if done.exists() and not asked.exists():
             try:
-                print(json.loads(done.read_text(encoding="utf-8")).get("message", "done."))
+                data = json.loads(done.read_text(encoding="utf-8"))
                 done.unlink()
             except (OSError, ValueError):
-                print(f"{action}: done.")
-            return 0
+                return True, "done."
+            if not isinstance(data, dict):
+                return True, "done."
+            return bool(data.get("ok", True)), str(data.get("message") or "done.")
         time.sleep(0.1)
-    print(f"asked the daemon to {action} {args.id}; it has not answered within {ACTION_WAIT_SECONDS:.0f} s "
-          "and will do it when it next wakes.")
+    return None
+
+
+def _report(ok: bool, message: str) -> int:
+    """Print a done action's sentence and return 0, or raise ActionRefused with it."""
+    from spoold.cli import ActionRefused
+
+    if not ok:
+        raise ActionRefused(message)
+    print(message)
     return 0

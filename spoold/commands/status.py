@@ -10,6 +10,7 @@ from typing import Any
 
 from spoold import events, state as st
 from spoold.cli import SpoolCommandError, site_and_spool
+from spoold.commands import check_id
 from spoold.lock import describe, holder_alive, read_holder
 from spoold.spool import STATE_DIRS, Spool
 
@@ -142,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         raise SpoolCommandError(" ".join(problems))
     if args.id:
+        check_id(args.id)
         if args.json:
             found = spool.find(args.id)
             if found is None:

@@ -8,6 +8,14 @@ and by which pid: such a task is re-attached, never run again.
 
 The handle keeps each task's full command line, so a new daemon can start the
 tasks that were still queued when the old one stopped.
+
+A taskrun that could not write its marker (a full disk) exits with
+``EXIT_NO_MARKER`` before running anything; its task is reported failed, with
+the line taskrun wrote into its log. An empty or unreadable marker (left by an
+older taskrun that failed while writing it) whose task has no result and no
+live process is set aside as ``.<marker>.unreadable.<time>``: that task did not
+start, and is started again (its new marker is claimed exclusively, so still
+only once).
 """
 
 from __future__ import annotations
@@ -31,7 +39,14 @@ from spoold.executors.base import (
     taskrun_argv,
 )
 from spoold.lock import pid_start_time
-from spoold.taskrun import EXIT_ALREADY_STARTED, read_result, read_started
+from spoold.taskrun import (
+    EXIT_ALREADY_STARTED,
+    EXIT_NO_MARKER,
+    NO_MARKER_LINE,
+    read_result,
+    read_started,
+    started_file,
+)
 
 #: seconds between SIGTERM and SIGKILL when a task is cancelled
 KILL_GRACE_SECONDS = 3.0
@@ -161,7 +176,10 @@ class LocalExecutor(Executor):
         if handle.get("cancelled"):
             return
         for index, task in handle["tasks"].items():
-            if read_result(Path(task["result"])) is None and read_started(Path(task["result"])) is None:
+            result = Path(task["result"])
+            if read_result(result) is not None or task.get("taskrun_exit") is not None:
+                continue
+            if read_started(result) is None and _clear_unreadable_marker(result):
                 self._queue.append((name, index))
 
     def _gate(self, handle: Handle) -> str:
@@ -195,9 +213,15 @@ class LocalExecutor(Executor):
         self._children[(handle["name"], index)] = child
 
     def _reap(self) -> None:
-        for key, child in list(self._children.items()):
-            if child.poll() is not None:
-                del self._children[key]
+        """Forget ended children; keep the exit code of one that ended before its task started."""
+        for (name, index), child in list(self._children.items()):
+            code = child.poll()
+            if code is None:
+                continue
+            del self._children[(name, index)]
+            task = self._handles[name]["tasks"][index]
+            if code != 0 and read_result(Path(task["result"])) is None and read_started(Path(task["result"])) is None:
+                task["taskrun_exit"] = code
 
     def _live_pid(self, handle: Handle, task: dict[str, Any]) -> int | None:
         """The pid of the task's taskrun when it runs on this host, else None."""
@@ -246,15 +270,67 @@ class LocalExecutor(Executor):
             state = TaskState.CANCELLED if handle.get("cancelled") else TaskState.LOST
             return TaskStatus(state, job_id, None, "ended without writing its result (killed?)")
         child = self._children.get((handle["name"], index))
-        if child is not None:
-            code = child.poll()
-            if code is None:
-                return TaskStatus(TaskState.RUNNING, job_id, None, "starting")
-            if code != EXIT_ALREADY_STARTED:
-                return TaskStatus(TaskState.LOST, job_id, code, f"taskrun exited with {code} before starting the task")
+        code = child.poll() if child is not None else task.get("taskrun_exit")
+        if child is not None and code is None:
+            return TaskStatus(TaskState.RUNNING, job_id, None, "starting")
+        if code == EXIT_NO_MARKER:
+            return TaskStatus(TaskState.FAILED, job_id, code, _no_marker_reason(task))
         if handle.get("cancelled"):
             return TaskStatus(TaskState.CANCELLED, None, None, "cancelled before it started")
+        if code is not None and code != EXIT_ALREADY_STARTED:
+            return TaskStatus(TaskState.LOST, job_id, code, f"taskrun exited with {code} before starting the task")
         return TaskStatus(TaskState.QUEUED, None, None, "waiting for a free slot")
+
+
+def _no_marker_reason(task: dict[str, Any]) -> str:
+    """The sentence taskrun left in the log when it could not write its marker, or one of ours."""
+    try:
+        with open(task["log"], "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        lines = []
+    said = [line for line in lines if line.startswith(NO_MARKER_LINE)]
+    if said:
+        return said[-1].lstrip("# ")
+    return (f"taskrun could not record the start of this task in {started_file(Path(task['result']))} "
+            "(a full disk, or a folder it may not write); the task did not run.")
+
+
+def _clear_unreadable_marker(result: Path) -> bool:
+    """True when the task of ``result`` may be started: no marker, or an unreadable one set aside.
+
+    An empty or unreadable marker was left by an older taskrun that failed while
+    writing it, before running anything; it is set aside unless a taskrun of
+    this result still runs (then False).
+    """
+    marker = started_file(result)
+    if not os.path.lexists(marker):
+        return True
+    if _taskrun_alive(result):
+        return False
+    try:
+        os.replace(marker, marker.with_name(f".{marker.name}.unreadable.{time.time():.0f}"))
+    except FileNotFoundError:
+        pass
+    return True
+
+
+def _taskrun_alive(result: Path) -> bool:
+    """True when a process on this host runs taskrun for ``result`` (its command line names it)."""
+    wanted = os.fsencode(str(result))
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if b"spoold.taskrun" in argv and wanted in argv:
+            return True
+    return False
 
 
 def _killpg(pgid: int, sig: int) -> None:
