@@ -328,8 +328,8 @@ class Spool:
         folder = self._new_intake_folder(stem)
         try:
             # the name it came by survives a crash between this claim and the first state.json
-            write_atomic(folder / "incoming-name", name.encode("utf-8", "surrogateescape"),
-                         sync_dir=False, durable=False)
+            # (a plain write: if it is cut short, the whole claim is undone below)
+            (folder / "incoming-name").write_text(name, encoding="utf-8", errors="surrogateescape")
             st = os.lstat(src)
             os.rename(src, folder / "request.yaml")
         except BaseException as error:

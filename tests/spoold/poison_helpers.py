@@ -72,8 +72,9 @@ class Spool:
     """A spool with a data tree beside it and the real daemon (cheap steps) serving it."""
 
     def __init__(self, tmp_path: Path, *, extra_site: str = "", seconds: float = 0.2, tasks: int = 2,
-                 requests: int = 4) -> None:
+                 requests: int = 4, log: Path | None = None) -> None:
         self.tmp = tmp_path
+        self.log_file = log or tmp_path / "daemon.log"
         make_tree(tmp_path / "data")
         self.root = tmp_path / "spool"
         self.site = tmp_path / "site.yaml"
@@ -83,7 +84,7 @@ class Spool:
         self.proc = None
 
     def start(self, **kwargs):
-        self.proc = start_daemon(self.root, self.tmp / "daemon.log", seconds=self.seconds, config=self.site,
+        self.proc = start_daemon(self.root, self.log_file, seconds=self.seconds, config=self.site,
                                  **kwargs)
         return self.proc
 
@@ -94,7 +95,7 @@ class Spool:
 
     def log(self) -> str:
         try:
-            return (self.tmp / "daemon.log").read_text(errors="replace")
+            return self.log_file.read_text(errors="replace")
         except OSError:
             return ""
 
