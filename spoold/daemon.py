@@ -17,9 +17,11 @@ only set flags. At start it takes the spool's lock and recovers what an
 earlier daemon left half-done (Postfix: everything in ``intake`` is validated
 again; a folder whose state.json already says where it belongs is moved there).
 
-Intake lives in :mod:`spoold.daemon_intake` and the spool command's actions in
-:mod:`spoold.daemon_controls`; this module keeps the loop, recovery, scheduling
-and advancing.
+Intake lives in :mod:`spoold.daemon_intake`, the spool command's actions in
+:mod:`spoold.daemon_controls`, recovery at start in :mod:`spoold.daemon_recover`,
+the products' destination in :mod:`spoold.daemon_products`, and the guard that
+keeps one request's trouble its own in :mod:`spoold.daemon_guard`; this module
+keeps the loop, scheduling and advancing.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import queue
-import re
 import signal
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -38,28 +40,26 @@ from spoold import events, state as st
 from spoold.daemon_controls import ControlsMixin
 from spoold.daemon_guard import GuardMixin, SpoolWideError
 from spoold.daemon_intake import IntakeMixin
+from spoold.daemon_products import ProductsMixin
+from spoold.daemon_recover import FOLDER_OF, RecoveryMixin
 from spoold.executors import make_executor
 from spoold.executors.base import Executor, StepPoll
 from spoold.lock import SpoolLock
 from spoold.pipeline.base import Context, Step
 from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
-from spoold.publish import PublishError, open_folder, publish
 from spoold.request import RequestRejected, parse_request
-from spoold.spool import Claimed, Spool, new_request_id, write_atomic, write_json
+from spoold.spool import Claimed, Spool
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
 
 log = logging.getLogger("spoold")
 
-#: the folder a request's state belongs in
-FOLDER_OF = {"pending": "pending", "running": "running", "waiting": "running", "held": "hold",
-             "done": "done", "failed": "failed", "rejected": "rejected", "cancelled": "cancelled"}
 #: seconds between polls of the local executor while tasks run
 LOCAL_POLL_SECONDS = 0.25
 
 
-class Daemon(IntakeMixin, ControlsMixin, GuardMixin):
+class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixin):
     """The spool's one worker.
 
     Parameters
@@ -141,6 +141,9 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin):
                                    on_complete=self._pickup)
             self.watcher.start()
             log.info("watching %s by %s", self.spool.dir("incoming"), self.watcher.mode)
+            # validating the first request reads a run catalogue with astropy, ~1 s to import:
+            # a long-lived daemon pays it now, beside the loop, not in the middle of a burst
+            threading.Thread(target=_import_run_catalog_reader, name="warm-up", daemon=True).start()
 
     def stop(self) -> None:
         """Stop watching, release the executor and the lock (tasks keep running)."""
@@ -241,66 +244,6 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin):
             except Exception:  # noqa: BLE001
                 log.exception("the notifier's flush failed")
 
-    # -- recovery at start --------------------------------------------------------------------
-    def recover(self) -> None:
-        """Finish what a crashed daemon left half-done; put damaged requests aside, one by one."""
-        for folder in self.spool.list("intake"):
-            self.guarded(folder, "intake", self._recover_intake, folder)
-        for where in ("pending", "running", "hold"):
-            for folder in self.spool.list(where):
-                self.guarded(folder, where, self._recover_one, folder, where)
-        removed = self.spool.sweep_tmp()
-        if removed:
-            log.info("removed %d half-written file(s) older than 36 h from tmp/", removed)
-
-    def _recover_intake(self, folder: Path) -> None:
-        if not (folder / "request.yaml").exists() and not (folder / "request.yaml").is_symlink():
-            try:
-                (folder / "incoming-name").unlink(missing_ok=True)
-                folder.rmdir()  # a claim that never happened
-            except OSError:
-                log.warning("intake/%s has no request.yaml and is not empty: left alone", folder.name)
-            return
-        if self.spool.elsewhere(folder.name, "intake"):
-            # a request of this id is in another state folder too (left by an older spoold): the
-            # claim gets an id of its own; nothing replaces the other
-            fresh = new_request_id("-".join(folder.name.split("-")[2:-1]))
-            log.warning("intake/%s: a request of that id exists already; this claim becomes %s", folder.name, fresh)
-            folder = folder.rename(folder.with_name(fresh))
-            state = st.load(folder)
-            if state is not None:
-                state["id"] = fresh
-                st.save(folder, state)
-        state = st.load(folder) or {}
-        target = FOLDER_OF.get(state.get("state", ""))
-        if state.get("accepted") and target == "pending":
-            self.spool.move(folder.name, "intake", "pending")
-        elif target == "rejected":
-            self.spool.move(folder.name, "intake", "rejected")
-        else:
-            claimed_at = state.get("claimed_at") or folder.stat().st_mtime
-            uid = (folder / "request.yaml").lstat().st_uid
-            via = "file"
-            try:
-                name = (folder / "incoming-name").read_text(encoding="utf-8", errors="surrogateescape")
-            except FileNotFoundError:
-                # a claim from mailin is the bridge's folder renamed whole, without incoming-name
-                via = "email" if (folder / "origin.json").is_file() else "file"
-                name = "request.yaml"
-            except OSError:
-                name = "request.yaml"
-            self.accept(Claimed(folder.name, folder, state.get("incoming_name") or name, uid, claimed_at, via=via))
-
-    def _recover_one(self, folder: Path, where: str) -> None:
-        if self.put_aside_if_damaged(folder, where):
-            return
-        for leftover in folder.glob(".*.tmp"):  # a write_atomic cut short by the crash
-            leftover.unlink(missing_ok=True)
-        state = st.load(folder) or {}
-        target = FOLDER_OF.get(state.get("state", ""), where)
-        if target != where and not (where == "running" and state.get("state") == "pending"):
-            self.spool.move(folder.name, where, target)
-
     # -- scheduling and advancing -----------------------------------------------------------------
     def schedule(self) -> None:
         """Move pending requests to running while there is room."""
@@ -333,23 +276,6 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin):
             request = parse_request(raw, site=self.site, now=when)
             self._requests[folder.name] = request
         return request
-
-    def destination(self, folder: Path, state: dict, request: Any) -> tuple[Path, tuple[Path, ...]] | None:
-        """Where a request's products go when it is done, and the roots that path must stay in.
-
-        None when they stay in the request's folder. While the request runs its
-        tasks write into ``<folder>/products`` (inside the spool); the daemon
-        moves them to the destination at the end (:mod:`spoold.publish`).
-        """
-        if getattr(request, "output", None):
-            return Path(request.output), tuple(self.site.write_roots)
-        root = getattr(self.site, "output_root", None)
-        if root is None:
-            return None
-        shared = getattr(self.site, "shared_account", None)
-        if shared is not None and getattr(shared, "products_per_user", False) and state.get("submitter"):
-            return Path(root) / user_folder(str(state["submitter"])) / folder.name, (Path(root),)
-        return Path(root) / folder.name, (Path(root),)
 
     def advance_all(self) -> None:
         """Poll the executor once for every running request and advance each, one failure apart from the others."""
@@ -424,19 +350,6 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin):
         products.mkdir(exist_ok=True)
         return Context(self.site, request, folder, state, products)
 
-    def _destination_problem(self, path: Path, roots: tuple[Path, ...]) -> str | None:
-        """A sentence when the products could not be put at ``path`` (checked before any work)."""
-        output_root = getattr(self.site, "output_root", None)
-        try:
-            if output_root is not None and roots == (Path(output_root),):
-                Path(output_root).mkdir(parents=True, exist_ok=True)  # the site's own folder
-            with open_folder(path, roots):
-                return None
-        except PublishError as error:
-            return str(error)
-        except OSError as error:
-            return f"{error.filename or path} cannot be created ({error.strerror})."
-
     def _advance_one(self, ctx: Context, polls: dict[str, StepPoll]) -> str:
         try:
             outcome = self.runner.advance(ctx, polls)
@@ -454,44 +367,6 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin):
             self.apply(ctx.folder.name, "hold")
         return outcome
 
-    def _done(self, ctx: Context) -> str:
-        """Publish the products (when they go elsewhere) and mark the request done; 'failed' if they cannot go."""
-        state = ctx.state
-        summary = ctx.folder / "summary.json"
-        final = self.spool.dir("done") / ctx.folder.name
-        target = self.destination(ctx.folder, state, ctx.request)
-        if target is None and summary.is_file():
-            # the report wrote paths inside running/<id>/: say where they will be
-            text = summary.read_text(encoding="utf-8")
-            if str(ctx.folder) in text:
-                write_atomic(summary, text.replace(str(ctx.folder), str(final)))
-        if target is not None:
-            import json
-
-            data: dict[str, Any] = {}
-            try:
-                text = (ctx.products / "summary.json").read_text(encoding="utf-8")
-                data = json.loads(text.replace(str(ctx.products), str(target[0])))
-            except (OSError, ValueError):
-                data = {"request": state.get("id"), "source": state.get("request", {}).get("source"),
-                        "runs": state.get("runs")}
-            data["products_dir"] = str(target[0])
-            if (ctx.products / "summary.json").is_file():
-                write_json(ctx.products / "summary.json", data)
-            try:
-                publish(ctx.products, *target)
-            except PublishError as error:
-                return self.runner.fail(ctx, "publish", str(error))
-            write_json(summary, data)
-        elif not summary.exists():
-            write_json(summary, {"request": state.get("id"), "source": state.get("request", {}).get("source"),
-                                 "runs": state.get("runs")})
-        state["state"], state["finished"] = "done", st.now_iso()
-        results = final if target is None else target[0]
-        self.emit(ctx.folder, state, "done", step=state.get("step"), detail=f"results in {results}")
-        st.save(ctx.folder, state)
-        return "done"
-
     def _finish(self, folder: Path, state: dict) -> None:
         """Move a finished request to done/ or failed/."""
         self._requests.pop(folder.name, None)
@@ -501,18 +376,9 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin):
         self.spool.move(folder.name, "running", target)
 
 
-#: submitters that can be a folder name as they are: login names and mail addresses
-USER_FOLDER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._@+-]{0,127}$")
-
-
-def user_folder(name: str) -> str:
-    """The folder name of a submitter under the site's output root; ValueError when it cannot be one.
-
-    Login names and mail addresses pass as they are; anything that could step out
-    of the output root (``..``, a slash, control characters) is refused.
-    """
-    if USER_FOLDER_RE.match(name) and ".." not in name:
-        return name
-    raise ValueError(f"the submitter {name!r} cannot be used as a folder name under the site's output_root")
-
-
+def _import_run_catalog_reader() -> None:
+    """Import what reading a run catalogue needs (in a thread at start; imports are thread-safe)."""
+    try:
+        import astropy.table  # noqa: F401
+    except Exception:  # noqa: BLE001 - the first request imports it again and says what is wrong
+        pass

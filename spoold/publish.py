@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from spoold.spool import rename_noreplace_at
+from spoold.spool import rename_noreplace_at, write_all
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -132,9 +132,7 @@ def _copy_file(name: str, src_fd: int, dst_fd: int) -> None:
                 chunk = os.read(fin, 1 << 20)
                 if not chunk:
                     break
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fout, view):]
+                write_all(fout, chunk)
             os.fsync(fout)
         finally:
             os.close(fout)
@@ -199,3 +197,17 @@ def publish(staging: Path, destination: Path, roots: Iterable[Path]) -> None:
             _move_tree(src_fd, dst_fd)
         finally:
             os.close(src_fd)
+
+
+def read_published(destination: Path, roots: Iterable[Path], name: str) -> bytes | None:
+    """The bytes of ``destination/name`` read without following any link, or None when it is not there."""
+    try:
+        with open_folder(destination, list(roots), create=False) as dir_fd:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except (PublishError, OSError):
+        return None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None

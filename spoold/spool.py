@@ -172,6 +172,13 @@ def sync_filesystem(path: Path) -> None:
     os.sync()
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to the file descriptor ``fd`` (``os.write`` may write less)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def write_atomic(path: Path, data: bytes | str, *, mode: int = 0o644, sync_dir: bool = True,
                  durable: bool = True) -> None:
     """Write ``path`` as temp + fsync + rename: readers see the old or the new file, never half.
@@ -186,18 +193,15 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int = 0o644, sync_dir: 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
+        try:
+            write_all(fd, data)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)  # e.g. a full disk: no half-written temp file is left
         raise
     if sync_dir and durable:
         fsync_dir(path.parent)

@@ -140,3 +140,28 @@ def test_the_mail_bridges_sender_is_trusted_and_checked_before_it_becomes_a_fold
         assert not (tmp_path / bad).exists()
     finally:
         spool.stop()
+
+
+def test_products_cross_to_another_filesystem_by_copy_without_following_links(tmp_path: Path) -> None:
+    from poison_helpers import small_disk
+
+    from spoold.publish import PublishError, publish
+
+    staging = tmp_path / "staging"
+    (staging / "dl3").mkdir(parents=True)
+    (staging / "dl3" / "dl3_LST-1.Run15864.fits.gz").write_bytes(b"x" * 300_000)
+    (staging / "summary.json").write_text("{}")
+    with small_disk(tmp_path / "other", size="4m") as other:
+        (other / "evil").symlink_to(tmp_path / "outside")
+        try:
+            publish(staging, other / "evil" / "crab", [other])
+        except PublishError as error:
+            assert "symbolic link" in str(error)
+        else:
+            raise AssertionError("a link on the way must be refused")
+        assert (staging / "summary.json").is_file()  # nothing moved
+        publish(staging, other / "alice" / "crab", [other])
+        assert (other / "alice" / "crab" / "dl3" / "dl3_LST-1.Run15864.fits.gz").read_bytes() == b"x" * 300_000
+        assert (other / "alice" / "crab" / "summary.json").read_text() == "{}"
+        assert list(staging.iterdir()) == []
+    assert not (tmp_path / "outside").exists()

@@ -1,0 +1,85 @@
+"""spoold's recovery at start: finish what a crashed daemon left half-done (Postfix's rule).
+
+Part of :class:`spoold.daemon.Daemon` (a mixin: it uses the daemon's spool, accept
+and guard). Everything left in ``intake`` is validated again; a folder whose
+``state.json`` already says where it belongs is moved there; a damaged one is put
+aside, one by one, so one bad folder never stops the start.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from spoold import state as st
+from spoold.spool import Claimed, new_request_id
+
+log = logging.getLogger("spoold")
+
+#: the folder a request's state belongs in
+FOLDER_OF = {"pending": "pending", "running": "running", "waiting": "running", "held": "hold",
+             "done": "done", "failed": "failed", "rejected": "rejected", "cancelled": "cancelled"}
+
+
+class RecoveryMixin:
+    """Recovery at start (mixed into :class:`spoold.daemon.Daemon`)."""
+
+    def recover(self) -> None:
+        """Finish what a crashed daemon left half-done; put damaged requests aside, one by one."""
+        for folder in self.spool.list("intake"):
+            self.guarded(folder, "intake", self._recover_intake, folder)
+        for where in ("pending", "running", "hold"):
+            for folder in self.spool.list(where):
+                self.guarded(folder, where, self._recover_one, folder, where)
+        removed = self.spool.sweep_tmp()
+        if removed:
+            log.info("removed %d half-written file(s) older than 36 h from tmp/", removed)
+
+    def _recover_intake(self, folder: Path) -> None:
+        if not (folder / "request.yaml").exists() and not (folder / "request.yaml").is_symlink():
+            try:
+                (folder / "incoming-name").unlink(missing_ok=True)
+                folder.rmdir()  # a claim that never happened
+            except OSError:
+                log.warning("intake/%s has no request.yaml and is not empty: left alone", folder.name)
+            return
+        if self.spool.elsewhere(folder.name, "intake"):
+            # a request of this id is in another state folder too (left by an older spoold): the
+            # claim gets an id of its own; nothing replaces the other
+            fresh = new_request_id("-".join(folder.name.split("-")[2:-1]))
+            log.warning("intake/%s: a request of that id exists already; this claim becomes %s", folder.name, fresh)
+            folder = folder.rename(folder.with_name(fresh))
+            state = st.load(folder)
+            if state is not None:
+                state["id"] = fresh
+                st.save(folder, state)
+        state = st.load(folder) or {}
+        target = FOLDER_OF.get(state.get("state", ""))
+        if state.get("accepted") and target == "pending":
+            self.spool.move(folder.name, "intake", "pending")
+        elif target == "rejected":
+            self.spool.move(folder.name, "intake", "rejected")
+        else:
+            claimed_at = state.get("claimed_at") or folder.stat().st_mtime
+            uid = (folder / "request.yaml").lstat().st_uid
+            via = "file"
+            try:
+                name = (folder / "incoming-name").read_text(encoding="utf-8", errors="surrogateescape")
+            except FileNotFoundError:
+                # a claim from mailin is the bridge's folder renamed whole, without incoming-name
+                via = "email" if (folder / "origin.json").is_file() else "file"
+                name = "request.yaml"
+            except OSError:
+                name = "request.yaml"
+            self.accept(Claimed(folder.name, folder, state.get("incoming_name") or name, uid, claimed_at, via=via))
+
+    def _recover_one(self, folder: Path, where: str) -> None:
+        if self.put_aside_if_damaged(folder, where):
+            return
+        for leftover in folder.glob(".*.tmp"):  # a write_atomic cut short by the crash
+            leftover.unlink(missing_ok=True)
+        state = st.load(folder) or {}
+        target = FOLDER_OF.get(state.get("state", ""), where)
+        if target != where and not (where == "running" and state.get("state") == "pending"):
+            self.spool.move(folder.name, where, target)
+
