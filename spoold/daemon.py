@@ -259,9 +259,9 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
                 active += 1
 
     def _start_one(self, folder: Path) -> bool:
-        if self.left_alone(folder.name) or self.put_aside_if_damaged(folder, "pending"):
+        state = self.state_or_aside(folder, "pending")
+        if state is None:
             return False
-        state = st.load(folder)
         state["state"] = "running"
         st.save(folder, state, sync_dir=False)
         self.spool.move(folder.name, "pending", "running")
@@ -315,9 +315,9 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
 
     def _context(self, folder: Path, now: float) -> Context | None:
         """The context of one running request, or None when it is left alone this turn."""
-        if self.left_alone(folder.name) or self.put_aside_if_damaged(folder, "running"):
+        state = self.state_or_aside(folder, "running")
+        if state is None:
             return None
-        state = st.load(folder)
         self.remember_handles(folder.name, state)
         reconcile = float(self.site.limits.reconcile_seconds)
         if state.get("state") == "waiting" and now - self._waiting_checked.get(folder.name, 0) < reconcile:

@@ -89,15 +89,18 @@ class GuardMixin:
             self._aside(folder, where, f"{sentence} Failing it failed too ({type(second).__name__}: {second}).")
 
     # -- what happens to the request ---------------------------------------------------------
-    def put_aside_if_damaged(self, folder: Path, where: str) -> bool:
-        """Put a request aside when its state cannot be trusted or its folder not written; True if so."""
-        problem = st.damage(folder)
+    def state_or_aside(self, folder: Path, where: str) -> dict | None:
+        """The request's state, or None when it was left alone or put aside (its state cannot be
+        trusted or its folder not written)."""
+        if self.left_alone(folder.name):
+            return None
+        state, problem = st.load_checked(folder)
         if problem is None and not os.access(folder, os.W_OK | os.X_OK):
             problem = "its folder cannot be written (its permissions or attributes were changed)."
         if problem is None:
-            return False
+            return state
         self._aside(folder, where, f"The request was put aside: {problem}")
-        return True
+        return None
 
     def _aside(self, folder: Path, where: str, reason: str) -> None:
         rid = folder.name

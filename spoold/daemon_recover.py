@@ -74,11 +74,11 @@ class RecoveryMixin:
             self.accept(Claimed(folder.name, folder, state.get("incoming_name") or name, uid, claimed_at, via=via))
 
     def _recover_one(self, folder: Path, where: str) -> None:
-        if self.put_aside_if_damaged(folder, where):
+        state = self.state_or_aside(folder, where)
+        if state is None:
             return
         for leftover in folder.glob(".*.tmp"):  # a write_atomic cut short by the crash
             leftover.unlink(missing_ok=True)
-        state = st.load(folder) or {}
         target = FOLDER_OF.get(state.get("state", ""), where)
         if target != where and not (where == "running" and state.get("state") == "pending"):
             self.spool.move(folder.name, where, target)

@@ -78,8 +78,8 @@ def load(folder: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def damage(folder: Path) -> str | None:
-    """A sentence when a request folder's state cannot be trusted, else None.
+def load_checked(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """Return (state, None), or (None, a sentence) when a request folder's state cannot be trusted.
 
     For folders in pending/, running/ and hold/, which always have a complete
     ``state.json`` (it is written atomically before a folder gets there): one
@@ -90,19 +90,19 @@ def damage(folder: Path) -> str | None:
     try:
         data = read_json(path)
     except FileNotFoundError:
-        return (f"{STATE_FILE} is missing (the folder was removed or changed by hand while the daemon "
-                "worked on it), so what was done for this request is not known.")
+        return None, (f"{STATE_FILE} is missing (the folder was removed or changed by hand while the daemon "
+                      "worked on it), so what was done for this request is not known.")
     except PermissionError:
-        return f"{STATE_FILE} cannot be read (permission denied)."
+        return None, f"{STATE_FILE} cannot be read (permission denied)."
     except OSError as error:
-        return f"{STATE_FILE} cannot be read ({error.strerror})."
+        return None, f"{STATE_FILE} cannot be read ({error.strerror})."
     except ValueError as error:
-        return f"{STATE_FILE} is not valid JSON ({error}); it was truncated or overwritten."
+        return None, f"{STATE_FILE} is not valid JSON ({error}); it was truncated or overwritten."
     if not isinstance(data, dict) or not isinstance(data.get("steps", {}), dict):
-        return f"{STATE_FILE} does not hold a request's state."
+        return None, f"{STATE_FILE} does not hold a request's state."
     if data.get("id") not in (None, Path(folder).name):
-        return f"{STATE_FILE} belongs to another request ({data.get('id')!r})."
-    return None
+        return None, f"{STATE_FILE} belongs to another request ({data.get('id')!r})."
+    return data, None
 
 
 def save(folder: Path, state: dict[str, Any], *, sync_dir: bool = True, durable: bool = True) -> None:
