@@ -89,6 +89,9 @@ class Task:
         Where the wrapper writes the task's result (JSON, atomically).
     log_file : Path
         Where the task's stdout and stderr go.
+    outputs : tuple of Path
+        The files the task writes; an executor that runs the task again (a Slurm
+        retry after NODE_FAIL or OUT_OF_MEMORY) removes what the failed try left.
     """
 
     index: int
@@ -96,6 +99,7 @@ class Task:
     argv: tuple[str, ...]
     result_file: Path
     log_file: Path
+    outputs: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,11 @@ class Context:
 
 @dataclass(frozen=True)
 class TaskPlan:
-    """One task a step wants run: a label and an argv."""
+    """One task a step wants run: a label, an argv, and the files it writes."""
 
     label: str
     argv: tuple[str, ...]
+    outputs: tuple[Path, ...] = ()
 
 
 class Step:
@@ -100,13 +101,14 @@ class Step:
         raise NotImplementedError
 
     def outputs(self, ctx: Context) -> list[Path]:
-        """The files this step writes (inside the request's own products folder).
+        """The files this step writes (inside the request's own products folder): its tasks' outputs.
 
         Before the step is handed to the executor afresh, whatever of them an
         earlier attempt left is removed, so a retry never meets its own partial
-        outputs (a tool that refuses to overwrite, a half-written file).
+        outputs (a tool that refuses to overwrite, a half-written file); an
+        executor that retries one task removes that task's.
         """
-        return []
+        return [path for plan in self.tasks(ctx) for path in plan.outputs]
 
     def verify(self, ctx: Context) -> str | None:
         """A sentence naming what is missing after the tasks succeeded, else None."""

@@ -208,7 +208,8 @@ class Runner:
         plans = step.tasks(ctx)
         tasks = tuple(
             Task(index=i, label=p.label, argv=tuple(str(a) for a in p.argv),
-                 result_file=ctx.result_file(step.name, p.label), log_file=ctx.log_file(step.name, p.label))
+                 result_file=ctx.result_file(step.name, p.label), log_file=ctx.log_file(step.name, p.label),
+                 outputs=tuple(p.outputs))
             for i, p in enumerate(plans)
         )
         return StepJob(

@@ -51,10 +51,6 @@ class Dl2Step(Step):
     def wanted(self, ctx: Context) -> bool:
         return ctx.request.start_from == "dl1"
 
-    def outputs(self, ctx: Context) -> list[Path]:
-        """The DL2 files this step writes."""
-        return [ctx.products / "dl2" / run_file_name("dl2", run) for run in ctx.runs]
-
     def done_already(self, ctx: Context) -> str | None:
         if ctx.runs and all(_nonempty(p) for p in self.outputs(ctx)):
             return f"the DL2 files of the {len(ctx.runs)} run(s) exist already in {ctx.products / 'dl2'}"
@@ -68,7 +64,7 @@ class Dl2Step(Step):
             argv = ["dl2", ctx.data_path("dl1", run), "-o", out, "--lstchain-env", lst.env, "--models", lst.models]
             if lst.config:
                 argv += ["--config", lst.config]
-            plans.append(TaskPlan(f"run{run:05d}", lappana(*argv)))
+            plans.append(TaskPlan(f"run{run:05d}", lappana(*argv), (out / run_file_name("dl2", run),)))
         return plans
 
     def verify(self, ctx: Context) -> str | None:
@@ -90,10 +86,6 @@ class Dl3Step(Step):
     def wanted(self, ctx: Context) -> bool:
         return bool(NEEDS_DL3 & set(ctx.request.products))
 
-    def outputs(self, ctx: Context) -> list[Path]:
-        """The DL3 files this step writes."""
-        return [ctx.products / "dl3" / run_file_name("dl3", run) for run in ctx.runs]
-
     def done_already(self, ctx: Context) -> str | None:
         if ctx.runs and all(_nonempty(p) for p in self.outputs(ctx)):
             return f"the DL3 files of the {len(ctx.runs)} run(s) exist already in {ctx.products / 'dl3'}"
@@ -109,7 +101,7 @@ class Dl3Step(Step):
                 "--source-name", request.source_name,
                 "--source-ra", f"{request.ra_deg:.6f}", "--source-dec", f"{request.dec_deg:.6f}",
             )
-            plans.append(TaskPlan(f"run{run:05d}", argv))
+            plans.append(TaskPlan(f"run{run:05d}", argv, (ctx.products / "dl3" / run_file_name("dl3", run),)))
         return plans
 
     def verify(self, ctx: Context) -> str | None:
@@ -129,7 +121,7 @@ class IndexStep(Step):
         return [ctx.products / "dl3" / "hdu-index.fits.gz", ctx.products / "dl3" / "obs-index.fits.gz"]
 
     def tasks(self, ctx: Context) -> list[TaskPlan]:
-        return [TaskPlan("index", lappana("index", ctx.products / "dl3"))]
+        return [TaskPlan("index", lappana("index", ctx.products / "dl3"), tuple(self.outputs(ctx)))]
 
     def verify(self, ctx: Context) -> str | None:
         return _missing_sentence(self.name, self.outputs(ctx))
@@ -163,7 +155,7 @@ class ReportStep(Step):
             dl2 = [p for p in dl2_inputs(ctx) if _nonempty(p)]
             if dl2:
                 argv += ["--dl2", *dl2]  # the diagnostics before cuts
-        return [TaskPlan("report", lappana(*argv))]
+        return [TaskPlan("report", lappana(*argv), tuple(self.outputs(ctx)))]
 
     def verify(self, ctx: Context) -> str | None:
         return _missing_sentence(self.name, self.outputs(ctx))

@@ -63,6 +63,21 @@ def test_each_step_removes_what_an_earlier_attempt_left_and_nothing_else(tmp_pat
     assert "output(s) an earlier attempt left" in (ctx.folder / "log").read_text()
 
 
+@pytest.mark.parametrize("start", ["dl1", "dl2"])
+def test_each_task_carries_its_own_outputs_to_the_executor(tmp_path: Path, start: str) -> None:
+    """What a Slurm retry of one task removes: the files that task writes, and only those."""
+    from types import SimpleNamespace
+
+    ctx = _context(tmp_path, start)
+    runner = Runner(SimpleNamespace(site=ctx.site), default_steps())
+    for step in runner.wanted(ctx):
+        tasks = runner._job(ctx, step).tasks
+        assert [o for t in tasks for o in t.outputs] == step.outputs(ctx)
+        if step.name in ("dl2", "dl3"):
+            assert [t.outputs[0].name for t in tasks] == [f"{step.name}_LST-1.Run{r:05d}.{'h5' if step.name == 'dl2' else 'fits.gz'}"
+                                                          for r in RUNS]
+
+
 def _once(spool: Path, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "spoold.daemon_cli", "--spool", str(spool), "--once"], cwd=cwd,
                           capture_output=True, text=True, timeout=600)

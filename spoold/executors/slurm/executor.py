@@ -189,7 +189,7 @@ class SlurmExecutor(Executor):
                     "argv": list(task.argv),
                     "result": str(task.result_file),
                     "log": str(task.log_file),
-                    "outputs": [str(p) for p in getattr(task, "outputs", ()) or ()],
+                    "outputs": [str(p) for p in task.outputs],
                     "job_id": None,
                     "index": None,
                     "retries": 0,

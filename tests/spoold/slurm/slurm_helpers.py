@@ -48,12 +48,15 @@ counter = iter(range(1, 1_000_000))
 
 
 def shell_job(workdir: Path, scripts: list[str], *, step: str = "dl2", request_id: str | None = None,
-              after: tuple = (), attempt: int = 1, **job_fields) -> StepJob:
-    """A StepJob whose task i runs ``bash -c scripts[i]``."""
+              after: tuple = (), attempt: int = 1, outputs: list[tuple[Path, ...]] | None = None,
+              **job_fields) -> StepJob:
+    """A StepJob whose task i runs ``bash -c scripts[i]`` and writes ``outputs[i]``."""
     request_id = request_id or f"t{os.getpid()}x{next(counter)}x{int(time.time() * 1000) % 10_000_000}"
+    outputs = outputs or [()] * len(scripts)
     tasks = tuple(
         Task(index=i, label=f"task {i}", argv=("bash", "-c", script),
-             result_file=workdir / "results" / step / f"{i}.json", log_file=workdir / "logs" / step / f"{i}.log")
+             result_file=workdir / "results" / step / f"{i}.json", log_file=workdir / "logs" / step / f"{i}.log",
+             outputs=tuple(outputs[i]))
         for i, script in enumerate(scripts))
     return StepJob(request_id=request_id, step=step, attempt=attempt, tasks=tasks, workdir=workdir,
                    after=after, **job_fields)

@@ -115,6 +115,23 @@ def test_out_of_memory_is_retried_with_more_memory(slurm_cluster, workdir):
     assert "survived" in (workdir / "logs" / "dl2" / "0.log").read_text()
 
 
+def test_a_retried_task_starts_without_the_first_tries_partial_outputs(slurm_cluster, workdir):
+    """The first try writes half its output and runs out of memory; the retry refuses an existing
+    output, as lstchain and lappana do, so it succeeds only if the executor removed the partial one."""
+    out, first_try = workdir / "products" / "dl2_LST-1.Run15864.h5", workdir / "first-try"
+    executor = make_executor(mem="100M", retry_states=["OUT_OF_MEMORY"], max_retries=1)
+    script = (f'[ -e {out} ] && {{ echo "{out} exists already"; exit 9; }}; mkdir -p {out.parent}; '
+              f'echo half > {out}; if [ ! -e {first_try} ]; then touch {first_try}; '
+              'python3 -c "import time; x = bytearray(250 * 2**20); x[::4096] = b\"x\" * len(x[::4096]); '
+              f'time.sleep(8)"; fi; echo whole > {out}')
+    handles = [executor.submit(shell_job(workdir, [script], outputs=[(out,)]))]
+    polls = run_until_final(executor, handles, timeout=240)
+    status, task = polls[0].tasks[0], handles[0]["tasks"]["0"]
+    assert status.state == TaskState.SUCCEEDED, (status, task["history"], (workdir / "logs" / "dl2" / "0.log").read_text())
+    assert [h["state"] for h in task["history"]] == ["OUT_OF_MEMORY"]
+    assert out.read_text() == "whole\n"
+
+
 def test_dependent_step_survives_a_retry_of_its_upstream(slurm_cluster, workdir):
     """dl3 waits on dl2 (afterok); a dl2 task runs out of memory once, so Slurm cancels dl3
     (kill-on-invalid-dep). The executor resubmits dl3 once dl2's retry has succeeded."""
