@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     """Add --spool and --config to a (sub)parser."""
     parser.add_argument("--spool", type=Path, default=argparse.SUPPRESS,
                         help="the spool root (default: the site file's, else ./spool)")
-    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="the site file (YAML)")
+    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help="the site file (YAML; without it: $ASTRAN_SITE, else /etc/astran/site.yaml if there)")
 
 
 def site_and_spool(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -62,11 +64,11 @@ def site_and_spool(args: argparse.Namespace) -> tuple[Any, Any]:
     SpoolCommandError
         When the site file is not valid.
     """
-    from spoold.site import SiteError, load_site
+    from spoold.site import SiteError, find_site_file, load_site
     from spoold.spool import Spool
 
     try:
-        site = load_site(getattr(args, "config", None), spool_root=getattr(args, "spool", None))
+        site = load_site(find_site_file(getattr(args, "config", None)), spool_root=getattr(args, "spool", None))
     except SiteError as error:
         raise SpoolCommandError("\n".join(error.errors)) from None
     return site, Spool(site.spool_root)
@@ -105,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     except SpoolCommandError as error:
         print(f"spool {first.command}: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        # the reader went away (`spool status | head -3`): not an error of ours, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"spool {first.command}: interrupted.", file=sys.stderr)
         return 130

@@ -111,7 +111,9 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         record = events.make(event, step=step, detail=detail, attempt=int(state.get("attempt", 1)))
         if not events.append_once(folder, record, durable=durable):
             return
-        events.log(folder, f"{event}{' ' + step if step else ''}{': ' + detail if detail else ''}")
+        line = f"{event}{' ' + step if step else ''}{': ' + detail if detail else ''}"
+        events.log(folder, line)
+        log.info("%s %s", folder.name, line)  # spoold -v: every journal event, one line each
         if self.notifier is not None:
             try:
                 self.notifier.event(folder, record)

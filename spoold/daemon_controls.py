@@ -104,6 +104,9 @@ class ControlsMixin:
             if rec.get("handle"):
                 self.executor.cancel(rec["handle"])
             rec["status"] = "cancelled"
+            for task in (rec.get("tasks") or {}).values():  # what they were last seen doing no longer holds
+                if task.get("state") in ("queued", "running"):
+                    task.update(state="cancelled", detail="cancelled by spool cancel")
         state["state"] = "cancelled"
         self.emit(folder, state, "cancelled", step=state.get("step"), detail="cancelled by spool cancel")
         st.save(folder, state)

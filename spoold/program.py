@@ -18,7 +18,8 @@ from spoold import __version__
 def add_common_arguments(parser: argparse.ArgumentParser, *, config_help: str) -> None:
     """Add ``--spool``, ``--config``, ``-v/--verbose`` and ``--version`` to ``parser``."""
     parser.add_argument("--spool", type=Path, help="the spool root (default: the site file's, else ./spool)")
-    parser.add_argument("--config", type=Path, help=config_help)
+    parser.add_argument("--config", type=Path,
+                        help=f"{config_help} (without it: $ASTRAN_SITE, else /etc/astran/site.yaml if there)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every step")
     parser.add_argument("--version", action="version", version=f"{parser.prog} {__version__}")
 
@@ -39,10 +40,10 @@ def load_site_or_say(prog: str, args: argparse.Namespace):
     spoold.site.Site or None
         None when the site file is invalid; its sentences went to stderr.
     """
-    from spoold.site import SiteError, load_site
+    from spoold.site import SiteError, find_site_file, load_site
 
     try:
-        return load_site(args.config, spool_root=args.spool)
+        return load_site(find_site_file(args.config), spool_root=args.spool)
     except SiteError as error:
         for sentence in error.errors:
             print(f"{prog}: {sentence}", file=sys.stderr)

@@ -320,6 +320,24 @@ def load_site(path: Path | str | None, *, spool_root: Path | str | None = None) 
     return _build(loaded.data, path.resolve().parent, root, path.resolve())
 
 
+#: the environment variable that names the site file when no --config is given
+SITE_ENV = "ASTRAN_SITE"
+#: the site file of a machine-wide installation, read when neither --config nor $ASTRAN_SITE says
+SYSTEM_SITE_FILE = Path("/etc/astran/site.yaml")
+
+
+def find_site_file(given: Path | str | None) -> Path | None:
+    """The site file a command uses: ``--config``, else ``$ASTRAN_SITE``, else /etc/astran/site.yaml if present.
+
+    None means the embedded defaults (local executor, ``./spool``, ``./data``).
+    """
+    if given is not None:
+        return Path(given)
+    if os.environ.get(SITE_ENV):
+        return Path(os.environ[SITE_ENV])
+    return SYSTEM_SITE_FILE if SYSTEM_SITE_FILE.is_file() else None
+
+
 def default_site(spool_root: Path | str | None = None) -> Site:
     """Return the embedded default site (``load_site(None, spool_root=...)``)."""
     return load_site(None, spool_root=spool_root)

@@ -274,7 +274,8 @@ class Spool:
         """Return sentences for what is wrong with the layout ([] when usable)."""
         problems = []
         if not self.root.is_dir():
-            return [f"{self.root} is not a spool: run 'spool init {self.root}' first."]
+            return [f"{self.root} is not a spool: run 'spool init {self.root}' first, or name your site's "
+                    "spool with --spool or its site file with --config (or $ASTRAN_SITE)."]
         for name in ALL_DIRS:
             if not self.dir(name).is_dir():
                 problems.append(f"{self.dir(name)} is missing: run 'spool init {self.root}'.")

@@ -77,6 +77,11 @@ def act(args: argparse.Namespace, action: str) -> int:
     waiting_in_incoming = (spool.dir("incoming") / f"{request_id}.yaml").exists()
     if spool.find(request_id) is None and not waiting_in_incoming:
         raise SpoolCommandError(f"There is no request {request_id} in {spool.root}; see 'spool status'.")
+    if waiting_in_incoming and not _daemon_serves(spool):
+        spool.control(request_id, action, by=os.environ.get("USER", ""))
+        print(f"{request_id} is still in incoming and no daemon serves {spool.root}: the {action} is left in "
+              f"{spool.dir('control')} and is applied when spoold takes the request.")
+        return 0
     daemon = Daemon(site, spool_root=spool.root)
     daemon.lock.what = f"spool {action}"
     try:
@@ -107,6 +112,14 @@ def act(args: argparse.Namespace, action: str) -> int:
         return 0
     ok, message = answer
     return _report(ok, message)
+
+
+def _daemon_serves(spool) -> bool:
+    """True when a live spoold holds the spool's lock (by its record)."""
+    from spoold.lock import holder_alive, read_holder
+
+    info = read_holder(spool.root)
+    return bool(info) and str(info.get("what", "spoold")) == "spoold" and holder_alive(info)
 
 
 def _wait_for_answer(asked: Path, done: Path) -> tuple[bool, str] | None:

@@ -35,25 +35,30 @@ def _row(where: str, folder: Path, aside: bool = False) -> dict[str, Any]:
         shown = "running (hold asked)"
     return {
         "id": folder.name,
+        "file": state.get("incoming_name"),
         "state": shown,
         "folder": where,
-        "step": state.get("step") or "",
-        "progress": st.progress(state) if where in ("running", "hold") else "",
-        "source": request.get("source") or "",
-        "night": request.get("night") or "",
-        "runs": len(state.get("runs") or request.get("runs") or []) or "",
-        "submitter": state.get("submitter") or "",
-        "updated": (state.get("updated") or "")[:19].replace("T", " "),
+        "step": state.get("step"),
+        "progress": (st.progress(state) or None) if where in ("running", "hold") else None,
+        "source": request.get("source"),
+        "night": request.get("night"),
+        "runs": len(state.get("runs") or request.get("runs") or []) or None,
+        "submitter": state.get("submitter"),
+        "updated": state.get("updated"),
     }
+
+
+def _incoming_row(name: str) -> dict[str, Any]:
+    """A file not claimed yet: it has no id until the daemon takes it."""
+    return {"id": None, "file": name, "state": "incoming", "folder": "incoming", "step": None, "progress": None,
+            "source": None, "night": None, "runs": None, "submitter": None, "updated": None}
 
 
 def table(spool: Spool, states: list[str] | None) -> list[dict[str, Any]]:
     """Rows for every request (in incoming too, as 'incoming')."""
     rows = []
     if not states or "incoming" in states:
-        for name in spool.incoming_names():
-            rows.append({"id": name, "state": "incoming", "folder": "incoming", "step": "", "progress": "",
-                         "source": "", "night": "", "runs": "", "submitter": "", "updated": ""})
+        rows += [_incoming_row(name) for name in spool.incoming_names()]
     for where, folder in spool.all_requests():
         if states and where not in states:
             continue
@@ -61,13 +66,22 @@ def table(spool: Spool, states: list[str] | None) -> list[dict[str, Any]]:
     return rows
 
 
+def _cell(row: dict[str, Any], column: str) -> str:
+    """What the table shows: a file not yet claimed by its name, the time to the second, nothing for None."""
+    value = row["file"] if column == "id" and row["id"] is None else row[column]
+    if column == "updated" and value:
+        value = value[:19].replace("T", " ")
+    return "" if value is None else str(value)
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     """Print rows as an aligned table."""
     columns = ["id", "state", "step", "progress", "source", "night", "runs", "submitter", "updated"]
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    cells = [{c: _cell(r, c) for c in columns} for r in rows]
+    widths = {c: max(len(c), *(len(r[c]) for r in cells)) for c in columns}
     print("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
-    for row in rows:
-        print("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
+    for row in cells:
+        print("  ".join(row[c].ljust(widths[c]) for c in columns).rstrip())
 
 
 def detail(spool: Spool, request_id: str) -> str:
@@ -86,7 +100,8 @@ def detail(spool: Spool, request_id: str) -> str:
         lines += [f"          {line}" for line in aside.splitlines()]
     if request:
         lines.append(f"source    {request.get('source')} (RA {request.get('ra_deg')}, Dec {request.get('dec_deg')})")
-        lines.append(f"night     {request.get('night')}   start from {request.get('start_from')}   "
+        lines.append(f"night     {request.get('night') or '(the nights of the runs named)'}   "
+                     f"start from {request.get('start_from')}   "
                      f"IRF set {request.get('irf_set')}")
         lines.append(f"products  {', '.join(request.get('products') or [])}")
     if state.get("runs"):

@@ -91,7 +91,7 @@ def test_validate_uses_the_site_file(spool, tmp_path, capsys):
 def test_validate_several_files_and_a_folder(spool, tmp_path, capsys):
     good = tmp_path / "good.yaml"
     good.write_bytes(b"source: Crab Nebula\nnight: 2023-12-07\n")
-    assert _run(validate, [str(good), str(tmp_path)], spool=spool) == 1
+    assert _run(validate, [str(good), str(tmp_path)], spool=spool) == 2  # a folder is a usage error (issue 14)
     out = capsys.readouterr().out
     assert f"{good}: valid" in out and "is a folder, not a request file" in out
 

@@ -122,13 +122,14 @@ def test_a_retried_task_starts_without_the_first_tries_partial_outputs(slurm_clu
     executor = make_executor(mem="100M", retry_states=["OUT_OF_MEMORY"], max_retries=1)
     script = (f'[ -e {out} ] && {{ echo "{out} exists already"; exit 9; }}; mkdir -p {out.parent}; '
               f'echo half > {out}; if [ ! -e {first_try} ]; then touch {first_try}; '
-              'python3 -c "import time; x = bytearray(250 * 2**20); x[::4096] = b\"x\" * len(x[::4096]); '
+              'python3 -c "import time; x = bytearray(250 * 2**20); x[::4096] = b\\"x\\" * len(x[::4096]); '
               f'time.sleep(8)"; fi; echo whole > {out}')
     handles = [executor.submit(shell_job(workdir, [script], outputs=[(out,)]))]
     polls = run_until_final(executor, handles, timeout=240)
     status, task = polls[0].tasks[0], handles[0]["tasks"]["0"]
-    assert status.state == TaskState.SUCCEEDED, (status, task["history"], (workdir / "logs" / "dl2" / "0.log").read_text())
-    assert [h["state"] for h in task["history"]] == ["OUT_OF_MEMORY"]
+    log = (workdir / "logs" / "dl2" / "0.log").read_text()
+    assert status.state == TaskState.SUCCEEDED, (status, task["history"], log)
+    assert [h["state"] for h in task["history"]] == ["OUT_OF_MEMORY"], (task, log, sorted(workdir.rglob("*")))
     assert out.read_text() == "whole\n"
 
 
