@@ -121,11 +121,21 @@ def _conflicts(src_fd: int, dst_fd: int, prefix: str = "") -> list[str]:
 
 
 def _copy_file(name: str, src_fd: int, dst_fd: int) -> None:
-    """Copy one file across filesystems (new file, no link followed), then remove the source."""
+    """Copy one file across filesystems (no link followed), then remove the source.
+
+    The copy is written as ``.<name>.part`` and renamed into place without
+    replacing anything, so a daemon killed half-way leaves no half file under
+    the product's name (the next attempt copies it again).
+    """
+    part = f".{name}.part"
     fin = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src_fd)
     try:
         mode = stat.S_IMODE(os.fstat(fin).st_mode)
-        fout = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode,
+        try:
+            os.unlink(part, dir_fd=dst_fd)  # left by a copy cut short
+        except FileNotFoundError:
+            pass
+        fout = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode,
                        dir_fd=dst_fd)
         try:
             while True:
@@ -138,6 +148,7 @@ def _copy_file(name: str, src_fd: int, dst_fd: int) -> None:
             os.close(fout)
     finally:
         os.close(fin)
+    rename_noreplace_at(dst_fd, part, dst_fd, name)
     os.unlink(name, dir_fd=src_fd)
 
 

@@ -37,14 +37,17 @@ def _census(spool: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("products", ["in the spool", "in output_root"])
+def test_sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice(tmp_path: Path, products: str) -> None:
+    """With ``output_root`` the kills also hit the move of the products out of the spool."""
     rng = random.Random(int(os.environ.get("ASTRAN_CRASH_SEED", "20231207")))
     make_tree(tmp_path / "data")
     spool = tmp_path / "spool"
     spool_cmd("init", str(spool), cwd=tmp_path)
     site = tmp_path / "site.yaml"
+    output_root = tmp_path / "products" if products == "in output_root" else None
     site.write_text("limits: {reconcile_seconds: 0.3, settle_seconds: 0.05, max_tasks_in_flight: 3, "
-                    "max_requests_in_flight: 4}\n")
+                    "max_requests_in_flight: 4}\n" + (f"output_root: {output_root}\n" if output_root else ""))
     log = tmp_path / "daemon.log"
     names = []
     bad = set()
@@ -106,3 +109,13 @@ def test_sigkill_at_random_moments_loses_nothing_and_runs_nothing_twice(tmp_path
         assert done == {"resolve": 1, "dl3": 1, "index": 1, "report": 1}, f"{name}: {done}"
         assert [e["event"] for e in events].count("done") == 1
         assert [e["event"] for e in events].count("accepted") == 1
+        if output_root is not None:  # every product moved out once, none left behind, the summary says where
+            import pwd
+
+            mine = output_root / pwd.getpwuid(os.getuid()).pw_name / folder.name  # products_per_user
+            moved = mine / "out"
+            assert sorted(p.name for p in moved.iterdir()) == sorted(
+                [f"dl3.run{r:05d}" for r in runs] + ["index.index", "report.report"]), name
+            assert not (folder / "products").exists() or not any((folder / "products").rglob("*")), name
+            summary = json.loads((folder / "summary.json").read_text())
+            assert summary["products_dir"] == str(mine), name
