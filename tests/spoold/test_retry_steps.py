@@ -112,3 +112,42 @@ def test_retry_after_a_partial_dl3_step_makes_every_run_again(tmp_path: Path) ->
     assert state["attempt"] == 2 and state["steps"]["dl3"]["status"] == "done"
     for run in RUNS:
         assert (done / "dl3" / f"dl3_LST-1.Run{run:05d}.fits.gz").stat().st_size > 0
+
+
+def test_cancel_after_the_first_dl3_then_retry_finishes(tmp_path: Path) -> None:
+    """The issue's second case: spool cancel of a request whose first DL3 was written, then spool retry."""
+    import time
+
+    from lappana.simulate.night import simulate_night
+
+    from conftest import wait_for
+
+    simulate_night(tmp_path / "data", night=dt.date(2023, 12, 7), n_runs=len(RUNS), first_run=RUNS[0],
+                   run_minutes=0.5, levels=("dl2",), mc=False, irfs=True, progress=False, seed=4)
+    spool = tmp_path / "spool"
+    site = tmp_path / "site.yaml"
+    site.write_text("limits: {reconcile_seconds: 0.3, settle_seconds: 0.1, max_tasks_in_flight: 1}\n")
+    spool_cmd("init", str(spool), "--config", str(site), cwd=tmp_path)
+    request = tmp_path / "crab.yaml"
+    request.write_text(REQUEST.format(start="dl2").replace("products: [dl3, theta2, skymap, diagnostics]",
+                                                           "products: [dl3]"))
+    rid = spool_cmd("submit", str(request), "--spool", str(spool), "--config", str(site), cwd=tmp_path).stdout.strip()
+    daemon = subprocess.Popen([sys.executable, "-m", "spoold.daemon_cli", "--spool", str(spool), "--config", str(site)],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "daemon.log", "wb"))
+    try:
+        first = spool / "running" / rid / "dl3" / f"dl3_LST-1.Run{RUNS[0]:05d}.fits.gz"
+        wait_for(lambda: first.is_file(), timeout=300, what="the first DL3 file")
+        cancel = spool_cmd("cancel", rid, "--spool", str(spool), "--config", str(site), cwd=tmp_path, check=False)
+        if cancel.returncode != 0:
+            pytest.skip(f"the request finished before it could be cancelled: {cancel.stderr}")
+        assert (spool / "cancelled" / rid / "dl3" / first.name).is_file()  # attempt 1 left it
+        spool_cmd("retry", rid, "--spool", str(spool), "--config", str(site), cwd=tmp_path)
+        wait_for(lambda: (spool / "done" / rid).is_dir() or (spool / "failed" / rid).is_dir(), timeout=300,
+                 what="the retried request to finish")
+        time.sleep(0.2)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    assert (spool / "done" / rid).is_dir(), (spool / "failed" / rid / "error.txt").read_text()
+    for run in RUNS:
+        assert (spool / "done" / rid / "dl3" / f"dl3_LST-1.Run{run:05d}.fits.gz").stat().st_size > 0
