@@ -22,8 +22,9 @@ from astropy.time import Time
 
 from lappana.errors import LappanaError
 
-#: Reconstructed energy axis of the recipe (TeV) and its bins per decade.
-RECO_ENERGY_TEV = (0.05, 50.0)
+#: Reconstructed energy axis (TeV; the recipe starts at 0.05, lower here so that the safe mask,
+#: not the axis, sets the threshold) and its bins per decade.
+RECO_ENERGY_TEV = (0.02, 50.0)
 RECO_PER_DECADE = 8
 #: True energy axis (TeV) and bins per decade.
 TRUE_ENERGY_TEV = (0.01, 100.0)
@@ -53,7 +54,7 @@ def reco_energy_edges(energy_range: u.Quantity | None = None) -> u.Quantity:
     lo, hi = RECO_ENERGY_TEV
     if energy_range is not None:
         lo, hi = u.Quantity(energy_range).to_value(u.TeV)
-        hi = min(hi, 100.0)
+        lo, hi = max(lo, RECO_ENERGY_TEV[0]), min(hi, 100.0)
     n = max(1, int(np.ceil(np.log10(hi / lo) * RECO_PER_DECADE - 1e-6)))
     return np.geomspace(lo, hi, n + 1) * u.TeV
 
@@ -82,8 +83,9 @@ class OnOffMaker:
     def __post_init__(self) -> None:
         if self.energy_range is not None:
             lo, hi = u.Quantity(self.energy_range).to_value(u.TeV)
-            if not 0 < lo < hi:
-                raise LappanaError(f"The energy range {lo}–{hi} TeV is empty: give min < max, both above 0.")
+            if not 0 <= lo < hi or hi <= RECO_ENERGY_TEV[0]:
+                raise LappanaError(f"The energy range {lo:g}–{hi:g} TeV is empty: give min < max, with max above "
+                                   f"{RECO_ENERGY_TEV[0]:g} TeV.")
         if int(self.n_off) < 1:
             raise LappanaError(f"A spectrum needs at least one OFF region per run, not {self.n_off}.")
 
