@@ -18,9 +18,9 @@ from lappana.paths import run_file_name
 from spoold.pipeline.base import Context, Step, TaskPlan
 
 #: products that need DL3 files
-NEEDS_DL3 = frozenset({"dl3", "theta2", "skymap", "diagnostics", "report"})
+NEEDS_DL3 = frozenset({"dl3", "theta2", "skymap", "diagnostics", "spectrum", "lightcurve", "report"})
 #: products that the report step makes
-NEEDS_REPORT = frozenset({"theta2", "skymap", "diagnostics", "report"})
+NEEDS_REPORT = frozenset({"theta2", "skymap", "diagnostics", "spectrum", "lightcurve", "report"})
 
 
 def lappana(*args: str | Path) -> tuple[str, ...]:
@@ -136,7 +136,7 @@ class IndexStep(Step):
 
 
 class ReportStep(Step):
-    """High-level products: theta², sky map, diagnostics, summary.json and report.html."""
+    """High-level products: theta², sky map, diagnostics, spectrum, light curve, summary.json and report.html."""
 
     name = "report"
 
@@ -153,6 +153,15 @@ class ReportStep(Step):
         ]
         if "skymap" not in products and "report" not in products:
             argv.append("--no-skymap")
+        low, high = request.energy_range or (None, None)
+        if low is not None:
+            argv += ["--emin", f"{low:g}"]
+        if high is not None:
+            argv += ["--emax", f"{high:g}"]
+        if "spectrum" in products:
+            argv.append("--spectrum")
+        if "lightcurve" in products:
+            argv += ["--lightcurve", request.lightcurve_bin]
         if "diagnostics" not in products and "report" not in products:
             argv.append("--no-diagnostics")
         else:
