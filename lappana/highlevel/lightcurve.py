@@ -123,8 +123,8 @@ def night_bins(observations) -> list[Time]:
 class LightCurve:
     """Integral flux above ``energy_band[0]`` in time bins; ``to_dict()`` is summary.json's entry.
 
-    Fluxes are cm⁻² s⁻¹ Quantities; ``crab_units*`` the same divided by the Crab's
-    integral over the same band. ``chi2``/``dof``/``p_constant`` test a constant flux.
+    Fluxes are cm⁻² s⁻¹ Quantities with symmetric (parabolic) errors; ``crab_units*``
+    the same divided by the Crab's integral over the same band. ``chi2``/``dof``/``p_constant`` test a constant flux.
     """
 
     bin: str
@@ -211,12 +211,12 @@ class LightCurveMaker:
         if datasets is None or isinstance(kind, u.Quantity):
             sliced = observations if intervals is None else slice_observations(observations, intervals)
             datasets = self.maker.run(sliced)
-        datasets = Datasets([d.copy(name=d.name) for d in datasets])
+        datasets = Datasets(datasets)
         model = self.spectrum.model.copy(name=SOURCE)
         for d in datasets:
-            d.models = model  # one model for all runs, as in the recipe
+            d.models = model  # one model for all runs, as in the recipe (it replaces the datasets' models)
         estimator = LightCurveEstimator(time_intervals=intervals, energy_edges=band, source=SOURCE,
-                                        selection_optional=["errn-errp", "ul"], n_sigma_ul=UL_N_SIGMA,
+                                        selection_optional=["ul"], n_sigma_ul=UL_N_SIGMA,
                                         reoptimize=False)
         lc = estimator.run(datasets)
         if lc is None or len(lc.geom.axes["time"].time_min) == 0:
@@ -226,10 +226,10 @@ class LightCurveMaker:
         is_ul = np.ravel(lc.is_ul.data).astype(bool)
         axis = lc.geom.axes["time"]
         start, stop = Time(axis.time_min, scale="utc"), Time(axis.time_max, scale="utc")
-        live = []
-        for a, b in zip(start.unix, stop.unix):
-            inside = [d for d in datasets if a - 1e-3 <= d.gti.time_start[0].unix and d.gti.time_stop[-1].unix <= b + 1e-3]
-            live.append(sum(float(u.Quantity(d.info_dict()["livetime"]).to_value(u.s)) for d in inside))
+        spans = [(d.gti.time_start[0].unix, d.gti.time_stop[-1].unix, d.exposure.meta["livetime"].to_value(u.s))
+                 for d in datasets]
+        live = [sum(t for t0, t1, t in spans if a - 1e-3 <= t0 and t1 <= b + 1e-3)
+                for a, b in zip(start.unix, stop.unix)]
         model_flux = self.spectrum.model.spectral_model.integral(band[0], INTEGRAL_MAX).to(FLUX_UNIT)
         crab = crab_integral_flux(band[0], INTEGRAL_MAX)
         flux, flux_err, flux_ul = norm * model_flux, err * model_flux, ul * model_flux
