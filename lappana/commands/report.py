@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spectrum", action="store_true", help="fit the spectrum and draw the SED (gammapy)")
     parser.add_argument("--lightcurve", metavar="BIN",
                         help="make a light curve with bins of run, night or a livetime such as '20 min' (gammapy)")
-    parser.add_argument("--provenance", type=Path, metavar="JSON",
-                        help="a JSON file of where the DL3 comes from (request, nights, IRFs, models), "
+    parser.add_argument("--provenance", metavar="JSON",
+                        help="a JSON object saying where the DL3 comes from (request, nights, IRFs, models), "
                              "copied into summary.json")
 
 
@@ -50,9 +50,11 @@ def run(args: argparse.Namespace) -> int:
         import json
 
         try:
-            provenance = json.loads(args.provenance.read_text())
-        except (OSError, ValueError) as exc:
-            raise LappanaError(f"The provenance file {args.provenance} is not readable JSON ({exc}).") from exc
+            provenance = json.loads(args.provenance)
+        except ValueError as exc:
+            raise LappanaError(f"--provenance is not a JSON object ({exc}).") from exc
+        if not isinstance(provenance, dict):
+            raise LappanaError("--provenance must be a JSON object, like '{\"request_id\": \"...\"}'.")
     outcome = make_highlevel(args.dl3_dir, args.output, n_off=args.n_off, energy_range=energy_range(args),
                              theta2_cut=args.theta2_cut, dl2_files=args.dl2, lstchain_version=args.lstchain_version,
                              correlation_radius_deg=args.correlation_radius, parts=parts,

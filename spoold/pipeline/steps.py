@@ -11,6 +11,7 @@ Products go under :attr:`Context.products`::
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -162,6 +163,7 @@ class ReportStep(Step):
             argv.append("--spectrum")
         if "lightcurve" in products:
             argv += ["--lightcurve", request.lightcurve_bin]
+        argv += ["--provenance", json.dumps(provenance(ctx))]
         if "diagnostics" not in products and "report" not in products:
             argv.append("--no-diagnostics")
         else:
@@ -172,6 +174,15 @@ class ReportStep(Step):
 
     def verify(self, ctx: Context) -> str | None:
         return _missing_sentence(self.name, [ctx.products / "summary.json", ctx.products / "report.html"])
+
+
+def provenance(ctx: Context) -> dict:
+    """What spoold knows of where a request's DL3 comes from, for summary.json."""
+    request = ctx.request
+    irf = ctx.site.irf_root_for(request.start_from) / request.irf_set_name
+    return {"request_id": ctx.folder.name, "night": ctx.state.get("night"), "runs": ctx.runs,
+            "start_from": request.start_from, "cuts": request.cuts.as_dict(), "irf_set": request.irf_set_name,
+            "irf_dir": str(irf), "models": str(ctx.site.lstchain.models) if request.start_from == "dl1" else None}
 
 
 def default_steps() -> list[Step]:

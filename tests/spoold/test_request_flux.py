@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,8 +29,12 @@ def test_flux_keys_become_the_request_and_the_report_arguments(site):
     assert request.products == ("dl3", "spectrum", "lightcurve", "report")
     assert request.energy_range == (0.2, 10) and request.lightcurve_bin == "night"
 
-    ctx = SimpleNamespace(request=request, products=Path("/tmp/products"), runs=[])  # what ReportStep reads
+    ctx = SimpleNamespace(request=request, site=site, products=Path("/tmp/products"), runs=[15864, 15865],
+                          folder=Path("/spool/running/r-1"), state={"night": "20231207"})  # what ReportStep reads
     argv = ReportStep().tasks(ctx)[0].argv
+    provenance = json.loads(argv[argv.index("--provenance") + 1])
+    assert provenance["request_id"] == "r-1" and provenance["runs"] == [15864, 15865]
+    assert provenance["irf_set"] == "eff_gh0.70_th0.70" and provenance["irf_dir"].endswith("eff_gh0.70_th0.70")
     assert ["--emin", "0.2", "--emax", "10"] == [a for a in argv if a in ("--emin", "--emax", "0.2", "10")]
     assert "--spectrum" in argv and argv[argv.index("--lightcurve") + 1] == "night"
 
