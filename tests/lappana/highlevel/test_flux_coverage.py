@@ -18,7 +18,7 @@ import pytest
 
 from highlevel_helpers import make_flux_nights
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600), pytest.mark.skipif(
     os.environ.get("ASTRAN_FLUX_COVERAGE") != "1",
     reason="40 simulated half-hour runs: set ASTRAN_FLUX_COVERAGE=1 to run them")]
 SEEDS = range(100, 120)
