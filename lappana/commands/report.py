@@ -22,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sky-map correlation radius, deg (default: %(default)s)")
     parser.add_argument("--no-skymap", action="store_true", help="leave out the sky map")
     parser.add_argument("--no-diagnostics", action="store_true", help="leave out the run diagnostics")
+    parser.add_argument("--spectrum", action="store_true", help="fit the spectrum and draw the SED (gammapy)")
+    parser.add_argument("--lightcurve", metavar="BIN",
+                        help="make a light curve with bins of run, night or a livetime such as '20 min' (gammapy)")
+    parser.add_argument("--provenance", metavar="JSON",
+                        help="a JSON object saying where the DL3 comes from (request, nights, IRFs, models), "
+                             "copied into summary.json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,10 +43,22 @@ def run(args: argparse.Namespace) -> int:
             raise
         src = {"source_name": args.source_name or "source", "source_ra_deg": args.ra, "source_dec_deg": args.dec}
     parts = tuple(p for p, off in (("theta2", False), ("skymap", args.no_skymap),
-                                   ("diagnostics", args.no_diagnostics)) if not off)
+                                   ("diagnostics", args.no_diagnostics), ("spectrum", not args.spectrum),
+                                   ("lightcurve", not args.lightcurve)) if not off)
+    provenance = None
+    if args.provenance is not None:
+        import json
+
+        try:
+            provenance = json.loads(args.provenance)
+        except ValueError as exc:
+            raise LappanaError(f"--provenance is not a JSON object ({exc}).") from exc
+        if not isinstance(provenance, dict):
+            raise LappanaError("--provenance must be a JSON object, like '{\"request_id\": \"...\"}'.")
     outcome = make_highlevel(args.dl3_dir, args.output, n_off=args.n_off, energy_range=energy_range(args),
                              theta2_cut=args.theta2_cut, dl2_files=args.dl2, lstchain_version=args.lstchain_version,
-                             correlation_radius_deg=args.correlation_radius, parts=parts, **src)
+                             correlation_radius_deg=args.correlation_radius, parts=parts,
+                             lightcurve_bin=args.lightcurve or "20 min", provenance=provenance, **src)
     print(outcome.summary)
     print(outcome.report)
     for problem in outcome.problems:

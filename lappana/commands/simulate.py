@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flux", type=float, default=1.0,
                         help="source flux in Crab units (default: %(default)s)")
     parser.add_argument("--no-source", action="store_true", help="no gamma-ray source (flux 0)")
+    parser.add_argument("--flare", type=float, nargs=3, metavar=("START_MIN", "MINUTES", "FLUX"),
+                        help="a flare: from START_MIN minutes after the first run's start, for MINUTES, at FLUX "
+                             "Crab units (runs it covers get its flux, time-averaged)")
     parser.add_argument("--levels", default="dl1,dl2",
                         help="data levels to write per run, comma-separated (default: %(default)s)")
     parser.add_argument("--no-mc", action="store_true", help="do not write MC gamma and proton files")
@@ -57,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
         start = _parse_start(args.start)
     if args.mc_events < 1:
         raise LappanaError("--mc-events must be at least 1.")
+    flare = None
+    if args.flare is not None:
+        from lappana.simulate.variability import Flare
+
+        flare = Flare(start_min=args.flare[0], duration_min=args.flare[1], flux_crab=args.flare[2])
     result = simulate_night(
         args.output,
         night=night,
@@ -75,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         mc_events=args.mc_events,
         start=start,
         progress=not args.quiet,
+        flare=flare,
     )
     if not args.quiet:
         print(summary(result), file=sys.stdout)

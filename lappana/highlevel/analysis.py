@@ -1,4 +1,4 @@
-"""Everything at once: θ², sky map, diagnostics, figures, summary.json and report.html.
+"""Everything at once: θ², sky map, diagnostics, spectrum, light curve, figures, summary.json and report.html.
 
 :func:`make_highlevel` is what ``lappana report`` and spoold's ``report`` step run.
 Input that cannot be used never stops it: each part that fails leaves a sentence in
@@ -20,7 +20,9 @@ from lappana.highlevel.summary import build_summary, write_summary_doc
 from lappana.highlevel.theta2 import Theta2Result, theta2
 
 #: The parts ``make_highlevel`` can make.
-PARTS = ("theta2", "skymap", "diagnostics")
+PARTS = ("theta2", "skymap", "diagnostics", "spectrum", "lightcurve")
+#: The parts made when none are named (the flux parts need gammapy and take longer).
+DEFAULT_PARTS = ("theta2", "skymap", "diagnostics")
 
 
 @dataclass
@@ -48,7 +50,9 @@ def make_highlevel(
     lstchain_version: str | None = None,
     correlation_radius_deg: float = 0.1,
     quality_cuts: QualityCuts | None = None,
-    parts: tuple[str, ...] = PARTS,
+    parts: tuple[str, ...] = DEFAULT_PARTS,
+    lightcurve_bin: str = "20 min",
+    provenance: dict | None = None,
 ) -> HighlevelOutcome:
     """Analyse a DL3 folder and write every product into ``out_dir``.
 
@@ -76,8 +80,13 @@ def make_highlevel(
     quality_cuts : QualityCuts, optional
         Thresholds of the run-quality flags.
     parts : tuple of str
-        Which of ``theta2``, ``skymap``, ``diagnostics`` to make (θ² is always made:
-        summary.json's numbers come from it).
+        Which of :data:`PARTS` to make (θ² is always made: summary.json's numbers
+        come from it).
+    lightcurve_bin : str
+        Light-curve bins: ``run``, ``night`` or a livetime such as ``20 min``.
+    provenance : dict, optional
+        What the caller knows of where the DL3 comes from (request id, nights, IRF
+        set, models ...), carried into summary.json as it is.
 
     Returns
     -------
@@ -134,12 +143,21 @@ def make_highlevel(
                                 product("cosmic_rate_png", plots.plot_cosmic_rate(diags, out_dir / "cosmic_rate.png"))))
             except LappanaError as exc:
                 problems.append(str(exc))
+    flux = None
+    if runs is not None and ({"spectrum", "lightcurve"} & set(parts)):
+        from lappana.highlevel.flux import make_flux
+
+        flux = make_flux(dl3_dir, out_dir, energy_range=energy_range, spectrum="spectrum" in parts,
+                         lightcurve_bin=lightcurve_bin if "lightcurve" in parts else None, **source)
+        problems += flux.problems
+        for title, path in flux.figures:
+            figures.append((title, product(path.stem + "_png", path)))
     products["summary"] = "summary.json"
     products["report"] = "report.html"
     kwargs = dict(source_name=source_name, source_ra_deg=source_ra_deg, source_dec_deg=source_dec_deg,
                   dl3_dir=_as_seen_from(out_dir, dl3_dir), theta2_result=result, skymaps=maps, diagnostics=diags, products=products,
                   problems=problems, lstchain_version=lstchain_version, n_off=n_off, energy_range=energy_range,
-                  quality_cuts=asdict(quality_cuts))
+                  quality_cuts=asdict(quality_cuts), flux=flux, provenance=provenance)
     doc = build_summary(**kwargs)
     summary_path = write_summary_doc(out_dir, doc)
     report_path = write_report(out_dir, summary=doc, figures=figures)

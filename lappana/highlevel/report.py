@@ -50,7 +50,7 @@ def _key_numbers(s: dict) -> str:
         ("Source", f'{_e(s["source"]["name"])} (RA {s["source"]["ra_deg"]:.4f}°, Dec {s["source"]["dec_deg"]:.4f}°)'),
         ("Runs used", f'{sum(r["used"] for r in s["runs"])} of {len(s["runs"])}'),
         ("Livetime", f'{s["livetime_s"] / 3600:.3f} h'),
-        ("Energy range", f"{energy[0]:g}–{energy[1]:g} TeV" if energy else "all energies"),
+        ("Energy range of θ² and sky map", f"{energy[0]:g}–{energy[1]:g} TeV" if energy else "all energies"),
         ("θ cut", _e(s["cuts"]["theta"])),
         ("N_on / N_off / α", f'{s["n_on"]} / {s["n_off"]} / {s["alpha"]:.4f}'),
         ("Excess", f'{s["excess"]:.1f} ± {s["excess_error"]:.1f}'),
@@ -60,8 +60,64 @@ def _key_numbers(s: dict) -> str:
     ]
     if s.get("skymap"):
         rows.append(("Sky map σ at the source", _fmt(s["skymap"].get("significance_at_source"))))
+    if s.get("spectrum"):
+        rows.append(("Flux", flux_sentence(s["spectrum"])))
     body = "".join(f'<tr><th class="l">{k}</th><td class="l">{v}</td></tr>' for k, v in rows)
     return f'<table class="key">{body}</table>'
+
+
+def flux_sentence(sp: dict) -> str:
+    """"0.98 ± 0.03 Crab above 0.2 TeV (2.0e-10 cm⁻² s⁻¹)" or "not detected: < 0.05 Crab above ..."."""
+    above = f'above {sp["integral_above_tev"]:.2g} TeV'
+    if sp["detected"]:
+        return (f'{sp["crab_units"]:.3g} ± {sp["crab_units_error"]:.2g} Crab {above} '
+                f'({sp["integral_flux_cm2_s"]:.3g} ± {sp["integral_flux_error_cm2_s"]:.2g} cm⁻² s⁻¹)')
+    return (f'not detected ({sp["significance"]:.1f} σ): < {sp["crab_units_ul"]:.3g} Crab {above} '
+            f'(< {sp["integral_flux_ul_cm2_s"]:.3g} cm⁻² s⁻¹, 95 %)')
+
+
+def _spectrum_section(sp: dict | None) -> str:
+    if not sp:
+        return ""
+    band = sp["energy_band_tev"]
+    rows = [("Energy band", f"{band[0]:.3g}–{band[1]:.3g} TeV (reconstructed; safe threshold and energy range)"),
+            ("Flux", _e(flux_sentence(sp))),
+            ("N_on / N_off / α / σ", f'{_fmt(sp["n_on"], 0)} / {_fmt(sp["n_off"], 0)} / {_fmt(sp["alpha"], 3)} / '
+                                     f'{_fmt(sp["significance"])} σ')]
+    for name, fit in sp["fits"].items():
+        pars = ", ".join(f'{k} = {v:.4g}' + (f' ± {fit["errors"][k]:.2g}' if k in fit["errors"] else "")
+                         + (f' {fit["units"][k]}' if fit["units"].get(k) else "") for k, v in fit["parameters"].items())
+        best = " (best)" if name == sp["best"] else ""
+        rows.append((f'{name.replace("_", "-")}{best}', _e(f'{pars}; WStat {fit["wstat"]:.1f}')))
+    body = "".join(f'<tr><th class="l">{k}</th><td class="l">{v}</td></tr>' for k, v in rows)
+    return f'<h2 id="spectrum">Spectrum</h2><table class="key">{body}</table>'
+
+
+def _lightcurve_section(lc: dict | None) -> str:
+    if not lc:
+        return ""
+    c = lc["constancy"]
+    p = "–" if c["p_value"] is None else f'{c["p_value"]:.3g}'
+    head = ("<tr><th>start [UTC]</th><th>stop [UTC]</th><th>livetime [min]</th><th>flux [Crab]</th>"
+            "<th>95 % UL [Crab]</th><th>flux [cm⁻² s⁻¹]</th></tr>")
+    rows = []
+    for i in range(len(lc["time_start_utc"])):
+        ul = lc["is_ul"][i]
+        flux = f'{_fmt(lc["crab_units"][i], 3)} ± {_fmt(lc["crab_units_error"][i], 3)}'
+        rows.append(f'<tr><td>{_e(lc["time_start_utc"][i][:19])}</td><td>{_e(lc["time_stop_utc"][i][:19])}</td>'
+                    f'<td>{_fmt((lc["livetime_s"][i] or 0) / 60, 1)}</td><td>{"–" if ul else flux}</td>'
+                    f'<td>{_fmt(lc["crab_units_ul"][i], 3) if ul else "–"}</td>'
+                    f'<td>{"–" if ul or lc["flux_cm2_s"][i] is None else format(lc["flux_cm2_s"][i], ".3g")}</td></tr>')
+    return (f'<h2 id="lightcurve">Light curve</h2><p>Bins: {_e(lc["bin"])}; flux above '
+            f'{lc["integral_above_tev"]:.2g} TeV; constant flux: χ² = {c["chi2"]:.1f} for {c["dof"]} degrees of '
+            f'freedom, p = {p}.</p><table>{head}{"".join(rows)}</table>')
+
+
+def _provenance_section(pv: dict | None) -> str:
+    if not pv:
+        return ""
+    body = "".join(f'<tr><th class="l">{_e(k)}</th><td class="l">{_e(v)}</td></tr>' for k, v in pv.items())
+    return f'<h2 id="provenance">Provenance</h2><table>{body}</table>'
 
 
 def _runs_table(s: dict) -> str:
@@ -102,9 +158,10 @@ def render_report(summary: dict, figures: list[tuple[str, Path]]) -> str:
         f'<title>{_e(s["source"]["name"])}: LST-1 high-level results</title><style>{_STYLE}</style></head><body>'
         f'<h1>{_e(s["source"]["name"])}: LST-1 high-level results</h1>'
         f'<p>DL3: <code>{_e(s["dl3_dir"])}</code> — written {_e(s["created"])}</p>'
-        f"{problems}<h2>Key numbers</h2>{_key_numbers(s)}<h2>Runs</h2>{_runs_table(s)}"
+        f"{problems}<h2>Key numbers</h2>{_key_numbers(s)}{_spectrum_section(s.get('spectrum'))}"
+        f"{_lightcurve_section(s.get('lightcurve'))}<h2>Runs</h2>{_runs_table(s)}"
         f"<h2>Figures</h2>{images or '<p>No figure could be made.</p>'}"
-        f"<h2>Products</h2><ul>{products}</ul><p>Tools: {tools}</p>"
+        f"{_provenance_section(s.get('provenance'))}<h2>Products</h2><ul>{products}</ul><p>Tools: {tools}</p>"
         "</body></html>\n"
     )
 

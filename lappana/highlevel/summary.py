@@ -26,12 +26,14 @@ def load_schema() -> dict:
     return json.loads(resources.files("lappana").joinpath("schemas/summary.schema.json").read_text())
 
 
-def tool_versions(lstchain_version: str | None = None) -> dict[str, str]:
-    """The version of every tool used: lappana, numpy, astropy, matplotlib, and lstchain when given."""
+def tool_versions(lstchain_version: str | None = None, gammapy_version: str | None = None) -> dict[str, str]:
+    """The version of every tool used: lappana, numpy, astropy, matplotlib, and lstchain and gammapy when given."""
     tools = {"lappana": __version__, "numpy": np.__version__, "astropy": astropy.__version__,
              "matplotlib": matplotlib.__version__}
     if lstchain_version:
         tools["lstchain"] = str(lstchain_version)
+    if gammapy_version:
+        tools["gammapy"] = str(gammapy_version)
     return tools
 
 
@@ -54,6 +56,8 @@ def build_summary(
     n_off: int = 3,
     energy_range: tuple[float, float] | None = None,
     quality_cuts: dict | None = None,
+    flux=None,
+    provenance: dict | None = None,
 ) -> dict:
     """Assemble the summary document (a dict that validates against the schema)."""
     problems = list(problems or [])
@@ -112,7 +116,10 @@ def build_summary(
         if skymaps is not None else None,
         "significance_time": {"livetime_min": r.cumulative_livetime_min if r else [],
                               "significance": r.cumulative_significance if r else []},
-        "tools": tool_versions(lstchain_version),
+        "spectrum": flux.spectrum if flux is not None else None,
+        "lightcurve": flux.lightcurve if flux is not None else None,
+        "provenance": dict(provenance) if provenance else None,
+        "tools": tool_versions(lstchain_version, flux.gammapy_version if flux is not None else None),
         "products": dict(products or {}),
         "problems": problems,
         "notes": notes,

@@ -12,6 +12,7 @@ The tree written under ``output`` is what spoold's default site reads::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import sys
@@ -42,6 +43,7 @@ from lappana.simulate.irf import (
 )
 from lappana.simulate.observation import plan_night
 from lappana.simulate.run import RunTruth, write_run
+from lappana.simulate.variability import Flare, injected_spectrum, run_fluxes
 
 #: Processing version and cleaning folder of the DL1/DL2 trees.
 DATA_VERSION = "v0.10"
@@ -74,6 +76,8 @@ class SimulatedNight:
     truth_file : Path
         ``simulation.json``.
     truth : dict of int to RunTruth
+    run_flux_crab : dict of int to float
+        The source flux of each run (Crab units; differs from ``source_flux`` within a flare).
     """
 
     output: Path
@@ -87,6 +91,7 @@ class SimulatedNight:
     mc_files: dict[str, Path] = field(default_factory=dict)
     truth_file: Path | None = None
     truth: dict[int, RunTruth] = field(default_factory=dict)
+    run_flux_crab: dict[int, float] = field(default_factory=dict)
 
     def files(self) -> list[Path]:
         """Every file written."""
@@ -158,6 +163,7 @@ def simulate_night(
     mc_events: int = 20_000,
     start: Time | None = None,
     progress: bool = True,
+    flare: Flare | None = None,
 ) -> SimulatedNight:
     """Simulate an LST-1 night of wobble runs on one source, and everything around it.
 
@@ -191,6 +197,8 @@ def simulate_night(
         Start of the first run (default: centred on the source's culmination).
     progress : bool
         Show a progress bar on stderr.
+    flare : lappana.simulate.variability.Flare, optional
+        A flare within the night: the runs it covers get its flux (see that module).
 
     Returns
     -------
@@ -217,6 +225,7 @@ def simulate_night(
 
     settings = RunSettings(shower_rate_hz=shower_rate_hz, pedestal_rate_hz=pedestal_rate_hz,
                            flatfield_rate_hz=flatfield_rate_hz, source_flux=source_flux)
+    result.run_flux_crab = run_fluxes(plans, source_flux, flare)
     bar = _progress_bar(sum(p.duration_s for p in plans), enabled=progress)
     try:
         for plan in plans:
@@ -225,12 +234,13 @@ def simulate_night(
             cuts = nearest_node(irf_sets[irf_set_name(**EFFICIENCY_CUTS)], plan.mean_zenith_deg())
             if bar is not None:
                 bar.set_postfix_str(f"run {plan.run_id}")
-            truth = write_run(plan, settings, seed=seed, dl1_path=dl1, dl2_path=dl2, cuts=cuts,
+            run_settings = dataclasses.replace(settings, source_flux=result.run_flux_crab[plan.run_id])
+            truth = write_run(plan, run_settings, seed=seed, dl1_path=dl1, dl2_path=dl2, cuts=cuts,
                               progress=bar)
             sample = simulate_point_gammas(np.random.default_rng([int(seed), 700_000 + plan.run_id]),
                                            truth.mean_zenith_deg)
             truth.expected_gamma_rate_after_cuts_per_min = 60.0 * expected_rate_after_cuts_hz(
-                sample, cuts, source_flux=source_flux)
+                sample, cuts, source_flux=run_settings.source_flux)
             result.truth[plan.run_id] = truth
             if dl1 is not None:
                 result.dl1_files[plan.run_id] = dl1
@@ -248,12 +258,13 @@ def simulate_night(
         result.mc_files = write_mc_files(output / "MC", seed=seed, n_events=mc_events)
     result.truth_file = _write_truth(result, locals_for_truth(
         source_name, source_ra, source_dec, n_runs, run_minutes, first_run, seed, levels, mc, irfs,
-        source_flux, settings, mc_events))
+        source_flux, settings, mc_events, flare))
     return result
 
 
 def locals_for_truth(source_name, source_ra, source_dec, n_runs, run_minutes, first_run, seed,
-                     levels, mc, irfs, source_flux, settings: RunSettings, mc_events) -> dict:
+                     levels, mc, irfs, source_flux, settings: RunSettings, mc_events,
+                     flare: Flare | None = None) -> dict:
     """The parameters of a simulation, as recorded in ``simulation.json``."""
     return {
         "source_name": source_name, "source_ra": source_ra, "source_dec": source_dec,
@@ -262,11 +273,13 @@ def locals_for_truth(source_name, source_ra, source_dec, n_runs, run_minutes, fi
         "shower_rate_hz": settings.shower_rate_hz, "pedestal_rate_hz": settings.pedestal_rate_hz,
         "flatfield_rate_hz": settings.flatfield_rate_hz, "dead_time_s": settings.dead_time_s,
         "mc_events": mc_events,
+        "source_spectrum": injected_spectrum(source_flux),
+        "flare": flare.to_dict() if flare is not None else None,
     }
 
 
 def _write_truth(result: SimulatedNight, parameters: dict) -> Path:
-    runs = [t.to_dict() for t in result.truth.values()]
+    runs = [{**t.to_dict(), "source_flux_crab": result.run_flux_crab.get(t.run_id)} for t in result.truth.values()]
     livetime = sum(r["livetime_s"] for r in runs)
     n_gamma = sum(r["n_gamma_after_cuts"] for r in runs)
     n_bkg = sum(r["n_background_on_after_cuts"] for r in runs)

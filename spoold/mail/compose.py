@@ -188,16 +188,17 @@ def _request_lines(folder: Folder) -> list[str]:
 def _steps(folder: Folder) -> list[str]:
     """The steps that will run, as the pipeline chooses them (spoold.pipeline.steps)."""
     req = folder.request
+    from spoold.pipeline.steps import NEEDS_DL3 as needs_dl3, NEEDS_REPORT as needs_report
+
     products = set(req.get("products") or [])
-    needs_dl3 = {"dl3", "theta2", "skymap", "diagnostics", "report"}
-    needs_report = {"theta2", "skymap", "diagnostics", "report"}
     steps = ["resolve (find the runs and wait for their data)"]
     if req.get("start_from") == "dl1":
         steps.append("dl2 (lstchain DL1 to DL2, one task per run)")
     if products & needs_dl3:
         steps += ["dl3 (DL2 to DL3 with the IRF set, one task per run)", "index (the DL3 index files)"]
     if products & needs_report:
-        steps.append("report (theta2, sky map, diagnostics, summary and report.html)")
+        flux = " spectrum, light curve," if products & {"spectrum", "lightcurve"} else ""
+        steps.append(f"report (theta2, sky map, diagnostics,{flux} summary and report.html)")
     return steps
 
 
@@ -272,8 +273,10 @@ def _done(folder: Folder, event: dict, keyword: str) -> tuple[str, str, list[Att
 
 #: summary keys shown first in the done reply (substrings, in this order)
 FIRST_KEYS = ("signif", "excess", "n_on", "n_off", "alpha", "livetime", "rate", "flux", "energy")
-#: summary entries left out of the done reply (tool versions, file paths: see summary.json)
-SKIPPED_KEYS = ("request", "products_dir", "products", "paths", "versions", "version", "tools", "files")
+#: summary entries left out of the done reply (tool versions, file paths: see summary.json);
+#: the spectrum and the light curve are said in sentences first (:func:`flux_lines`)
+SKIPPED_KEYS = ("request", "products_dir", "products", "paths", "versions", "version", "tools", "files",
+                "spectrum", "lightcurve", "provenance")
 
 
 def key_numbers(summary: dict[str, Any], limit: int = 20) -> list[tuple[str, str]]:
@@ -306,11 +309,31 @@ def key_numbers(summary: dict[str, Any], limit: int = 20) -> list[tuple[str, str
         name = item[0].lower()
         return next((n for n, word in enumerate(FIRST_KEYS) if word in name), len(FIRST_KEYS))
 
-    return sorted(items, key=rank)[:limit]
+    return (flux_lines(summary) + sorted(items, key=rank))[:limit]
+
+
+def flux_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The flux in Crab units with its energy band, and the light curve's constancy, when the summary has them."""
+    out = []
+    spectrum, lightcurve = summary.get("spectrum"), summary.get("lightcurve")
+    if isinstance(spectrum, dict):
+        from lappana.highlevel.report import flux_sentence
+
+        try:
+            out.append(("flux", flux_sentence(spectrum)))
+        except (KeyError, TypeError, ValueError):
+            pass
+    if isinstance(lightcurve, dict) and isinstance(lightcurve.get("constancy"), dict):
+        c = lightcurve["constancy"]
+        p = c.get("p_value")
+        out.append(("light curve", f'{len(lightcurve.get("crab_units") or [])} bins ({lightcurve.get("bin")}), '
+                                   f'constant flux p = {p:.3g}' if isinstance(p, float) else
+                    f'{len(lightcurve.get("crab_units") or [])} bins ({lightcurve.get("bin")})'))
+    return out
 
 
 def pictures(products: Path) -> list[Path]:
-    """The PNGs of a request to attach: theta² and sky map first, then the others."""
+    """The PNGs of a request to attach: theta², sky map, SED and light curve first, then the others."""
     try:
         found = sorted(p for p in products.glob("*.png") if p.is_file() and p.stat().st_size <= MAX_PNG_BYTES)
     except OSError:
@@ -318,7 +341,8 @@ def pictures(products: Path) -> list[Path]:
 
     def rank(path: Path) -> tuple[int, str]:
         name = path.name.lower()
-        return (0 if "theta" in name else 1 if "sky" in name else 2, name)
+        first = ("theta", "sky", "sed", "lightcurve")
+        return (next((n for n, word in enumerate(first) if word in name), len(first)), name)
 
     return sorted(found, key=rank)[:MAX_PNGS]
 

@@ -11,6 +11,7 @@ Products go under :attr:`Context.products`::
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -18,9 +19,9 @@ from lappana.paths import run_file_name
 from spoold.pipeline.base import Context, Step, TaskPlan
 
 #: products that need DL3 files
-NEEDS_DL3 = frozenset({"dl3", "theta2", "skymap", "diagnostics", "report"})
+NEEDS_DL3 = frozenset({"dl3", "theta2", "skymap", "diagnostics", "spectrum", "lightcurve", "report"})
 #: products that the report step makes
-NEEDS_REPORT = frozenset({"theta2", "skymap", "diagnostics", "report"})
+NEEDS_REPORT = frozenset({"theta2", "skymap", "diagnostics", "spectrum", "lightcurve", "report"})
 
 
 def lappana(*args: str | Path) -> tuple[str, ...]:
@@ -128,7 +129,7 @@ class IndexStep(Step):
 
 
 class ReportStep(Step):
-    """High-level products: theta², sky map, diagnostics, summary.json and report.html."""
+    """High-level products: theta², sky map, diagnostics, spectrum, light curve, summary.json and report.html."""
 
     name = "report"
 
@@ -149,6 +150,16 @@ class ReportStep(Step):
         ]
         if "skymap" not in products and "report" not in products:
             argv.append("--no-skymap")
+        low, high = request.energy_range or (None, None)
+        if low is not None:
+            argv += ["--emin", f"{low:g}"]
+        if high is not None:
+            argv += ["--emax", f"{high:g}"]
+        if "spectrum" in products:
+            argv.append("--spectrum")
+        if "lightcurve" in products:
+            argv += ["--lightcurve", request.lightcurve_bin]
+        argv += ["--provenance", json.dumps(provenance(ctx))]
         if "diagnostics" not in products and "report" not in products:
             argv.append("--no-diagnostics")
         else:
@@ -159,6 +170,15 @@ class ReportStep(Step):
 
     def verify(self, ctx: Context) -> str | None:
         return _missing_sentence(self.name, self.outputs(ctx))
+
+
+def provenance(ctx: Context) -> dict:
+    """What spoold knows of where a request's DL3 comes from, for summary.json."""
+    request = ctx.request
+    irf = ctx.site.irf_root_for(request.start_from) / request.irf_set_name
+    return {"request_id": ctx.folder.name, "night": ctx.state.get("night"), "runs": ctx.runs,
+            "start_from": request.start_from, "cuts": request.cuts.as_dict(), "irf_set": request.irf_set_name,
+            "irf_dir": str(irf), "models": str(ctx.site.lstchain.models) if request.start_from == "dl1" else None}
 
 
 def default_steps() -> list[Step]:

@@ -163,6 +163,21 @@ def check_products(loaded: LoadedYaml) -> list[str]:
     return []
 
 
+def check_flux_keys(loaded: LoadedYaml) -> list[str]:
+    """energy_range with min below max; lightcurve only with the lightcurve product."""
+    data = loaded.data
+    errors = []
+    band = data.get("energy_range")
+    if isinstance(band, dict) and "min" in band and "max" in band and band["min"] >= band["max"]:
+        errors.append(f"{_at(loaded, 'energy_range')}'energy_range' has min {band['min']:g} TeV, not below max "
+                      f"{band['max']:g} TeV; give min < max, like {{min: 0.2, max: 10}}.")
+    products = data.get("products", [])
+    if "lightcurve" in data and "lightcurve" not in products:
+        errors.append(f"{_at(loaded, 'lightcurve')}'lightcurve' sets the bins of a light curve, but 'products' "
+                      "does not ask for one; add lightcurve to 'products' or remove 'lightcurve'.")
+    return errors
+
+
 def cuts_of(data: dict[str, Any]) -> Cuts:
     """Return the request's cuts (the default: efficiency 0.7, containment 0.7)."""
     given = data.get("cuts", {"gh_efficiency": 0.7, "theta_containment": 0.7})
@@ -256,6 +271,8 @@ def check_request(
             errors += check_runs(loaded, site, night, now, source)
     if clean("start_from", "products"):
         errors += check_products(loaded)
+    if clean("energy_range", "lightcurve", "products"):
+        errors += check_flux_keys(loaded)
     if clean("cuts", "products"):
         errors += check_irf_set(loaded, site, products)
     if clean("output"):

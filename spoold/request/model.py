@@ -12,7 +12,7 @@ from lappana.paths import irf_set_name
 __all__ = ["Cuts", "SlurmOverrides", "Request", "RequestRejected", "DEFAULT_PRODUCTS", "PRODUCTS"]
 
 #: Every product a request may ask for, in pipeline order.
-PRODUCTS = ("dl2", "dl3", "theta2", "skymap", "diagnostics", "report")
+PRODUCTS = ("dl2", "dl3", "theta2", "skymap", "diagnostics", "spectrum", "lightcurve", "report")
 #: Products made when a request does not say.
 DEFAULT_PRODUCTS = ("dl3", "theta2", "skymap", "diagnostics", "report")
 
@@ -90,6 +90,10 @@ class Request:
     slurm : SlurmOverrides
     output : Path or None
         Where the products go, inside one of the site's write roots; None: the request folder.
+    energy_range : (float or None, float or None)
+        Reconstructed energy band in TeV (``min``, ``max``); None: from the safe threshold up.
+    lightcurve_bin : str
+        Bins of the light curve: ``run``, ``night`` or a livetime like ``20 min``.
     raw : dict
         The values as written (after YAML reading).
     """
@@ -105,6 +109,8 @@ class Request:
     notify: tuple[str, ...]
     slurm: SlurmOverrides
     output: Path | None = None
+    energy_range: tuple[float | None, float | None] | None = None
+    lightcurve_bin: str = "20 min"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property

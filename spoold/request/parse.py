@@ -59,6 +59,9 @@ def _build(loaded: LoadedYaml, source, night, products) -> Request:
             extra=tuple(slurm.get("extra", ())),
         ),
         output=Path(data["output"]) if "output" in data else None,
+        energy_range=(data["energy_range"].get("min"), data["energy_range"].get("max"))
+        if "energy_range" in data else None,
+        lightcurve_bin=str(data.get("lightcurve", {}).get("bin", "20 min")),
         raw=data,
     )
 

@@ -208,3 +208,26 @@ def test_broken_folder_files_still_give_a_reply(tmp_path):
     assert f"Your request {RID} is done." in message.get_body(("plain",)).get_content()
     (folder / "origin.json").write_text('"just a string"')
     assert _message(folder, "done") is None  # nobody known to tell
+
+
+def test_done_reply_says_the_flux_in_crab_units_and_attaches_sed_and_light_curve(tmp_path):
+    folder = _folder(tmp_path, "done")
+    _finish(folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["spectrum"] = {"detected": True, "integral_above_tev": 0.2, "crab_units": 0.981, "crab_units_error": 0.034,
+                           "integral_flux_cm2_s": 2.01e-10, "integral_flux_error_cm2_s": 7e-12, "significance": 40.0}
+    summary["lightcurve"] = {"bin": "night", "crab_units": [0.5, 1.0, 2.0], "constancy": {"p_value": 1e-9}}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    for name in ("sed.png", "lightcurve.png", "zz_run_15864.png"):
+        (folder / name).write_bytes(PNG)
+    body = _message(folder, "done").get_body(("plain",)).get_content()
+    assert "flux: 0.981 ± 0.034 Crab above 0.2 TeV (2.01e-10 ± 7e-12 cm⁻² s⁻¹)" in body
+    assert "light curve: 3 bins (night), constant flux p = 1e-09" in body
+    assert body.index("flux:") < body.index("significance_sigma")
+    names = [p.get_filename() for p in _message(folder, "done").iter_attachments()]
+    assert names[:5] == ["theta2.png", "skymap.png", "sed.png", "lightcurve.png", "diagnostics.png"]
+    summary["spectrum"] = {"detected": False, "integral_above_tev": 0.2, "crab_units_ul": 0.05,
+                           "integral_flux_ul_cm2_s": 1e-11, "significance": 0.4}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    body = _message(folder, "done").get_body(("plain",)).get_content()
+    assert "flux: not detected (0.4 σ): < 0.05 Crab above 0.2 TeV" in body

@@ -9,6 +9,9 @@ The request has ``mode``:
   ReflectedRegionsBackgroundMaker(WobbleRegionsFinder) on a point-like (RAD_MAX) dataset;
 - ``excessmap``: ``npz`` (counts, counts_off, acceptance, acceptance_off, wcs header),
   ``radius`` → ExcessMapEstimator sqrt_ts on a MapDatasetOnOff.
+- ``recipe``: ``dl3_dir, ra, dec, n_off, edges (TeV), aeff_percent`` → lstchain's post_DL3_analysis
+  notebook done by hand: stacked log-parabola (reference at the power law's decorrelation
+  energy) and the run-wise light curve's integral flux in [edges[0], edges[-1]].
 """
 
 import json
@@ -118,6 +121,48 @@ def excessmap(req):
             "npred_excess": np.nan_to_num(result["npred_excess"].data[0], nan=-999.0).tolist()}
 
 
+def recipe(req):
+    from gammapy.datasets import Datasets, SpectrumDataset
+    from gammapy.estimators import LightCurveEstimator
+    from gammapy.makers import ReflectedRegionsBackgroundMaker, SafeMaskMaker, SpectrumDatasetMaker, WobbleRegionsFinder
+    from gammapy.maps import MapAxis, RegionGeom
+    from gammapy.modeling import Fit
+    from gammapy.modeling.models import LogParabolaSpectralModel, PowerLawSpectralModel, SkyModel
+    from regions import PointSkyRegion
+
+    t0 = time.perf_counter()
+    observations = _observations(req["dl3_dir"], "point-like")
+    target = SkyCoord(req["ra"], req["dec"], unit="deg", frame="icrs")
+    energy = MapAxis.from_energy_edges(np.array(req["edges"]) * u.TeV, name="energy")
+    true_energy = MapAxis.from_energy_bounds(0.01, 100, nbin=10, per_decade=True, unit="TeV", name="energy_true")
+    empty = SpectrumDataset.create(geom=RegionGeom.create(region=PointSkyRegion(target), axes=[energy]),
+                                   energy_axis_true=true_energy)
+    maker = SpectrumDatasetMaker(containment_correction=False, selection=["counts", "exposure", "edisp"])
+    bkg = ReflectedRegionsBackgroundMaker(region_finder=WobbleRegionsFinder(n_off_regions=req["n_off"]))
+    safe = SafeMaskMaker(methods=["aeff-max"], aeff_percent=req["aeff_percent"])
+    datasets = Datasets()
+    for obs in observations:
+        datasets.append(safe.run(bkg.run(maker.run(empty.copy(name=str(obs.obs_id)), obs), obs), obs))
+    stacked = datasets.stack_reduce()
+    pl = PowerLawSpectralModel(index=2, amplitude=2e-11 * u.Unit("cm-2 s-1 TeV-1"), reference=0.4 * u.TeV)
+    stacked.models = SkyModel(spectral_model=pl, name="crab")
+    Fit().run(datasets=stacked)
+    lp = LogParabolaSpectralModel(amplitude=5e-12 * u.Unit("cm-2 s-1 TeV-1"), reference=pl.pivot_energy,
+                                  alpha=2 * u.Unit(""), beta=0.1 * u.Unit(""))
+    model = SkyModel(spectral_model=lp, name="crab")
+    stacked.models = model
+    fit = Fit().run(datasets=stacked)
+    for dataset in datasets:
+        dataset.models = model
+    lc = LightCurveEstimator(energy_edges=[req["edges"][0], req["edges"][-1]] * u.TeV, source="crab",
+                             reoptimize=False, selection_optional=None).run(datasets)
+    table = lc.to_table(sed_type="flux", format="lightcurve")
+    return {"parameters": {p.name: float(p.value) for p in lp.parameters}, "success": bool(fit.success),
+            "lc_flux": np.ravel(table["flux"]).tolist(), "lc_time_min": np.ravel(table["time_min"]).tolist(),
+            "seconds": time.perf_counter() - t0}
+
+
 if __name__ == "__main__":
     request = json.loads(open(sys.argv[1]).read())
-    print(json.dumps({"lima": lima, "theta2": theta2, "reflected": reflected, "excessmap": excessmap}[request["mode"]](request)))
+    print(json.dumps({"lima": lima, "theta2": theta2, "reflected": reflected, "excessmap": excessmap,
+                      "recipe": recipe}[request["mode"]](request)))

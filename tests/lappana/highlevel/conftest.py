@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from highlevel_helpers import make_night_dl3
+import datetime as dt
+
+from highlevel_helpers import make_flux_nights, make_night_dl3
+from lappana.simulate.variability import Flare
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +34,21 @@ def real_rate_dl3(tmp_path_factory) -> Path:
     """One 4-minute Crab run at LST-1-like trigger rates (lstchain's effective time needs kHz rates)."""
     return make_night_dl3(tmp_path_factory.mktemp("realrate"), n_runs=1, run_minutes=4, seed=8, source_flux=1.0,
                           shower_rate_hz=1500.0)
+
+
+@pytest.fixture(scope="session")
+def crab_2h(tmp_path_factory):
+    """A 2-hour Crab night (6 × 20 min) at 1 Crab: ``(dl3_dir, [truth])``."""
+    return make_flux_nights(tmp_path_factory.mktemp("crab2h"), [
+        {"night": dt.date(2023, 12, 7), "n_runs": 6, "run_minutes": 20, "source_flux": 1.0}], seed=21)
+
+
+@pytest.fixture(scope="session")
+def three_nights(tmp_path_factory):
+    """Three nights at 0.5, 1 and 2 Crab; the second (6 × 10 min) has a 30-minute flare at 4 Crab
+    covering its runs 3 to 5 (22 to 54 min after its start). ``(dl3_dir, [truth per night])``."""
+    return make_flux_nights(tmp_path_factory.mktemp("nights"), [
+        {"night": dt.date(2023, 12, 7), "n_runs": 2, "run_minutes": 10, "source_flux": 0.5},
+        {"night": dt.date(2023, 12, 8), "n_runs": 6, "run_minutes": 10, "source_flux": 1.0,
+         "flare": Flare(start_min=22.0, duration_min=32.0, flux_crab=4.0)},
+        {"night": dt.date(2023, 12, 9), "n_runs": 2, "run_minutes": 10, "source_flux": 2.0}], seed=31)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from lappana.highlevel.analysis import make_highlevel
+from lappana.highlevel.analysis import PARTS, make_highlevel
 from lappana.highlevel.summary import load_schema, validate_summary
 from lappana.index import make_index
 
@@ -59,8 +59,11 @@ def crab_report(crab_dl3, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     dl2 = sorted((crab_dl3.parent / "DL2").rglob("dl2_*.h5"))
     outcome = make_highlevel(crab_dl3, out, energy_range=(0.2, 100.0), dl2_files=dl2, lstchain_version="0.12.3",
-                             **CRAB)
+                             parts=PARTS, lightcurve_bin="run", provenance=PROVENANCE, **CRAB)
     return outcome
+
+
+PROVENANCE = {"request_id": "r-test-1", "nights": ["2023-12-07"], "irf_set": "eff_gh0.70_th0.70"}
 
 
 def test_summary_validates_and_names_every_product(crab_report):
@@ -74,6 +77,20 @@ def test_summary_validates_and_names_every_product(crab_report):
     assert {"theta2_png", "skymap_fits", "skymap_png", "cosmic_rate_png", "report"} <= set(doc["products"])
     assert doc["skymap"]["significance_at_source"] > 5
     assert len(doc["runs"]) == 2 and all(r["cosmic_ratio"] is not None for r in doc["runs"])
+
+
+def test_summary_and_report_carry_the_flux_its_band_and_the_provenance(crab_report):
+    doc = json.loads(crab_report.summary.read_text())
+    sp, lc = doc["spectrum"], doc["lightcurve"]
+    assert doc["tools"]["gammapy"].startswith("2.")
+    assert sp["detected"] and sp["energy_band_tev"][0] == pytest.approx(0.2) and sp["integral_above_tev"] == sp["energy_band_tev"][0]
+    assert sp["best"] == "log_parabola" and sp["crab_units"] > 0 and sp["flux_points"]
+    assert lc["bin"] == "run" and len(lc["crab_units"]) == 2 and lc["energy_band_tev"] == sp["energy_band_tev"]
+    assert {"sed_png", "lightcurve_png"} <= set(doc["products"])
+    assert doc["provenance"] == PROVENANCE
+    page = crab_report.report.read_text()
+    for words in ('id="spectrum"', 'id="lightcurve"', 'id="provenance"', "Crab above 0.2 TeV", "r-test-1"):
+        assert words in page, words
 
 
 def test_schema_rejects_a_summary_without_significance(crab_report):
@@ -117,6 +134,8 @@ def test_report_in_headless_chromium(crab_report, chromium, tmp_path):
     for complete, width, height, colours in images:
         assert complete == "true" and int(width) > 0 and int(height) > 0
         assert int(colours) > 5, "an image is blank"
+    for section in ("spectrum", "lightcurve", "provenance"):
+        assert re.search(f'<h2 id="{section}">[^<]+</h2>', done.stdout), section
     console = _console_lines(done.stderr)
     assert len(console) == 1 and "probe-control" in console[0], console  # the capture works and nothing else logged
 

@@ -1,0 +1,70 @@
+"""The spectrum of a simulated 2-hour Crab night against what the simulator injected."""
+
+from __future__ import annotations
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+
+from lappana.highlevel.crab import crab_dnde, crab_integral_flux
+from lappana.highlevel.spectrum import spectrum
+
+CRAB = SkyCoord(83.633, 22.014, unit="deg")
+pytestmark = pytest.mark.slow
+
+
+def injected_lp_at(truth: dict, reference: u.Quantity) -> dict:
+    """The injected log-parabola (log10 β) as gammapy's (ln β) at another reference energy."""
+    s = truth["parameters"]["source_spectrum"]
+    beta = s["beta_log10"] / np.log(10)
+    x = np.log(reference.to_value(u.TeV) / s["reference_tev"])
+    dnde = s["amplitude_per_tev_cm2_s"] * np.exp(-s["alpha"] * x - beta * x**2)
+    return {"amplitude": dnde, "alpha": s["alpha"] + 2 * beta * x, "beta": beta}
+
+
+@pytest.fixture(scope="module")
+def crab_spectrum(crab_2h):
+    dl3, truths = crab_2h
+    _, result = spectrum(dl3, CRAB, energy_range=[0.2, 100] * u.TeV)
+    return result, truths[0]
+
+
+def test_log_parabola_matches_the_injected_spectrum_within_2_sigma(crab_spectrum):
+    result, truth = crab_spectrum
+    assert result.detected and result.best == "log_parabola"
+    fit = result.fits["log_parabola"]
+    expected = injected_lp_at(truth, fit.parameters["reference"] * u.TeV)
+    for name in ("amplitude", "alpha", "beta"):
+        pull = (fit.parameters[name] - expected[name]) / fit.errors[name]
+        assert abs(pull) < 2, (name, fit.parameters[name], expected[name], fit.errors[name])
+
+
+def test_integral_flux_above_200_gev_within_10_percent(crab_spectrum):
+    result, truth = crab_spectrum
+    flux = truth["parameters"]["source_flux_crab"]
+    expected = flux * crab_integral_flux(0.2 * u.TeV, 100 * u.TeV)
+    assert result.energy_band[0].to_value(u.TeV) == pytest.approx(0.2)
+    assert result.integral_flux.to_value("cm-2 s-1") == pytest.approx(expected.to_value("cm-2 s-1"), rel=0.10)
+    assert result.crab_units == pytest.approx(flux, rel=0.10)
+    assert result.integral_flux_ul > result.integral_flux
+
+
+def test_flux_point_pulls_are_standard_normal(crab_spectrum):
+    result, truth = crab_spectrum
+    rows = [r for r in result.flux_points_table() if not r["is_ul"]]
+    assert len(rows) >= 8
+    scale = truth["parameters"]["source_flux_crab"]
+    pulls = []
+    for r in rows:
+        true = crab_dnde(r["e_ref_tev"] * u.TeV, scale).to_value("TeV-1 cm-2 s-1")
+        err = r["dnde_errp"] if true > r["dnde"] else r["dnde_errn"]
+        pulls.append((true - r["dnde"]) / err)
+    pulls = np.array(pulls)
+    n = len(pulls)
+    assert abs(pulls.mean()) < 3 / np.sqrt(n), pulls
+    assert abs(np.sqrt(np.mean(pulls**2)) - 1) < 3 / np.sqrt(2 * n), pulls
+    # where TS < 4 a point is an upper limit
+    for r in result.flux_points_table():
+        if r["ts"] is not None and r["ts"] < 4:
+            assert r["is_ul"]
