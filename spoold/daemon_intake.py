@@ -18,7 +18,7 @@ from typing import Any
 
 from spoold import state as st
 from spoold.request import RequestRejected, parse_request, read_request_file
-from spoold.spool import IGNORED_SUFFIXES, Claimed, fsync_dir, sync_filesystem, write_atomic
+from spoold.spool import IGNORED_SUFFIXES, Claimed, fsync_dir, sync_filesystem, write_in_place
 
 log = logging.getLogger("spoold")
 
@@ -93,6 +93,8 @@ class IntakeMixin:
                 batch.append(claimed)
         for name in self.spool.incoming_names()[:INTAKE_BATCH]:
             ready = watcher is not None and watcher.complete(name)
+            if ready and watcher.picks_up and not self.spool.settled(name, settle, now=now):
+                continue  # the watcher thread is claiming it right now; racing it only makes a loser
             if not ready and not self.spool.settled(name, settle, now=now):
                 continue
             if not ready and watcher is not None and watcher.writing(name) \
@@ -127,7 +129,7 @@ class IntakeMixin:
         left to the caller, which flushes the batch first; else all is done here.
         """
         folder = claimed.folder
-        state = st.load(folder) or st.new_state(claimed.request_id)
+        state = st.new_state(claimed.request_id, **(st.load(folder) or {}))  # the claim's record, completed
         state["claimed_at"] = state.get("claimed_at") or claimed.claimed_at
         state["incoming_name"] = state.get("incoming_name") or claimed.name
         state["submitter"] = state.get("submitter") or user_name(claimed.owner_uid)
@@ -163,7 +165,7 @@ class IntakeMixin:
         state["state"], state["accepted"] = "pending", st.now_iso()
         self.emit(folder, state, "accepted", detail=f"{request.source_name}, products {', '.join(request.products)}",
                   durable=durable)
-        st.save(folder, state, sync_dir=False, durable=durable)
+        st.save(folder, state, sync_dir=False, durable=durable, in_place=True)
         if moves is None:
             self.spool.move(claimed.request_id, "intake", "pending")
         else:
@@ -174,10 +176,10 @@ class IntakeMixin:
         durable = moves is None
         name = state.get("incoming_name") or "request.yaml"
         errors = [name + e[len("request.yaml"):] if e.startswith("request.yaml ") else e for e in errors]
-        write_atomic(folder / "errors.txt", "".join(f"{e}\n" for e in errors), sync_dir=False, durable=durable)
+        write_in_place(folder / "errors.txt", "".join(f"{e}\n" for e in errors), durable=durable)
         state["state"], state["error"] = "rejected", errors[0] if errors else "rejected"
         self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000], durable=durable)
-        st.save(folder, state, sync_dir=False, durable=durable)
+        st.save(folder, state, sync_dir=False, durable=durable, in_place=True)
         if moves is None:
             self.spool.move(folder.name, "intake", "rejected")
         else:

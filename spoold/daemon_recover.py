@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from spoold import state as st
-from spoold.spool import Claimed, new_request_id
+from spoold.spool import CLAIM_RECORD, Claimed, new_request_id
 
 log = logging.getLogger("spoold")
 
@@ -38,7 +38,8 @@ class RecoveryMixin:
     def _recover_intake(self, folder: Path) -> None:
         if not (folder / "request.yaml").exists() and not (folder / "request.yaml").is_symlink():
             try:
-                (folder / "incoming-name").unlink(missing_ok=True)
+                for record in (CLAIM_RECORD, "incoming-name"):  # the claim's record (incoming-name: older spoolds)
+                    (folder / record).unlink(missing_ok=True)
                 folder.rmdir()  # a claim that never happened
             except OSError:
                 log.warning("intake/%s has no request.yaml and is not empty: left alone", folder.name)
@@ -62,16 +63,10 @@ class RecoveryMixin:
         else:
             claimed_at = state.get("claimed_at") or folder.stat().st_mtime
             uid = (folder / "request.yaml").lstat().st_uid
-            via = "file"
-            try:
-                name = (folder / "incoming-name").read_text(encoding="utf-8", errors="surrogateescape")
-            except FileNotFoundError:
-                # a claim from mailin is the bridge's folder renamed whole, without incoming-name
-                via = "email" if (folder / "origin.json").is_file() else "file"
-                name = "request.yaml"
-            except OSError:
-                name = "request.yaml"
-            self.accept(Claimed(folder.name, folder, state.get("incoming_name") or name, uid, claimed_at, via=via))
+            name = state.get("incoming_name") or _legacy_incoming_name(folder)
+            # a claim from mailin is the bridge's folder renamed whole, without a claim record
+            via = "email" if name is None and (folder / "origin.json").is_file() else "file"
+            self.accept(Claimed(folder.name, folder, name or "request.yaml", uid, claimed_at, via=via))
 
     def _recover_one(self, folder: Path, where: str) -> None:
         state = self.state_or_aside(folder, where)
@@ -83,3 +78,10 @@ class RecoveryMixin:
         if target != where and not (where == "running" and state.get("state") == "pending"):
             self.spool.move(folder.name, where, target)
 
+
+def _legacy_incoming_name(folder: Path) -> str | None:
+    """The name an older spoold's claim recorded in ``incoming-name``, or None."""
+    try:
+        return (folder / "incoming-name").read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None

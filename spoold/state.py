@@ -105,13 +105,15 @@ def load_checked(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     return data, None
 
 
-def save(folder: Path, state: dict[str, Any], *, sync_dir: bool = True, durable: bool = True) -> None:
+def save(folder: Path, state: dict[str, Any], *, sync_dir: bool = True, durable: bool = True,
+         in_place: bool = False) -> None:
     """Write a request's state atomically (stamping ``updated``).
 
-    ``sync_dir=False`` when the folder is moved (and the move synced) right after.
+    ``sync_dir=False`` when the folder is moved (and the move synced) right after;
+    ``in_place=True`` only while the folder is in intake (see :func:`spoold.spool.write_in_place`).
     """
     state["updated"] = now_iso()
-    write_json(Path(folder) / STATE_FILE, state, sync_dir=sync_dir, durable=durable)
+    write_json(Path(folder) / STATE_FILE, state, sync_dir=sync_dir, durable=durable, in_place=in_place)
 
 
 def step(state: dict[str, Any], name: str) -> dict[str, Any]:
