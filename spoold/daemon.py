@@ -371,9 +371,7 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
 
     def _finish(self, folder: Path, state: dict) -> None:
         """Move a finished request to done/ or failed/."""
-        self._requests.pop(folder.name, None)
-        self._waiting_checked.pop(folder.name, None)
-        self._handles_of.pop(folder.name, None)
+        self._forget(folder.name)
         target = FOLDER_OF[state["state"]]
         self.spool.move(folder.name, "running", target)
 

@@ -154,7 +154,7 @@ class GuardMixin:
 
     def remember_handles(self, request_id: str, state: dict) -> None:
         """Keep the in-flight handles of a running request, to cancel them if its folder is lost."""
-        handles = [rec["handle"] for _, rec in self.runner.in_flight(state) if rec.get("handle")]
+        handles = self._in_flight_handles(state)
         if handles:
             self._handles_of[request_id] = handles
         else:
@@ -169,9 +169,7 @@ class GuardMixin:
             self._handles_of.pop(rid, None)
 
     def _cancel_known(self, request_id: str, why: str, state: dict | None = None) -> None:
-        handles = list(self._handles_of.pop(request_id, []))
-        if state:
-            handles += [rec["handle"] for _, rec in self.runner.in_flight(state) if rec.get("handle")]
+        handles = list(self._handles_of.pop(request_id, [])) + self._in_flight_handles(state or {})
         seen = set()
         for handle in handles:
             key = handle.get("name") or id(handle)
@@ -184,7 +182,12 @@ class GuardMixin:
             except Exception:  # noqa: BLE001 - say so and go on
                 log.exception("%s: cancelling %s failed", request_id, handle.get("job_id"))
 
+    def _in_flight_handles(self, state: dict) -> list[dict]:
+        """The executor handles of a request's steps that are handed out and not finished."""
+        return [rec["handle"] for _, rec in self.runner.in_flight(state) if rec.get("handle")]
+
     def _forget(self, request_id: str) -> None:
+        """Drop what the daemon keeps in memory about a request that leaves running/."""
         self._requests.pop(request_id, None)
         self._waiting_checked.pop(request_id, None)
         self._handles_of.pop(request_id, None)

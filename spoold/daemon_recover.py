@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from spoold import state as st
-from spoold.spool import CLAIM_RECORD, Claimed, new_request_id
+from spoold.spool import CLAIM_RECORD, Claimed, new_request_id, rename_noreplace
 
 log = logging.getLogger("spoold")
 
@@ -49,7 +49,8 @@ class RecoveryMixin:
             # claim gets an id of its own; nothing replaces the other
             fresh = new_request_id("-".join(folder.name.split("-")[2:-1]))
             log.warning("intake/%s: a request of that id exists already; this claim becomes %s", folder.name, fresh)
-            folder = folder.rename(folder.with_name(fresh))
+            rename_noreplace(folder, folder.with_name(fresh))
+            folder = folder.with_name(fresh)
             state = st.load(folder)
             if state is not None:
                 state["id"] = fresh

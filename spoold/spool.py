@@ -181,6 +181,28 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def write_file(path: Path, data: bytes | str, *, exclusive: bool, mode: int = 0o644, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` (a new file with ``exclusive``, else created or truncated), fsynced if ``durable``.
+
+    A write cut short (a full disk) raises; with ``exclusive`` the half file is removed.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, mode)
+    try:
+        try:
+            write_all(fd, data)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        if exclusive:
+            Path(path).unlink(missing_ok=True)
+        raise
+
+
 def write_atomic(path: Path, data: bytes | str, *, mode: int = 0o644, sync_dir: bool = True,
                  durable: bool = True) -> None:
     """Write ``path`` as temp + fsync + rename: readers see the old or the new file, never half.
@@ -190,20 +212,12 @@ def write_atomic(path: Path, data: bytes | str, *, mode: int = 0o644, sync_dir: 
     fsyncs: the caller flushes a whole batch with :func:`sync_filesystem`.
     """
     path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    write_file(tmp, data, exclusive=True, mode=mode, durable=durable)  # a full disk leaves no temp file
     try:
-        try:
-            write_all(fd, data)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)  # e.g. a full disk: no half-written temp file is left
+        tmp.unlink(missing_ok=True)
         raise
     if sync_dir and durable:
         fsync_dir(path.parent)
@@ -218,15 +232,7 @@ def write_in_place(path: Path, data: bytes | str, *, durable: bool = True) -> No
     fewer than :func:`write_atomic` (no temporary name): intake of a burst is
     bound by file creations.
     """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        write_all(fd, data)
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_file(path, data, exclusive=False, durable=durable)
 
 
 def write_json(path: Path, data: Any, *, sync_dir: bool = True, durable: bool = True, in_place: bool = False) -> None:
@@ -518,12 +524,7 @@ class Spool:
     def drop(self, data: bytes, request_id: str) -> Path:
         """Write a request into incoming as ``<id>.yaml``: tmp/ + fsync, then rename."""
         tmp = self.dir("tmp") / f"{request_id}.yaml.part"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_file(tmp, data, exclusive=True)
         final = self.dir("incoming") / f"{request_id}.yaml"
         os.rename(tmp, final)
         fsync_dir(self.dir("incoming"))

@@ -38,7 +38,7 @@ from typing import Any
 from spoold.mail import imap, message as msg
 from spoold.mail.seen import SeenStore
 from spoold.mail.tls import MailSetupError
-from spoold.spool import Spool, fsync_dir, new_request_id, write_all
+from spoold.spool import Spool, fsync_dir, new_request_id, write_file
 
 log = logging.getLogger("spoold.mail.bridge")
 
@@ -323,12 +323,7 @@ def _write_folder(parent: Path, name: str, files: dict[str, bytes]) -> None:
     tmp.mkdir(mode=0o755)
     try:
         for filename, data in files.items():
-            fd = os.open(tmp / filename, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            try:
-                write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            write_file(tmp / filename, data, exclusive=True)
         fsync_dir(tmp)
         os.rename(tmp, parent / name)
     except BaseException:
