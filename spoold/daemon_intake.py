@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from spoold import events
 from spoold import state as st
 from spoold.request import RequestRejected, parse_request, read_request_file
 from spoold.spool import IGNORED_SUFFIXES, Claimed, fsync_dir, sync_filesystem, write_in_place
@@ -144,6 +145,9 @@ class IntakeMixin:
             except (OSError, ValueError, AttributeError):
                 pass
         when = _dt.datetime.fromtimestamp(state["claimed_at"], _dt.timezone.utc)
+        if claimed.via == "file":  # the claim's journal line (written by the claim) in the log too
+            events.log(folder, f"claimed: {claimed.name}")
+            log.info("%s claimed: %s", claimed.request_id, claimed.name)
         if claimed.name.endswith(".origin.json"):
             self._reject(folder, state, [ORIGIN_SENTENCE.format(name=claimed.name)], moves)
             return

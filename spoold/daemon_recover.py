@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from spoold import events
 from spoold import state as st
-from spoold.spool import CLAIM_RECORD, Claimed, new_request_id, rename_noreplace
+from spoold.spool import LEGACY_CLAIM_RECORDS, Claimed, new_request_id, rename_noreplace
 
 log = logging.getLogger("spoold")
 
@@ -38,7 +39,7 @@ class RecoveryMixin:
     def _recover_intake(self, folder: Path) -> None:
         if not (folder / "request.yaml").exists() and not (folder / "request.yaml").is_symlink():
             try:
-                for record in (CLAIM_RECORD, "incoming-name"):  # the claim's record (incoming-name: older spoolds)
+                for record in (events.EVENTS_FILE, st.STATE_FILE, *LEGACY_CLAIM_RECORDS):  # the claim's record
                     (folder / record).unlink(missing_ok=True)
                 folder.rmdir()  # a claim that never happened
             except OSError:
@@ -62,9 +63,10 @@ class RecoveryMixin:
         elif target == "rejected":
             self.spool.move(folder.name, "intake", "rejected")
         else:
-            claimed_at = state.get("claimed_at") or folder.stat().st_mtime
+            claim = events.claim_of(folder)  # the claim's record; older spoolds began state.json instead
+            claimed_at = state.get("claimed_at") or (claim[1] if claim else folder.stat().st_mtime)
             uid = (folder / "request.yaml").lstat().st_uid
-            name = state.get("incoming_name") or _legacy_incoming_name(folder)
+            name = state.get("incoming_name") or (claim[0] if claim else _legacy_incoming_name(folder))
             # a claim from mailin is the bridge's folder renamed whole, without a claim record
             via = "email" if name is None and (folder / "origin.json").is_file() else "file"
             self.accept(Claimed(folder.name, folder, name or "request.yaml", uid, claimed_at, via=via))

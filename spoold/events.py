@@ -2,6 +2,9 @@
 
 One JSON line per event: ``{"time", "event", "step", "detail", "attempt"}`` with
 ``event`` one of :data:`EVENTS`. Lines are appended with O_APPEND and fsynced.
+The first line is the claim (``claimed``, its detail the name the file had in
+``incoming``), written before the file is moved into the request's folder: the
+record a restarted daemon validates a claimed request from.
 ``step-done`` events are the journal of completed steps: :func:`append_once`
 never writes the same (event, step, attempt) twice, so a daemon that crashed
 after writing one and restarts does not write it again.
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 EVENTS = (
+    "claimed",
     "accepted",
     "rejected",
     "waiting",
@@ -60,12 +64,14 @@ def read(folder: Path) -> list[dict[str, Any]]:
     return events
 
 
-def make(event: str, *, step: str | None = None, detail: str = "", attempt: int = 1) -> dict[str, Any]:
-    """Return an event record."""
+def make(event: str, *, step: str | None = None, detail: str = "", attempt: int = 1,
+         at: float | None = None) -> dict[str, Any]:
+    """Return an event record (of now, or of the Unix time ``at``)."""
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}")
+    when = datetime.now(timezone.utc) if at is None else datetime.fromtimestamp(at, timezone.utc)
     return {
-        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "time": when.isoformat(timespec="milliseconds"),
         "event": event,
         "step": step,
         "detail": detail,
@@ -89,6 +95,17 @@ def append_once(folder: Path, record: dict[str, Any], *, durable: bool = True) -
             return False
     append(folder, record, durable=durable)
     return True
+
+
+def claim_of(folder: Path) -> tuple[str, float] | None:
+    """Return (the name in incoming, claim time as a Unix time) from a request's ``claimed`` event, or None."""
+    for record in read(folder):
+        if record.get("event") == "claimed":
+            try:
+                return str(record["detail"]), datetime.fromisoformat(record["time"]).timestamp()
+            except (KeyError, TypeError, ValueError):
+                return None
+    return None
 
 
 def log(folder: Path, message: str) -> None:

@@ -38,6 +38,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from spoold import events
+
 #: the folders a request can be in, in the order a request moves through them
 STATE_DIRS: tuple[str, ...] = (
     "intake",
@@ -55,8 +57,8 @@ ACTIVE: frozenset[str] = frozenset({"intake", "pending", "running", "hold"})
 ALL_DIRS: tuple[str, ...] = ("incoming", *STATE_DIRS, "tmp", "control", "mailin")
 #: the file beside a request put aside in corrupt/ that says why
 REASON_SUFFIX = ".reason.txt"
-#: where a claim records the name a request came by: the request's state.json, begun at the claim
-CLAIM_RECORD = "state.json"
+#: where claims of older spoolds recorded the name a request came by (this one: a ``claimed`` event)
+LEGACY_CLAIM_RECORDS = ("incoming-name",)
 
 #: request ids: 20231208-101500-crab-nebula-3f9a (time of submission, a slug, random)
 ID_RE = re.compile(r"^\d{8}-\d{6}-[a-z0-9][a-z0-9-]{0,40}-[0-9a-f]{4}$")
@@ -364,10 +366,10 @@ class Spool:
         stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
         folder = self._new_intake_folder(stem)
         try:
-            # the claim's record (the name it came by, when) survives a crash before validation;
-            # validation completes the same state.json (a plain write: the folder is still in intake)
-            record = {"id": folder.name, "incoming_name": name, "claimed_at": time.time()}
-            write_json(folder / CLAIM_RECORD, record, durable=False, in_place=True)
+            # the claim's record (the name it came by, when) survives a crash before validation: the
+            # journal's first line, a file created once and only appended to (no rewrite at validation)
+            claimed_at = time.time()
+            events.append(folder, events.make("claimed", detail=name, at=claimed_at), durable=False)
             st = os.lstat(src)
             os.rename(src, folder / "request.yaml")
         except BaseException as error:
@@ -375,7 +377,6 @@ class Spool:
             if isinstance(error, OSError) and error.errno in (errno.ENOENT, errno.ENOTDIR):
                 return None
             raise
-        claimed_at = time.time()
         # one rename moved the entry out of incoming and into the folder: on a
         # journalling filesystem one directory fsync commits it
         if durable:

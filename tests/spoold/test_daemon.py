@@ -93,7 +93,7 @@ def test_drop_runs_to_done_with_every_file(spool: Path, daemon) -> None:
         assert (folder / "logs" / step).is_dir()
     assert "working on run15864" in (folder / "logs" / "dl3" / "run15864.log").read_text()
     events = [json.loads(line)["event"] for line in (folder / "events.jsonl").read_text().splitlines()]
-    assert events[0] == "accepted" and events[-1] == "done"
+    assert events[:2] == ["claimed", "accepted"] and events[-1] == "done"
     assert events.count("step-done") == 4  # resolve, dl3, index, report
     state = json.loads((folder / "state.json").read_text())
     assert state["state"] == "done" and state["runs"] == [15864, 15865, 15866]
