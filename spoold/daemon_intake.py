@@ -9,6 +9,7 @@ Large bursts are flushed once (group commit) instead of file by file.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import queue
 import time
@@ -16,7 +17,6 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from spoold import events
 from spoold import state as st
 from spoold.request import RequestRejected, parse_request, read_request_file
 from spoold.spool import IGNORED_SUFFIXES, Claimed, fsync_dir, sync_filesystem, write_in_place
@@ -38,8 +38,9 @@ ORIGIN_SENTENCE = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def user_name(uid: int | None) -> str | None:
-    """Return the login name of a uid (or the number as text), None for None."""
+    """Return the login name of a uid (or the number as text), None for None (cached: a burst has few owners)."""
     if uid is None:
         return None
     try:
@@ -145,8 +146,7 @@ class IntakeMixin:
             except (OSError, ValueError, AttributeError):
                 pass
         when = _dt.datetime.fromtimestamp(state["claimed_at"], _dt.timezone.utc)
-        if claimed.via == "file":  # the claim's journal line (written by the claim) in the log too
-            events.log(folder, f"claimed: {claimed.name}")
+        if claimed.via == "file":  # spoold -v: the claim's journal line (written by the claim)
             log.info("%s claimed: %s", claimed.request_id, claimed.name)
         if claimed.name.endswith(".origin.json"):
             self._reject(folder, state, [ORIGIN_SENTENCE.format(name=claimed.name)], moves)
