@@ -1,9 +1,10 @@
-"""Wake-up hints for the daemon: watchdog on ``incoming`` (and ``control``).
+"""Wake-up hints for the daemon: events in ``incoming`` (and ``control``, ``mailin``).
 
 A hint only: the daemon rescans the folders at start and on a timer, so a
 missed event delays a request by at most the reconcile interval, never loses it.
 
-* inotify where it works; the polling observer on network filesystems (NFS,
+* inotify where it works (:mod:`spoold.inotify`, one reader thread of spoold's own);
+  watchdog's polling observer on network filesystems (NFS,
   Lustre, GPFS, CIFS ...: inotify misses other hosts' writes there), found from
   ``/proc/mounts``, or when asked (``--poll``);
 * an observer thread that died (an exception in a handler, inotify limits) is
@@ -19,23 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from spoold.inotify import IN_CLOSE_WRITE, IN_CREATE, IN_MODIFY, IN_MOVED_TO, InotifyEvent, InotifyReader
 from spoold.wakeup import Wakeup
 
 log = logging.getLogger("spoold.watch")
-
-try:  # watchdog >= 5
-    from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
-
-    # watchdog holds every event back for up to 0.5 s after an IN_MOVED_FROM, to pair
-    # it with an IN_MOVED_TO. Each claim is such a move out of incoming, so requests
-    # dropped right after a claim would wait half a second. spoold never needs the
-    # pairing (the rename target is outside the watched folders): do not wait for it.
-    InotifyMoveEventGrouper.delay = 0.0
-except ImportError:  # pragma: no cover - other watchdog versions
-    pass
 
 #: filesystem types where inotify does not see other hosts' writes
 NETWORK_FS = frozenset(
@@ -104,6 +94,7 @@ class _Hint(FileSystemEventHandler):
                 log.exception("taking %s from incoming failed; the next rescan will", name)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        """The polling observer's events (watchdog's public API)."""
         try:
             kind = event.event_type
             if kind == "moved":
@@ -112,6 +103,21 @@ class _Hint(FileSystemEventHandler):
                 self._mark(os.fsdecode(event.src_path), True)
             elif kind in ("created", "modified") and not event.is_directory:
                 self._mark(os.fsdecode(event.src_path), False)
+        finally:
+            self.wake.set()
+
+    def on_inotify(self, event: InotifyEvent) -> None:
+        """The inotify reader's events (a queue overflow only wakes the daemon, which rescans)."""
+        try:
+            if event.folder is None or not event.name:
+                return
+            path = os.path.join(str(event.folder), event.name)
+            if event.mask & IN_MOVED_TO:
+                self._mark(path, not event.is_dir)
+            elif event.mask & IN_CLOSE_WRITE:
+                self._mark(path, True)
+            elif event.mask & (IN_CREATE | IN_MODIFY) and not event.is_dir:
+                self._mark(path, False)
         finally:
             self.wake.set()
 
@@ -182,21 +188,22 @@ class Watcher:
         handler = self._handler
         if self.polling:
             observer = PollingObserver(timeout=POLL_INTERVAL)
-        else:
-            observer = Observer(generate_full_events=True)
-        observer.daemon = True
-        for folder in self.folders:
-            observer.schedule(handler, str(folder), recursive=False)
-        try:
+            observer.daemon = True
+            for folder in self.folders:
+                observer.schedule(handler, str(folder), recursive=False)
             observer.start()
+            self._observer = observer
+            return
+        reader = InotifyReader(self.folders, handler.on_inotify)
+        try:
+            reader.start()
         except OSError as error:  # inotify limits (max_user_watches/instances) reached
-            if self.polling:
-                raise
             log.warning("inotify unavailable (%s): watching by polling instead", error)
             self.polling = True
+            self._handler.on_complete = None  # polling cannot tell a complete file
             self.start()
             return
-        self._observer = observer
+        self._observer = reader
 
     def check(self) -> None:
         """Restart a dead observer thread; raise RuntimeError after too many restarts."""
@@ -217,8 +224,9 @@ class Watcher:
         if self._observer is None:
             return
         try:
-            self._observer.stop()
-            self._observer.join(timeout=2)
+            self._observer.stop()  # the inotify reader joins its thread itself
+            if isinstance(self._observer, PollingObserver):
+                self._observer.join(timeout=2)
         except Exception:  # noqa: BLE001 - a dead observer may raise anything on stop
             pass
         self._observer = None
