@@ -131,7 +131,8 @@ class IntakeMixin:
         left to the caller, which flushes the batch first; else all is done here.
         """
         folder = claimed.folder
-        state = st.new_state(claimed.request_id, **(st.load(folder) or {}))  # the claim's record, completed
+        # a claim found again at start may carry an older spoold's record in state.json; a new one has none
+        state = st.new_state(claimed.request_id, **((st.load(folder) or {}) if claimed.recovered else {}))
         state["claimed_at"] = state.get("claimed_at") or claimed.claimed_at
         state["incoming_name"] = state.get("incoming_name") or claimed.name
         state["submitter"] = state.get("submitter") or user_name(claimed.owner_uid)

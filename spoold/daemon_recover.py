@@ -69,7 +69,8 @@ class RecoveryMixin:
             name = state.get("incoming_name") or (claim[0] if claim else _legacy_incoming_name(folder))
             # a claim from mailin is the bridge's folder renamed whole, without a claim record
             via = "email" if name is None and (folder / "origin.json").is_file() else "file"
-            self.accept(Claimed(folder.name, folder, name or "request.yaml", uid, claimed_at, via=via))
+            self.accept(Claimed(folder.name, folder, name or "request.yaml", uid, claimed_at, via=via,
+                                recovered=True))
 
     def _recover_one(self, folder: Path, where: str) -> None:
         state = self.state_or_aside(folder, where)

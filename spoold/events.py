@@ -49,11 +49,15 @@ def _append(path: Path, line: str, *, sync: bool = True) -> None:
 
 def read(folder: Path) -> list[dict[str, Any]]:
     """Return the events of a request (a torn last line is skipped)."""
-    events = []
     try:
         text = (Path(folder) / EVENTS_FILE).read_text(encoding="utf-8")
     except OSError:
         return []
+    return _parse(text)
+
+
+def _parse(text: str) -> list[dict[str, Any]]:
+    events = []
     for line in text.splitlines():
         try:
             event = json.loads(line)
@@ -85,15 +89,29 @@ def append(folder: Path, record: dict[str, Any], *, durable: bool = True) -> Non
 
 
 def append_once(folder: Path, record: dict[str, Any], *, durable: bool = True) -> bool:
-    """Append an event unless one with the same (event, step, attempt) is there; True if written."""
-    for old in read(folder):
-        if (
-            old.get("event") == record["event"]
-            and old.get("step") == record["step"]
-            and old.get("attempt", 1) == record["attempt"]
-        ):
-            return False
-    append(folder, record, durable=durable)
+    """Append an event unless one with the same (event, step, attempt) is there; True if written.
+
+    One open for the read and the append (the daemon is the journal's only writer).
+    """
+    fd = os.open(Path(folder) / EVENTS_FILE, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        for old in _parse(b"".join(chunks).decode("utf-8", "replace")):
+            if (
+                old.get("event") == record["event"]
+                and old.get("step") == record["step"]
+                and old.get("attempt", 1) == record["attempt"]
+            ):
+                return False
+        data = (json.dumps(record) + "\n").encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
     return True
 
 

@@ -261,6 +261,7 @@ class Claimed:
     owner_uid: int | None
     claimed_at: float  # time.time() at the rename
     via: str = "file"  # "file" (a drop into incoming) or "email" (the bridge's folder in mailin)
+    recovered: bool = False  # found in intake at start (a crash came between claim and validation)
 
 
 class Spool:
