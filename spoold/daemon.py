@@ -94,6 +94,7 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         self._waiting_checked: dict[str, float] = {}
         self._busy = False  # tasks in flight: poll often
         self._picked: queue.Queue[Claimed] = queue.Queue()  # claimed by the watcher thread
+        self._intaking = False  # the main loop is in intake: the watcher thread leaves claims to it
         self._handles_of: dict[str, list[dict]] = {}  # the in-flight handles last seen per running request
         self._deferred: dict[str, tuple[float, str]] = {}  # request id -> (left alone until, why)
 

@@ -61,8 +61,8 @@ class IntakeMixin:
         Postfix's pickup: taking the file out of incoming is all it does; the main
         loop validates it on its next turn (or, after a crash, :meth:`recover`).
         """
-        if self.stop_requested or name.endswith(IGNORED_SUFFIXES):
-            return
+        if self.stop_requested or self._intaking or name.endswith(IGNORED_SUFFIXES):
+            return  # while the main loop takes a burst it is the only claimer (its wake is set)
         claimed = self.spool.claim(name, durable=False)
         if claimed is not None:
             self._picked.put(claimed)
@@ -70,6 +70,13 @@ class IntakeMixin:
 
     def intake(self) -> int:
         """Claim and validate the settled files in incoming; return how many were taken."""
+        self._intaking = True
+        try:
+            return self._intake()
+        finally:
+            self._intaking = False
+
+    def _intake(self) -> int:
         settle = float(self.site.limits.settle_seconds)
         now = time.time()
         watcher = self.watcher
@@ -94,9 +101,7 @@ class IntakeMixin:
             if claimed is not None:
                 batch.append(claimed)
         for name in self.spool.incoming_names()[:INTAKE_BATCH]:
-            ready = watcher is not None and watcher.complete(name)
-            if ready and watcher.picks_up and not self.spool.settled(name, settle, now=now):
-                continue  # the watcher thread is claiming it right now; racing it only makes a loser
+            ready = watcher is not None and watcher.complete(name)  # (the watcher thread claims none now)
             if not ready and not self.spool.settled(name, settle, now=now):
                 continue
             if not ready and watcher is not None and watcher.writing(name) \

@@ -364,6 +364,10 @@ class Spool:
         error raised: no empty folder is left in intake.
         """
         src = self.dir("incoming") / name
+        try:
+            os.lstat(src)  # taken already (by the other thread of the daemon, or another spoold): nothing to undo
+        except FileNotFoundError:
+            return None
         stem = name[:-5] if name.endswith(".yaml") else name[:-4] if name.endswith(".yml") else name
         folder = self._new_intake_folder(stem)
         try:
