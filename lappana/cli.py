@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from lappana import __version__
@@ -87,6 +88,10 @@ def _run(argv: list[str], prog_command: str | None = None) -> int:
     except LappanaError as exc:
         print(f"{sub_parser.prog}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`lappana check-dl2 ... | head -1`): not an error of ours, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"{sub_parser.prog}: interrupted.", file=sys.stderr)
         return 130

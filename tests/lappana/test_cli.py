@@ -56,3 +56,15 @@ def test_a_user_error_is_one_sentence_without_traceback(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stdout + done.stderr
     assert "does not exist" in done.stdout + done.stderr
+
+
+def test_a_reader_that_goes_away_gives_no_traceback(tmp_path):
+    """``lappana check-dl2 ... | head -1``: the command stops quietly when its reader closes the pipe."""
+    files = [str(tmp_path / f"dl2_LST-1.Run{i:05d}.h5") for i in range(3000)]  # ~200 kB of report
+    command = subprocess.Popen([BIN / "lappana", "check-dl2", *files], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    command.stdout.readline()  # `head -1`: one line, then the reader is gone
+    command.stdout.close()
+    stderr = command.stderr.read().decode()
+    command.wait(timeout=60)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr[-2000:]
