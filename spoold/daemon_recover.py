@@ -11,15 +11,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from spoold import events
+from spoold import events, states
 from spoold import state as st
 from spoold.spool import LEGACY_CLAIM_RECORDS, Claimed, new_request_id, rename_noreplace
 
 log = logging.getLogger("spoold")
 
-#: the folder a request's state belongs in
-FOLDER_OF = {"pending": "pending", "running": "running", "waiting": "running", "held": "hold",
-             "done": "done", "failed": "failed", "rejected": "rejected", "cancelled": "cancelled"}
+#: the folder a request's state belongs in (see spoold.states)
+FOLDER_OF: dict[str, str] = {state.value: folder.value for state, folder in states.FOLDER_OF.items()}
 
 
 class RecoveryMixin:

@@ -39,21 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from spoold import events
+from spoold.states import ACTIVE_FOLDERS, TERMINAL_FOLDERS, Folder
 
-#: the folders a request can be in, in the order a request moves through them
-STATE_DIRS: tuple[str, ...] = (
-    "intake",
-    "pending",
-    "running",
-    "hold",
-    "done",
-    "failed",
-    "rejected",
-    "cancelled",
-    "corrupt",
-)
-TERMINAL: frozenset[str] = frozenset({"done", "failed", "rejected", "cancelled", "corrupt"})
-ACTIVE: frozenset[str] = frozenset({"intake", "pending", "running", "hold"})
+#: the folders a request can be in, in the order a request moves through them (see spoold.states)
+STATE_DIRS: tuple[str, ...] = tuple(folder.value for folder in Folder)
+TERMINAL: frozenset[str] = frozenset(folder.value for folder in TERMINAL_FOLDERS)
+ACTIVE: frozenset[str] = frozenset(folder.value for folder in ACTIVE_FOLDERS)
 ALL_DIRS: tuple[str, ...] = ("incoming", *STATE_DIRS, "tmp", "control", "mailin")
 #: the file beside a request put aside in corrupt/ that says why
 REASON_SUFFIX = ".reason.txt"

@@ -32,14 +32,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from spoold import states
 from spoold.spool import now_utc, read_json, write_json
+from spoold.states import RequestState
 
 STATE_FILE = "state.json"
 
-#: what the ``state`` field may say
-STATES = ("pending", "running", "waiting", "held", "done", "failed", "rejected", "cancelled")
+#: what the ``state`` field may say (see spoold.states)
+STATES: tuple[str, ...] = tuple(state.value for state in RequestState)
 #: step statuses that need no more work
-STEP_FINISHED = ("done", "skipped")
+STEP_FINISHED: tuple[str, ...] = tuple(status.value for status in states.STEP_FINISHED)
 
 
 now_iso = now_utc
