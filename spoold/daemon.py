@@ -50,6 +50,7 @@ from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
 from spoold.request import RequestRejected, parse_request
 from spoold.spool import Claimed, Spool
+from spoold.states import Folder, RequestState, StepStatus
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
 
@@ -217,17 +218,17 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
 
     def drained(self) -> bool:
         """True when nothing can move without new input: all terminal, held or waiting."""
-        if self.spool.incoming_names() or self.spool.mailin_names() or self.spool.list("intake"):
+        if self.spool.incoming_names() or self.spool.mailin_names() or self.spool.list(Folder.INTAKE):
             return False
-        if any(not self.left_alone(f.name) for f in self.spool.list("pending")):
+        if any(not self.left_alone(f.name) for f in self.spool.list(Folder.PENDING)):
             return False
         if self.spool.controls():
             return False
-        for folder in self.spool.list("running"):
+        for folder in self.spool.list(Folder.RUNNING):
             if self.left_alone(folder.name):
                 continue
             state = st.load(folder) or {}
-            if state.get("state") != "waiting":
+            if state.get("state") != RequestState.WAITING:
                 return False
         return True
 
@@ -252,22 +253,22 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         """Move pending requests to running while there is room."""
         limit = int(self.site.limits.max_requests_in_flight)
         active = 0
-        for folder in self.spool.list("running"):
-            if not self.left_alone(folder.name) and (st.load(folder) or {}).get("state") != "waiting":
+        for folder in self.spool.list(Folder.RUNNING):
+            if not self.left_alone(folder.name) and (st.load(folder) or {}).get("state") != RequestState.WAITING:
                 active += 1
-        for folder in self.spool.list("pending"):
+        for folder in self.spool.list(Folder.PENDING):
             if active >= limit:
                 break
-            if self.guarded(folder, "pending", self._start_one, folder):
+            if self.guarded(folder, Folder.PENDING, self._start_one, folder):
                 active += 1
 
     def _start_one(self, folder: Path) -> bool:
-        state = self.state_or_aside(folder, "pending")
+        state = self.state_or_aside(folder, Folder.PENDING)
         if state is None:
             return False
-        state["state"] = "running"
+        state["state"] = RequestState.RUNNING
         st.save(folder, state, sync_dir=False)
-        self.spool.move(folder.name, "pending", "running")
+        self.spool.move(folder.name, Folder.PENDING, Folder.RUNNING)
         return True
 
     def request_of(self, folder: Path, state: dict) -> Any:
@@ -285,16 +286,16 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         contexts = []
         now = time.time()
         seen = set()
-        for folder in self.spool.list("running"):
+        for folder in self.spool.list(Folder.RUNNING):
             seen.add(folder.name)
-            ctx = self.guarded(folder, "running", self._context, folder, now)
+            ctx = self.guarded(folder, Folder.RUNNING, self._context, folder, now)
             if ctx is not None:
                 contexts.append(ctx)
         self.forget_vanished(seen)
         handles, keys = [], []
         for ctx in contexts:
             for name, rec in self.runner.in_flight(ctx.state):
-                if rec.get("status") == "submitted" and rec.get("handle"):
+                if rec.get("status") == StepStatus.SUBMITTED and rec.get("handle"):
                     handles.append(rec["handle"])
                     keys.append((ctx.folder.name, name))
         answers: dict[tuple[str, str], StepPoll] = {}
@@ -312,18 +313,18 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
             by_request.setdefault(rid, {})[step] = answer
         busy = False
         for ctx in contexts:
-            outcome = self.guarded(ctx.folder, "running", self._advance_one, ctx, by_request.get(ctx.folder.name, {}))
+            outcome = self.guarded(ctx.folder, Folder.RUNNING, self._advance_one, ctx, by_request.get(ctx.folder.name, {}))
             busy = busy or outcome == "running"
         self._busy = busy
 
     def _context(self, folder: Path, now: float) -> Context | None:
         """The context of one running request, or None when it is left alone this turn."""
-        state = self.state_or_aside(folder, "running")
+        state = self.state_or_aside(folder, Folder.RUNNING)
         if state is None:
             return None
         self.remember_handles(folder.name, state)
         reconcile = float(self.site.limits.reconcile_seconds)
-        if state.get("state") == "waiting" and now - self._waiting_checked.get(folder.name, 0) < reconcile:
+        if state.get("state") == RequestState.WAITING and now - self._waiting_checked.get(folder.name, 0) < reconcile:
             return None
         self._waiting_checked[folder.name] = now
         try:
@@ -374,7 +375,7 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         """Move a finished request to done/ or failed/."""
         self._forget(folder.name)
         target = FOLDER_OF[state["state"]]
-        self.spool.move(folder.name, "running", target)
+        self.spool.move(folder.name, Folder.RUNNING, target)
 
 
 def _import_run_catalog_reader() -> None:

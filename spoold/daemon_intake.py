@@ -20,6 +20,7 @@ from typing import Any
 from spoold import state as st
 from spoold.request import RequestRejected, parse_request, read_request_file
 from spoold.spool import IGNORED_SUFFIXES, Claimed, fsync_dir, sync_filesystem, write_in_place
+from spoold.states import Folder, RequestState
 
 log = logging.getLogger("spoold")
 
@@ -124,7 +125,7 @@ class IntakeMixin:
             self.accept(claimed, moves=moves)
         sync_filesystem(self.spool.root)
         for request_id, target in moves:
-            self.spool.move(request_id, "intake", target, durable=False)
+            self.spool.move(request_id, Folder.INTAKE, target, durable=False)
         for target in {t for _, t in moves}:
             fsync_dir(self.spool.dir(target))
         return len(batch)
@@ -172,14 +173,14 @@ class IntakeMixin:
         durable = moves is None
         self._requests[claimed.request_id] = request
         state["request"] = _summary(request)
-        state["state"], state["accepted"] = "pending", st.now_iso()
+        state["state"], state["accepted"] = RequestState.PENDING, st.now_iso()
         self.emit(folder, state, "accepted", detail=f"{request.source_name}, products {', '.join(request.products)}",
                   durable=durable)
         st.save(folder, state, sync_dir=False, durable=durable, in_place=True)
         if moves is None:
-            self.spool.move(claimed.request_id, "intake", "pending")
+            self.spool.move(claimed.request_id, Folder.INTAKE, Folder.PENDING)
         else:
-            moves.append((claimed.request_id, "pending"))
+            moves.append((claimed.request_id, Folder.PENDING))
 
     def _reject(self, folder: Path, state: dict, errors: list[str],
                 moves: list[tuple[str, str]] | None = None) -> None:
@@ -187,13 +188,13 @@ class IntakeMixin:
         name = state.get("incoming_name") or "request.yaml"
         errors = [name + e[len("request.yaml"):] if e.startswith("request.yaml ") else e for e in errors]
         write_in_place(folder / "errors.txt", "".join(f"{e}\n" for e in errors), durable=durable)
-        state["state"], state["error"] = "rejected", errors[0] if errors else "rejected"
+        state["state"], state["error"] = RequestState.REJECTED, errors[0] if errors else "rejected"
         self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000], durable=durable)
         st.save(folder, state, sync_dir=False, durable=durable, in_place=True)
         if moves is None:
-            self.spool.move(folder.name, "intake", "rejected")
+            self.spool.move(folder.name, Folder.INTAKE, Folder.REJECTED)
         else:
-            moves.append((folder.name, "rejected"))
+            moves.append((folder.name, Folder.REJECTED))
 
 
 def _summary(request: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from spoold import events, states
 from spoold import state as st
 from spoold.spool import LEGACY_CLAIM_RECORDS, Claimed, new_request_id, rename_noreplace
+from spoold.states import Folder, RequestState
 
 log = logging.getLogger("spoold")
 
@@ -26,9 +27,9 @@ class RecoveryMixin:
 
     def recover(self) -> None:
         """Finish what a crashed daemon left half-done; put damaged requests aside, one by one."""
-        for folder in self.spool.list("intake"):
-            self.guarded(folder, "intake", self._recover_intake, folder)
-        for where in ("pending", "running", "hold"):
+        for folder in self.spool.list(Folder.INTAKE):
+            self.guarded(folder, Folder.INTAKE, self._recover_intake, folder)
+        for where in (Folder.PENDING, Folder.RUNNING, Folder.HOLD):
             for folder in self.spool.list(where):
                 self.guarded(folder, where, self._recover_one, folder, where)
         removed = self.spool.sweep_tmp()
@@ -44,7 +45,7 @@ class RecoveryMixin:
             except OSError:
                 log.warning("intake/%s has no request.yaml and is not empty: left alone", folder.name)
             return
-        if self.spool.elsewhere(folder.name, "intake"):
+        if self.spool.elsewhere(folder.name, Folder.INTAKE):
             # a request of this id is in another state folder too (left by an older spoold): the
             # claim gets an id of its own; nothing replaces the other
             fresh = new_request_id("-".join(folder.name.split("-")[2:-1]))
@@ -57,10 +58,10 @@ class RecoveryMixin:
                 st.save(folder, state)
         state = st.load(folder) or {}
         target = FOLDER_OF.get(state.get("state", ""))
-        if state.get("accepted") and target == "pending":
-            self.spool.move(folder.name, "intake", "pending")
-        elif target == "rejected":
-            self.spool.move(folder.name, "intake", "rejected")
+        if state.get("accepted") and target == Folder.PENDING:
+            self.spool.move(folder.name, Folder.INTAKE, Folder.PENDING)
+        elif target == Folder.REJECTED:
+            self.spool.move(folder.name, Folder.INTAKE, Folder.REJECTED)
         else:
             claim = events.claim_of(folder)  # the claim's record; older spoolds began state.json instead
             claimed_at = state.get("claimed_at") or (claim[1] if claim else folder.stat().st_mtime)
@@ -78,7 +79,7 @@ class RecoveryMixin:
         for leftover in folder.glob(".*.tmp"):  # a write_atomic cut short by the crash
             leftover.unlink(missing_ok=True)
         target = FOLDER_OF.get(state.get("state", ""), where)
-        if target != where and not (where == "running" and state.get("state") == "pending"):
+        if target != where and not (where == Folder.RUNNING and state.get("state") == RequestState.PENDING):
             self.spool.move(folder.name, where, target)
 
 
