@@ -168,8 +168,8 @@ def cosmic_rate_parameters(zenith_deg: float | np.ndarray) -> tuple[np.ndarray, 
 TRIGGER_THRESHOLD_PE = 50.0
 #: Steepness of the trigger efficiency curve (power of the intensity ratio).
 TRIGGER_STEEPNESS = 10.0
-#: Spread of ln(intensity) about the mean intensity of a hadron's gamma-equivalent energy.
-_HADRON_LN_I_SPREAD = 0.08
+#: Spread of ln(intensity) of a shower about the mean intensity of its energy (gamma-equivalent for a hadron).
+INTENSITY_LN_SPREAD = 0.08
 
 
 def trigger_efficiency(intensity_pe: np.ndarray) -> np.ndarray:
@@ -218,7 +218,7 @@ def hadron_energy_spectrum(energy_tev: np.ndarray, zenith_deg: float = _REFERENC
     e = np.asarray(energy_tev, dtype=float)
     intensity = mean_intensity_pe(e, zenith_deg)
     _, p1 = cosmic_rate_parameters(zenith_deg)
-    smearing = np.exp(0.5 * (_HADRON_LN_I_SPREAD * (p1 + 1.0)) ** 2)
+    smearing = np.exp(0.5 * (INTENSITY_LN_SPREAD * (p1 + 1.0)) ** 2)
     return cosmic_dr_di(intensity, zenith_deg) * 1.05 * intensity / e / smearing
 
 

@@ -324,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--background-minutes", type=float, default=4.0,
                         help="minutes of the cosmic-ray run at LST-1's rate (default 4)")
     parser.add_argument("--mc-events", type=int, default=20_000, help="MC events per particle for training")
-    parser.add_argument("--thrown", type=int, default=400_000, help="IRF gammas thrown per zenith")
+    parser.add_argument("--thrown", type=int, default=200_000, help="IRF gammas thrown per zenith (default 200 000)")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed)")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")

@@ -38,7 +38,7 @@ TRAINING_PROTONS_PER_GAMMA = 5.0
 #: Nodes of the calibration, log10 of the energy in TeV at the reference zenith.
 _LOG_E_NODES = np.array([-1.4, -1.2, -1.0, -0.8, -0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
 #: Separation s of the mean scores of gammas and hadrons (in units of the gammas' spread).
-_SEPARATION = np.array([1.20, 1.15, 2.00, 2.30, 2.00, 2.15, 2.38, 2.50, 2.60, 2.50, 2.70, 2.80, 2.90])
+_SEPARATION = np.array([1.20, 1.15, 2.15, 2.45, 2.00, 2.15, 2.38, 2.60, 2.90, 3.00, 3.00, 3.20, 3.40])
 #: Spread σ_h of the hadrons' score (the gammas' is 1).
 _HADRON_SPREAD = np.array([1.20, 1.20, 1.10, 0.88, 0.72, 0.68, 0.80, 0.90, 0.80, 0.75, 0.70, 0.70, 0.70])
 #: Zenith angle (deg) of the tables the nodes were calibrated on.
@@ -125,7 +125,7 @@ def forest_blur(energy_tev: np.ndarray, zenith_deg: float | np.ndarray = _REFERE
     return np.interp(_scaled_log_energy(energy_tev, zenith_deg), _LOG_E_NODES, _FOREST_BLUR)
 
 
-_FOREST_BLUR = np.array([0.25, 0.20, 0.20, 0.30, 0.20, 0.25, 0.20, 0.15, 0.25, 0.25, 0.40, 0.45, 0.50])
+_FOREST_BLUR = np.array([0.25, 0.20, 0.40, 0.50, 0.20, 0.25, 0.20, 0.20, 0.50, 0.55, 0.60, 0.68, 0.78])
 
 
 def forest_gammaness(rng: np.random.Generator, score: np.ndarray, energy_tev: np.ndarray,
