@@ -19,6 +19,7 @@ from lappana.constants import EVENT_TYPE_FLATFIELD, EVENT_TYPE_PEDESTAL, EVENT_T
 from lappana.simulate import model
 from lappana.simulate.camera import altaz_to_camera, camera_to_altaz
 from lappana.simulate.observation import RunPlan
+from lappana.simulate.separation import gamma_score
 from lappana.simulate.showers import draw_reco_energy, image_parameters, reconstruct
 
 #: Columns of a DL1 parameter table, in lstchain's order and types.
@@ -75,7 +76,7 @@ class RunSettings:
         Length of the time chunks produced at once.
     """
 
-    shower_rate_hz: float = 1500.0
+    shower_rate_hz: float = model.LST1_SHOWER_RATE_HZ
     pedestal_rate_hz: float = 100.0
     flatfield_rate_hz: float = 100.0
     dead_time_s: float = model.DEAD_TIME_S
@@ -259,7 +260,7 @@ def _chunk_columns(rng, plan, times_ns, kinds, zenith, p_gamma, first_event_id):
 
     # True arrival position in the camera: the source for gammas; hadrons spread over the field.
     sx, sy = altaz_to_camera(src_alt[shower], src_az[shower], alt_tel[shower], az_tel[shower])
-    spread_m = np.radians(1.0) * model.EFFECTIVE_FOCAL_LENGTH_M
+    spread_m = np.radians(model.HADRON_FIELD_SPREAD_DEG) * model.EFFECTIVE_FOCAL_LENGTH_M
     hx = spread_m * rng.standard_normal(n_sh)
     hy = spread_m * rng.standard_normal(n_sh)
     src_x = np.where(is_gamma_sh, sx, hx)
@@ -267,14 +268,14 @@ def _chunk_columns(rng, plan, times_ns, kinds, zenith, p_gamma, first_event_id):
     zen = np.full(n_sh, zenith)
 
     reco_energy = draw_reco_energy(rng, energy, is_gamma_sh)
-    score = model.gamma_score(rng, energy, is_gamma_sh)
+    score = gamma_score(rng, energy, is_gamma_sh, zenith)
     image = image_parameters(
         rng, energy=energy, reco_energy=reco_energy, score=score, is_gamma=is_gamma_sh,
         src_x=src_x, src_y=src_y, zenith_deg=zen,
     )
     reco = reconstruct(
         rng, energy=energy, reco_energy=reco_energy, score=score, is_gamma=is_gamma_sh,
-        src_x=src_x, src_y=src_y, image=image,
+        src_x=src_x, src_y=src_y, image=image, zenith_deg=zenith,
     )
     reco_alt, reco_az = camera_to_altaz(reco["reco_src_x"], reco["reco_src_y"], alt_tel[shower], az_tel[shower])
     reco["reco_alt"] = reco_alt

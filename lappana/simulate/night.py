@@ -29,6 +29,7 @@ from lappana import __version__
 from lappana.constants import CRAB_DEC_DEG, CRAB_NAME, CRAB_RA_DEG
 from lappana.errors import LappanaError
 from lappana.paths import irf_set_name, night_folder, run_catalog_name, run_file_name
+from lappana.simulate import model
 from lappana.simulate.catalog import write_catalog
 from lappana.simulate.events import RunSettings
 from lappana.simulate.irf import (
@@ -157,7 +158,7 @@ def simulate_night(
     mc: bool = True,
     irfs: bool = True,
     source_flux: float = 1.0,
-    shower_rate_hz: float = 1500.0,
+    shower_rate_hz: float = model.LST1_SHOWER_RATE_HZ,
     pedestal_rate_hz: float = 100.0,
     flatfield_rate_hz: float = 100.0,
     mc_events: int = 20_000,
@@ -188,7 +189,9 @@ def simulate_night(
     source_flux : float
         Flux in Crab units; 0 means no source.
     shower_rate_hz : float
-        Cosmic-ray shower rate after cleaning (Hz); LST-1 is ≈1.5 kHz here.
+        Cosmic-ray shower rate after cleaning at 10° zenith (Hz); the default is
+        LST-1's, :data:`lappana.simulate.model.LST1_SHOWER_RATE_HZ` (≈8.5 kHz down to
+        the ≈50 p.e. trigger threshold). A lower rate scales the whole cosmic-ray spectrum.
     pedestal_rate_hz, flatfield_rate_hz : float
         Interleaved calibration events (Hz).
     mc_events : int
@@ -278,6 +281,38 @@ def locals_for_truth(source_name, source_ra, source_dec, n_runs, run_minutes, fi
     }
 
 
+def injected_truth(source_flux: float, shower_rate_hz: float) -> dict:
+    """What the simulated sky and telescope were, as recorded in ``simulation.json``.
+
+    The source's spectrum (the Crab log-parabola of :func:`lappana.simulate.model.crab_flux`
+    times the flux in Crab units), the cosmic rays (LST-1's dR/dI, the trigger turn-over and the
+    rate at 10° zenith against LST-1's) and the LST-1 tables the separation and resolutions were
+    calibrated on, so that tests derive what to expect from them.
+    """
+    from lappana.simulate import separation
+
+    return {
+        "source": {
+            "spectrum": "log-parabola dN/dE = amplitude (E/E0)^(-alpha - beta log10(E/E0))",
+            "amplitude_per_tev_cm2_s": model.CRAB_AMPLITUDE * source_flux, "reference_energy_tev": 1.0,
+            "alpha": model.CRAB_ALPHA, "beta": model.CRAB_BETA, "flux_crab": source_flux,
+        },
+        "cosmic_rays": {
+            "dr_di": "p0 (I/422 p.e.)^p1 / (1 + (threshold/I)^steepness), p0 and p1 of cos(zenith) "
+                     "as lstchain_cherenkov_transparency fits LST-1 (lappana.simulate.model)",
+            "trigger_threshold_pe": model.TRIGGER_THRESHOLD_PE,
+            "trigger_steepness": model.TRIGGER_STEEPNESS,
+            "rate_at_10deg_hz": shower_rate_hz,
+            "lst1_rate_at_10deg_hz": model.LST1_SHOWER_RATE_HZ,
+            "fraction_of_lst1": shower_rate_hz / model.LST1_SHOWER_RATE_HZ,
+            "field_spread_deg": model.HADRON_FIELD_SPREAD_DEG,
+        },
+        "calibrated_on": "lstchain's LST1_backg_irf_gheffi_0.70_theffi_0.70.csv and "
+                         "LST1_gamma_irf_gheffi_0.70_theffi_0.70.csv (scripts/check-realism)",
+        "classifier_training_protons_per_gamma": separation.TRAINING_PROTONS_PER_GAMMA,
+    }
+
+
 def _write_truth(result: SimulatedNight, parameters: dict) -> Path:
     runs = [{**t.to_dict(), "source_flux_crab": result.run_flux_crab.get(t.run_id)} for t in result.truth.values()]
     livetime = sum(r["livetime_s"] for r in runs)
@@ -293,6 +328,7 @@ def _write_truth(result: SimulatedNight, parameters: dict) -> Path:
             "energy_threshold_tev": 0.2,
             "irf_set": irf_set_name(**EFFICIENCY_CUTS),
         },
+        "injected": injected_truth(parameters["source_flux_crab"], parameters["shower_rate_hz"]),
         "total": {
             "livetime_s": livetime,
             "n_gamma_after_cuts": n_gamma,
