@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: LST-1's, about 8.5 kHz down to the trigger threshold)")
     parser.add_argument("--mc-events", type=int, default=20000,
                         help="events per MC file (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes writing runs side by side (default: one per CPU)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
 
 
@@ -82,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         source_flux=0.0 if args.no_source else args.flux,
         **({} if args.shower_rate is None else {"shower_rate_hz": args.shower_rate}),
         mc_events=args.mc_events,
+        workers=args.workers,
         start=start,
         progress=not args.quiet,
         flare=flare,

@@ -43,7 +43,8 @@ from lappana.simulate.irf import (
     write_irf,
 )
 from lappana.simulate.observation import plan_night
-from lappana.simulate.run import RunTruth, write_run
+from lappana.simulate.parallel import RunJob, write_runs
+from lappana.simulate.run import RunTruth
 from lappana.simulate.variability import Flare, injected_spectrum, run_fluxes
 
 #: Processing version and cleaning folder of the DL1/DL2 trees.
@@ -165,6 +166,7 @@ def simulate_night(
     start: Time | None = None,
     progress: bool = True,
     flare: Flare | None = None,
+    workers: int | None = None,
 ) -> SimulatedNight:
     """Simulate an LST-1 night of wobble runs on one source, and everything around it.
 
@@ -202,6 +204,9 @@ def simulate_night(
         Show a progress bar on stderr.
     flare : lappana.simulate.variability.Flare, optional
         A flare within the night: the runs it covers get its flux (see that module).
+    workers : int, optional
+        Processes that write runs side by side (default: one per available CPU, see
+        :mod:`lappana.simulate.parallel`); the files do not depend on it.
 
     Returns
     -------
@@ -212,6 +217,8 @@ def simulate_night(
         raise LappanaError("The source flux cannot be negative (0 means no source).")
     if shower_rate_hz <= 0:
         raise LappanaError("The shower rate must be positive (--shower-rate, in Hz).")
+    if workers is not None and workers < 1:
+        raise LappanaError("The number of processes that write runs must be at least 1 (--workers).")
     output = Path(output)
     plans = plan_night(night, source_ra_deg=source_ra, source_dec_deg=source_dec, n_runs=n_runs,
                        run_minutes=run_minutes, first_run=first_run, start=start)
@@ -229,26 +236,28 @@ def simulate_night(
     settings = RunSettings(shower_rate_hz=shower_rate_hz, pedestal_rate_hz=pedestal_rate_hz,
                            flatfield_rate_hz=flatfield_rate_hz, source_flux=source_flux)
     result.run_flux_crab = run_fluxes(plans, source_flux, flare)
+    jobs = [RunJob(
+        plan=plan, seed=seed,
+        settings=dataclasses.replace(settings, source_flux=result.run_flux_crab[plan.run_id]),
+        dl1_path=data_dir(output, "dl1", night) / run_file_name("dl1", plan.run_id) if "dl1" in levels else None,
+        dl2_path=data_dir(output, "dl2", night) / run_file_name("dl2", plan.run_id) if "dl2" in levels else None,
+        cuts=nearest_node(irf_sets[irf_set_name(**EFFICIENCY_CUTS)], plan.mean_zenith_deg()),
+    ) for plan in plans]
+
+    def done(job: RunJob, truth: RunTruth) -> None:
+        sample = simulate_point_gammas(np.random.default_rng([int(seed), 700_000 + job.plan.run_id]),
+                                       truth.mean_zenith_deg)
+        truth.expected_gamma_rate_after_cuts_per_min = 60.0 * expected_rate_after_cuts_hz(
+            sample, job.cuts, source_flux=job.settings.source_flux)
+        result.truth[job.plan.run_id] = truth
+        if job.dl1_path is not None:
+            result.dl1_files[job.plan.run_id] = job.dl1_path
+        if job.dl2_path is not None:
+            result.dl2_files[job.plan.run_id] = job.dl2_path
+
     bar = _progress_bar(sum(p.duration_s for p in plans), enabled=progress)
     try:
-        for plan in plans:
-            dl1 = data_dir(output, "dl1", night) / run_file_name("dl1", plan.run_id) if "dl1" in levels else None
-            dl2 = data_dir(output, "dl2", night) / run_file_name("dl2", plan.run_id) if "dl2" in levels else None
-            cuts = nearest_node(irf_sets[irf_set_name(**EFFICIENCY_CUTS)], plan.mean_zenith_deg())
-            if bar is not None:
-                bar.set_postfix_str(f"run {plan.run_id}")
-            run_settings = dataclasses.replace(settings, source_flux=result.run_flux_crab[plan.run_id])
-            truth = write_run(plan, run_settings, seed=seed, dl1_path=dl1, dl2_path=dl2, cuts=cuts,
-                              progress=bar)
-            sample = simulate_point_gammas(np.random.default_rng([int(seed), 700_000 + plan.run_id]),
-                                           truth.mean_zenith_deg)
-            truth.expected_gamma_rate_after_cuts_per_min = 60.0 * expected_rate_after_cuts_hz(
-                sample, cuts, source_flux=run_settings.source_flux)
-            result.truth[plan.run_id] = truth
-            if dl1 is not None:
-                result.dl1_files[plan.run_id] = dl1
-            if dl2 is not None:
-                result.dl2_files[plan.run_id] = dl2
+        write_runs(jobs, workers=workers, progress=bar, on_done=done)
     finally:
         if bar is not None:
             bar.close()
