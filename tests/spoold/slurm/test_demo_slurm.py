@@ -1,7 +1,7 @@
 """The demo night end to end on the real Slurm: ``scripts/demo --executor slurm`` itself, run in a
 temporary folder, checked from the outside.
 
-The demo simulates 3 runs of 8 min of the Crab, submits a request from DL1 to the high-level
+The demo simulates 3 runs of 4 min of the Crab, submits a request from DL1 to the high-level
 products and runs the daemon with ``executor: slurm``. Checked here: the request ends in
 ``spool/done``; Slurm's accounting shows DL1→DL2 as ONE array job with tasks ``_0.._2``, all
 COMPLETED, and DL3, the index and the report as Slurm jobs too; the DL2 files were written by the
@@ -26,7 +26,7 @@ from slurm_helpers import REPO, slurm_cluster  # noqa: F401 - fixture
 pytestmark = [pytest.mark.slurm, pytest.mark.peers, pytest.mark.slow]
 
 RUNS = (15864, 15865, 15866)  # the simulator's first runs of the night
-RUN_MINUTES = 8  # the demo's default
+RUN_MINUTES = 4  # the demo's default
 
 
 @pytest.fixture(scope="module")
