@@ -223,3 +223,22 @@ def test_interrupted_run_leaves_no_file(tmp_path):
         write_run(plan, RunSettings(chunk_seconds=5.0), seed=1, dl1_path=None,
                   dl2_path=tmp_path / "dl2_LST-1.Run15864.h5", progress=Interrupt())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_runs_written_side_by_side_equal_runs_written_one_after_the_other(tmp_path):
+    serial = _small_night(tmp_path / "serial", seed=5, mc=False, irfs=False, run_minutes=0.1, workers=1)
+    parallel = _small_night(tmp_path / "parallel", seed=5, mc=False, irfs=False, run_minutes=0.1, workers=2)
+    assert list(parallel.truth) == list(serial.truth) == [15864, 15865]
+    for run_id in serial.run_ids:
+        assert parallel.truth[run_id].to_dict() == serial.truth[run_id].to_dict()
+        for files, key in ((serial.dl1_files, DL1_PARAMS_KEY), (serial.dl2_files, DL2_PARAMS_KEY)):
+            one = read_table(files[run_id], key)
+            other = read_table((parallel.dl1_files if files is serial.dl1_files else parallel.dl2_files)[run_id], key)
+            assert list(one) == list(other)
+            for name in one:
+                np.testing.assert_array_equal(one[name], other[name], err_msg=name)
+
+
+def test_the_number_of_processes_must_be_positive(tmp_path):
+    with pytest.raises(LappanaError, match="at least 1"):
+        _small_night(tmp_path, workers=0)
