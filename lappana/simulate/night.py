@@ -167,6 +167,7 @@ def simulate_night(
     progress: bool = True,
     flare: Flare | None = None,
     workers: int | None = None,
+    hadron_min_energy_tev: float = 0.0,
 ) -> SimulatedNight:
     """Simulate an LST-1 night of wobble runs on one source, and everything around it.
 
@@ -204,6 +205,9 @@ def simulate_night(
         Show a progress bar on stderr.
     flare : lappana.simulate.variability.Flare, optional
         A flare within the night: the runs it covers get its flux (see that module).
+    hadron_min_energy_tev : float
+        Only the cosmic rays above this gamma-equivalent energy (TeV), at their own rate
+        (:class:`lappana.simulate.events.RunSettings`); 0, the default, simulates them all.
     workers : int, optional
         Processes that write runs side by side (default: one per available CPU, see
         :mod:`lappana.simulate.parallel`); the files do not depend on it.
@@ -234,7 +238,8 @@ def simulate_night(
                 result.irf_files.append(write_irf(folder / irf_file_name(node), node, irf_time))
 
     settings = RunSettings(shower_rate_hz=shower_rate_hz, pedestal_rate_hz=pedestal_rate_hz,
-                           flatfield_rate_hz=flatfield_rate_hz, source_flux=source_flux)
+                           flatfield_rate_hz=flatfield_rate_hz, source_flux=source_flux,
+                           hadron_min_energy_tev=hadron_min_energy_tev)
     result.run_flux_crab = run_fluxes(plans, source_flux, flare)
     jobs = [RunJob(
         plan=plan, seed=seed,
@@ -284,6 +289,7 @@ def locals_for_truth(source_name, source_ra, source_dec, n_runs, run_minutes, fi
         "levels": list(levels), "mc": mc, "irfs": irfs, "source_flux_crab": source_flux,
         "shower_rate_hz": settings.shower_rate_hz, "pedestal_rate_hz": settings.pedestal_rate_hz,
         "flatfield_rate_hz": settings.flatfield_rate_hz, "dead_time_s": settings.dead_time_s,
+        "hadron_min_energy_tev": settings.hadron_min_energy_tev,
         "mc_events": mc_events,
         "source_spectrum": injected_spectrum(source_flux),
         "flare": flare.to_dict() if flare is not None else None,

@@ -11,7 +11,9 @@ telescope, and compares the outcome with the performance lstchain ships
    energy-dependent cuts at 70 %/70 % and at a second efficiency pair;
 3. at each zenith simulate two short wobble runs of the Crab's night as DL1 — one of gammas
    only (a source of ``gamma_flux`` Crab, the cosmic rays at 1 Hz) and one of cosmic rays
-   only at LST-1's rate — and apply the models with the real ``lstchain_dl1_to_dl2``;
+   only at LST-1's rate — plus a long one of the cosmic rays above 0.4 TeV only
+   (:data:`HIGH_BACKGROUND_MIN_ENERGY_TEV`), and apply the models with the real
+   ``lstchain_dl1_to_dl2``;
 4. per reconstructed-energy bin count, with lstchain's event selection and the IRF's
    ``GH_CUTS`` and ``RAD_MAX``: the gamma rate in the ON region (divided by the flux) and the
    background rate in ON (cosmic rays in a ring 0.1°–0.7° from the pointing, scaled to the
@@ -50,6 +52,13 @@ BANDS_TEV = (0.1, 0.2, 1.0)
 BIN_RANGE_TEV = (0.03, 10.0)
 #: Half width (deg) of the ring around the wobble offset where the background is counted.
 RING_HALF_WIDTH_DEG = 0.3
+#: The cosmic rays of at least this gamma-equivalent energy (TeV) are also simulated alone,
+#: at their own rate, in a run of ``high_background_minutes``: the background of the bins
+#: from :data:`HIGH_BACKGROUND_FROM_TEV` up is counted there (a 4-minute run at LST-1's rate
+#: holds a handful of cosmic rays above 1 TeV in the ring). Hadrons' reconstructed energies
+#: scatter by 8 % about their gamma-equivalent ones, so none from below 0.4 TeV reaches 0.79 TeV.
+HIGH_BACKGROUND_MIN_ENERGY_TEV = 0.4
+HIGH_BACKGROUND_FROM_TEV = 0.79
 #: OFF regions per ON region of the significance.
 N_OFF = 3
 _COLUMNS = ["event_type", "r", "wl", "leakage_intensity_width_2", "intensity", "length", "width",
@@ -143,14 +152,14 @@ def start_at_zenith(zenith_deg: float, minutes: float):
 
 
 def _simulate_dl1(folder: Path, *, seed: int, minutes: float, zenith_deg: float, source_flux: float,
-                  shower_rate_hz: float | None):
+                  shower_rate_hz: float | None, hadron_min_energy_tev: float = 0.0):
     from lappana.simulate.night import simulate_night
 
     kwargs = {} if shower_rate_hz is None else {"shower_rate_hz": shower_rate_hz}
     night = simulate_night(folder, night=NIGHT, n_runs=1, run_minutes=minutes, seed=seed, levels=("dl1",),
                            mc=False, irfs=False, source_flux=source_flux, pedestal_rate_hz=10.0,
                            flatfield_rate_hz=10.0, start=start_at_zenith(zenith_deg, minutes),
-                           progress=False, **kwargs)
+                           progress=False, hadron_min_energy_tev=hadron_min_energy_tev, **kwargs)
     run_id = night.run_ids[0]
     return night.dl1_files[run_id], night.truth[run_id]
 
@@ -188,7 +197,7 @@ def check_realism(
     work: Path, *, lstchain_env: Path, lstchain_data: Path, config: Path, zeniths_deg: Sequence[float] = (10.0, 40.0),
     efficiencies: Sequence[tuple[float, float]] = ((0.7, 0.7), (0.4, 0.4)), seed: int = 12,
     mc_events: int = 20_000, irf_thrown: int = 400_000, gamma_minutes: float = 2.0, gamma_flux: float = 20.0,
-    background_minutes: float = 2.0, models: Path | None = None, progress: Callable[[str], None] | None = None,
+    background_minutes: float = 2.0, high_background_minutes: float = 30.0, models: Path | None = None, progress: Callable[[str], None] | None = None,
 ) -> list[Comparison]:
     """Run the check (see the module docstring) in ``work``; return one comparison per zenith and cut set.
 
@@ -235,10 +244,14 @@ def check_realism(
                                      source_flux=gamma_flux, shower_rate_hz=1.0)
         bdl1, btruth = _simulate_dl1(folder / "cosmics", seed=seed + 2, minutes=background_minutes,
                                      zenith_deg=zenith, source_flux=0.0, shower_rate_hz=None)
-        say(f"zenith {zenith:g}°: simulated {gtruth.n_events} + {btruth.n_events} events "
-            f"(mean zenith {gtruth.mean_zenith_deg:.1f}°, {btruth.mean_zenith_deg:.1f}°)")
+        hdl1, htruth = _simulate_dl1(folder / "cosmics-high", seed=seed + 3, minutes=high_background_minutes,
+                                     zenith_deg=zenith, source_flux=0.0, shower_rate_hz=None,
+                                     hadron_min_energy_tev=HIGH_BACKGROUND_MIN_ENERGY_TEV)
+        say(f"zenith {zenith:g}°: simulated {gtruth.n_events} + {btruth.n_events} + {htruth.n_events} events "
+            f"(mean zenith {gtruth.mean_zenith_deg:.1f}°, {btruth.mean_zenith_deg:.1f}°, {htruth.mean_zenith_deg:.1f}°)")
         gdl2 = run_dl1_to_dl2(gdl1, folder / "dl2g", lstchain_env=lstchain_env, models_dir=models, overwrite=True).dl2_path
         bdl2 = run_dl1_to_dl2(bdl1, folder / "dl2b", lstchain_env=lstchain_env, models_dir=models, overwrite=True).dl2_path
+        hdl2 = run_dl1_to_dl2(hdl1, folder / "dl2h", lstchain_env=lstchain_env, models_dir=models, overwrite=True).dl2_path
         timings[f"zenith {zenith:g}"] = time.monotonic() - t0
         plan = _plan_of(gtruth, gamma_minutes, zenith)
         source = _source_offset(plan)
@@ -247,10 +260,16 @@ def check_realism(
             edges = np.append(lo, hi[-1])
             n_g = _count(gdl2, edges, gh_cut, rad_max, source)
             n_b = _count(bdl2, edges, gh_cut, rad_max, None)
+            # Above HIGH_BACKGROUND_FROM_TEV the cosmic rays come from the long run of the
+            # high-energy ones only, at their own rate: per unit livetime, the same background.
+            high = lo >= HIGH_BACKGROUND_FROM_TEV
+            n_h = _count(hdl2, edges, gh_cut, rad_max, None)
+            b_rate = np.where(high, n_h / htruth.livetime_s, n_b / btruth.livetime_s)
+            n_b = np.where(high, n_h, n_b)
             out.append(Comparison(
                 zenith_deg=float(zenith), gh_efficiency=g, theta_containment=t, energy_lo_tev=lo, energy_hi_tev=hi,
                 gamma_rate_hz=n_g / gtruth.livetime_s / gamma_flux, gamma_counts=n_g,
-                background_rate_hz=n_b / btruth.livetime_s, background_counts=n_b, gh_cut=gh_cut,
+                background_rate_hz=b_rate, background_counts=n_b, gh_cut=gh_cut,
                 theta_cut_deg=rad_max, lst1=read_lst1_performance(lstchain_data, zenith, g, t), timings_s=timings,
             ))
     return out
@@ -323,6 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="minutes of the gamma run, of a 20-Crab source (default 2)")
     parser.add_argument("--background-minutes", type=float, default=4.0,
                         help="minutes of the cosmic-ray run at LST-1's rate (default 4)")
+    parser.add_argument("--high-background-minutes", type=float, default=30.0,
+                        help="minutes of the run of cosmic rays above 0.4 TeV only (default 30)")
     parser.add_argument("--mc-events", type=int, default=20_000, help="MC events per particle for training")
     parser.add_argument("--thrown", type=int, default=200_000, help="IRF gammas thrown per zenith (default 200 000)")
     parser.add_argument("--seed", type=int, default=12)
@@ -338,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         comparisons = check_realism(
             work, lstchain_env=args.lstchain_env, lstchain_data=data[0], config=args.config, zeniths_deg=args.zenith,
             seed=args.seed, mc_events=args.mc_events, irf_thrown=args.thrown, gamma_minutes=args.minutes,
-            background_minutes=args.background_minutes, models=args.models,
+            background_minutes=args.background_minutes, high_background_minutes=args.high_background_minutes,
+            models=args.models,
             progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
         )
     finally:

@@ -18,6 +18,7 @@ from lappana.simulate.events import (
     DL2_EXTRA_COLUMNS,
     RunCounts,
     RunSettings,
+    cosmic_rate_hz,
     gamma_rate_hz,
     iter_run_events,
 )
@@ -190,7 +191,7 @@ def write_run(
         cuts_irf_zenith_deg=None if cuts is None else cuts.zenith_deg,
         cosmic_dr_di_at_422_pe=counter.n_near_422 / livetime / (_I_HIGH - _I_LOW),
         lst1_cosmic_dr_di_at_422_pe=float(model.cosmic_rate_parameters(zenith)[0]),
-        cosmic_trigger_rate_hz=settings.shower_rate_hz * float(model.cosmic_rate_scale(zenith)),
+        cosmic_trigger_rate_hz=cosmic_rate_hz(settings, zenith),
     )
 
 

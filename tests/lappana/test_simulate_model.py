@@ -167,3 +167,18 @@ def test_cosmic_intensity_spectrum_has_lst1_slope(plan):
     print(f"dR/dI slope {slope:.2f}, LST-1 {p1:.2f}")
     assert slope == pytest.approx(p1, abs=0.15)
     assert model.cosmic_rate_scale(40.0) < model.cosmic_rate_scale(20.0) < model.cosmic_rate_scale(10.0) == 1.0
+
+
+def test_cosmic_rays_above_an_energy_come_at_their_own_rate():
+    """check-realism's long run of high-energy cosmic rays: the spectrum is cut, not renormalised."""
+    from lappana.simulate.events import cosmic_rate_hz, hadron_energy_sampler, hadron_fraction_above
+
+    full, high = RunSettings(), RunSettings(hadron_min_energy_tev=0.4)
+    fraction = hadron_fraction_above(10.0, 0.4)
+    assert 0.0 < fraction < 0.2
+    assert cosmic_rate_hz(high, 10.0) == pytest.approx(cosmic_rate_hz(full, 10.0) * fraction, rel=1e-12)
+    rng = np.random.default_rng(4)
+    n = 2_000_000
+    above = np.count_nonzero(hadron_energy_sampler(10.0)(rng, n) >= 0.4)
+    assert above == pytest.approx(n * fraction, abs=4.0 * np.sqrt(n * fraction))
+    assert hadron_energy_sampler(10.0, 0.4)(rng, 100_000).min() >= 0.4 * 0.99  # within a step of the grid
