@@ -37,6 +37,13 @@ def real_rate_dl3(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def null_field_dl3(tmp_path_factory) -> Path:
+    """No source: 3 × 7 min of cosmic rays at LST-1's rate (~11 M events), for the OFF estimate's bias."""
+    return make_night_dl3(tmp_path_factory.mktemp("nullfield"), n_runs=3, run_minutes=7, seed=40, source_flux=0.0,
+                          shower_rate_hz=None)
+
+
+@pytest.fixture(scope="session")
 def crab_2h(tmp_path_factory):
     """A 2-hour Crab night (6 × 20 min) at 1 Crab: ``(dl3_dir, [truth])``."""
     return make_flux_nights(tmp_path_factory.mktemp("crab2h"), [
