@@ -11,7 +11,9 @@ other node copied as it is, the parameter rows uncompressed, since each exists o
 while lstchain reads it), has the caller run lstchain on each, and appends the DL2
 rows of the later subruns to the first subrun's DL2 file, chunk by chunk. That file
 keeps every node lstchain wrote for the first subrun (configuration, instrument,
-provenance): the same tool, models and configuration made all of them.
+provenance): the same tool, models and configuration made all of them. lstchain sets the
+``delta_t`` of a file's first event to 0; the first event of each later subrun gets back the
+time since the event before it, so the merged DL2 equals the DL2 made in one go.
 """
 
 from __future__ import annotations
@@ -73,6 +75,12 @@ def write_subrun_dl1(dl1_path: Path, target: Path, start: int, stop: int) -> Non
 
 
 def _append_dl2(target: Path, piece: Path) -> None:
+    """Append the DL2 rows of ``piece`` to ``target``'s; the first row gets back its ``delta_t``.
+
+    lstchain_dl1_to_dl2 makes ``delta_t`` the difference of consecutive ``dragon_time`` in
+    its input, 0 for the first event of a file; in the whole run it is the time since the
+    last event of the subrun before.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lstchain's provenance node: variable-length strings
         with tables.open_file(str(piece)) as src, tables.open_file(str(target), "a") as dst:
@@ -80,7 +88,11 @@ def _append_dl2(target: Path, piece: Path) -> None:
             if source.dtype != into.dtype:
                 raise LappanaError(f"lstchain_dl1_to_dl2 wrote DL2 tables of different columns for the subruns "
                                    f"{target.name} and {piece.name}; they cannot be merged.")
+            first_row = into.nrows
             _copy_rows(source, into, 0, source.nrows)
+            if source.nrows and first_row and {"delta_t", "dragon_time"} <= set(into.colnames):
+                times = into.read(first_row - 1, first_row + 1, field="dragon_time")
+                into.modify_column(first_row, first_row + 1, column=[times[1] - times[0]], colname="delta_t")
 
 
 def run_in_subruns(dl1_path: Path, staging: Path, final_dl2: Path, run_one: Callable[[Path, Path], float], *,
@@ -115,7 +127,8 @@ def run_in_subruns(dl1_path: Path, staging: Path, final_dl2: Path, run_one: Call
     try:
         for subrun, start in enumerate(range(0, n_events, size)):
             piece = work / subrun_dl1_name(dl1_path, subrun)
-            write_subrun_dl1(dl1_path, piece, start, min(start + size, n_events))
+            stop = min(start + size, n_events)
+            write_subrun_dl1(dl1_path, piece, start, stop)
             seconds += run_one(piece, work)
             piece.unlink()
             dl2 = work / dl2_name(piece)
