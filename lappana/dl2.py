@@ -35,6 +35,7 @@ from pathlib import Path
 import tables
 
 from lappana.constants import DL1_PARAMS_KEY, DL2_PARAMS_KEY
+from lappana.dl2_subruns import MAX_EVENTS_PER_SUBRUN, count_dl1_events, run_in_subruns
 from lappana.errors import LappanaError
 from lappana.io.hdf5 import get_table, open_table_file, require_columns
 
@@ -365,6 +366,7 @@ def run_dl1_to_dl2(
     overwrite: bool = False,
     log_path: str | Path | None = None,
     timeout: float | None = None,
+    max_events_per_subrun: int = MAX_EVENTS_PER_SUBRUN,
 ) -> DL2Result:
     """Run the real ``lstchain_dl1_to_dl2`` on one DL1 file and check what it wrote.
 
@@ -375,7 +377,11 @@ def run_dl1_to_dl2(
     log_path : str or Path, optional
         Where lstchain's output goes; ``<output_dir>/<dl2 name>.log`` by default.
     timeout : float, optional
-        Seconds after which lstchain is stopped.
+        Seconds after which lstchain is stopped (per subrun).
+    max_events_per_subrun : int
+        A DL1 file of more events is given to lstchain in subruns of at most this many
+        and their DL2 merged (:mod:`lappana.dl2_subruns`), so that lstchain's memory
+        stays bounded however long the run.
 
     Returns
     -------
@@ -410,10 +416,23 @@ def run_dl1_to_dl2(
     command = build_dl2_command(
         dl1_path, staging, lstchain_env=lstchain_env, models_dir=models_dir, config=config,
     )
+    staged = dl2_output_path(dl1_path, staging)
+    n_dl1 = count_dl1_events(dl1_path)
     try:
-        seconds = run_logged(command, log_path, cwd=staging, timeout=timeout, what=dl1_path.name,
-                              lstchain_env=lstchain_env)
-        staged = dl2_output_path(dl1_path, staging)
+        if n_dl1 <= max_events_per_subrun:
+            seconds = run_logged(command, log_path, cwd=staging, timeout=timeout, what=dl1_path.name,
+                                 lstchain_env=lstchain_env)
+        else:
+            def run_one(piece: Path, folder: Path) -> float:
+                return run_logged(
+                    build_dl2_command(piece, folder, lstchain_env=lstchain_env, models_dir=models_dir, config=config),
+                    log_path, cwd=folder, timeout=timeout, what=piece.name, lstchain_env=lstchain_env, append=True)
+
+            log_path.write_text(f"{dl1_path.name}: {n_dl1} events, lstchain_dl1_to_dl2 on subruns of at most "
+                                f"{max_events_per_subrun} (lappana.dl2_subruns)\n")
+            seconds = run_in_subruns(dl1_path, staging, staged, run_one, n_events=n_dl1,
+                                     max_events=max_events_per_subrun,
+                                     dl2_name=lambda piece: dl2_output_path(piece, ".").name)
         if not staged.is_file():
             log_text = _tail(log_path, 40)
             if "No dl2 output file written" in log_text or "No events in dl2" in log_text:
@@ -435,12 +454,13 @@ def run_dl1_to_dl2(
 
 def run_logged(
     command: list[str], log_path: Path, *, cwd: Path, timeout: float | None, what: str,
-    lstchain_env: str | Path, tool: str = LSTCHAIN_DL1_TO_DL2,
+    lstchain_env: str | Path, tool: str = LSTCHAIN_DL1_TO_DL2, append: bool = False,
 ) -> float:
-    """Run an lstchain tool with its output in ``log_path``; return the seconds it took, or raise a sentence."""
+    """Run an lstchain tool with its output in ``log_path`` (added to it with ``append``);
+    return the seconds it took, or raise a sentence."""
     start = time.monotonic()
     try:
-        with open(log_path, "w", encoding="utf-8") as log:
+        with open(log_path, "a" if append else "w", encoding="utf-8") as log:
             log.write("$ " + shlex.join(command) + "\n")
             log.flush()
             done = subprocess.run(

@@ -24,7 +24,7 @@ lstchain's provenance of each node in ``<output>/<set>/provenance/``.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from lappana.dl2 import lstchain_prefix, run_dl1_to_dl2, run_logged
@@ -88,6 +88,7 @@ def make_model_irfs(
     n_thrown: int = DEFAULT_THROWN,
     timeout: float | None = 1800.0,
     progress: Callable[[str], None] | None = None,
+    cut_sets: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[Path]]:
     """Make the IRF sets of :data:`CUT_SETS` for the models in ``models_dir``.
 
@@ -113,6 +114,9 @@ def make_model_irfs(
         Seconds after which one lstchain tool is stopped.
     progress : callable, optional
         Called with one line per finished piece of work.
+    cut_sets : mapping of str to sequence of str, optional
+        IRF set name → ``lstchain_create_irf_files`` options of its cuts (default
+        :data:`CUT_SETS`).
 
     Returns
     -------
@@ -130,7 +134,8 @@ def make_model_irfs(
     work.mkdir(parents=True)
     create_irf = lstchain_prefix(lstchain_env, LSTCHAIN_CREATE_IRF_FILES)
     say = progress or (lambda line: None)
-    made: dict[str, list[Path]] = {name: [] for name in CUT_SETS}
+    cut_sets = CUT_SETS if cut_sets is None else cut_sets
+    made: dict[str, list[Path]] = {name: [] for name in cut_sets}
     for zenith in zenith_nodes_deg:
         node = _node(zenith, azimuth_deg)
         dl1 = write_irf_mc_file(work / f"dl1_gamma_point_{node}.h5", seed=seed, zenith_deg=float(zenith),
@@ -138,7 +143,7 @@ def make_model_irfs(
         dl2 = run_dl1_to_dl2(dl1, work, lstchain_env=lstchain_env, models_dir=models_dir, config=config,
                              overwrite=True, timeout=timeout)
         say(f"{node}: {dl2.n_events} MC gammas through lstchain_dl1_to_dl2 in {dl2.seconds:.0f} s")
-        for set_name, options in CUT_SETS.items():
+        for set_name, options in cut_sets.items():
             target = output_dir / set_name / irf_node_name(set_name, float(zenith), float(azimuth_deg))
             target.parent.mkdir(parents=True, exist_ok=True)
             log = work / f"{target.name}.log"

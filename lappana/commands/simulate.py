@@ -40,10 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="data levels to write per run, comma-separated (default: %(default)s)")
     parser.add_argument("--no-mc", action="store_true", help="do not write MC gamma and proton files")
     parser.add_argument("--no-irf", action="store_true", help="do not write IRF files")
-    parser.add_argument("--shower-rate", type=float, default=1500.0, metavar="HZ",
-                        help="cosmic-ray shower rate after cleaning, Hz (default: %(default)s)")
+    parser.add_argument("--shower-rate", type=float, default=None, metavar="HZ",
+                        help="cosmic-ray shower rate after cleaning at 10 deg zenith, Hz "
+                             "(default: LST-1's, about 8.5 kHz down to the trigger threshold)")
     parser.add_argument("--mc-events", type=int, default=20000,
                         help="events per MC file (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes writing runs side by side (default: one per CPU)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
 
 
@@ -79,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
         mc=not args.no_mc,
         irfs=not args.no_irf,
         source_flux=0.0 if args.no_source else args.flux,
-        shower_rate_hz=args.shower_rate,
+        **({} if args.shower_rate is None else {"shower_rate_hz": args.shower_rate}),
         mc_events=args.mc_events,
+        workers=args.workers,
         start=start,
         progress=not args.quiet,
         flare=flare,

@@ -44,17 +44,17 @@ def _image(path: Path, title: str) -> str:
 
 def _key_numbers(s: dict) -> str:
     rates = s["rates"]
-    energy = s["energy_range_tev"]
+    band = energy_band(s["energy_range_tev"])
     rows = [
         ("Status", f'<span class="{"ok" if s["status"] == "ok" else "bad"}">{_e(s["status"])}</span>'),
         ("Source", f'{_e(s["source"]["name"])} (RA {s["source"]["ra_deg"]:.4f}°, Dec {s["source"]["dec_deg"]:.4f}°)'),
         ("Runs used", f'{sum(r["used"] for r in s["runs"])} of {len(s["runs"])}'),
         ("Livetime", f'{s["livetime_s"] / 3600:.3f} h'),
-        ("Energy range of θ² and sky map", f"{energy[0]:g}–{energy[1]:g} TeV" if energy else "all energies"),
+        ("Energy range of θ² and sky map", band),
         ("θ cut", _e(s["cuts"]["theta"])),
         ("N_on / N_off / α", f'{s["n_on"]} / {s["n_off"]} / {s["alpha"]:.4f}'),
         ("Excess", f'{s["excess"]:.1f} ± {s["excess_error"]:.1f}'),
-        ("Significance (Li & Ma eq. 17)", f'<b>{s["significance"]:.2f} σ</b>'),
+        (f"Significance (Li & Ma eq. 17), {band}", f'<b>{s["significance"]:.2f} σ</b>'),
         ("γ rate", f'{rates["gamma_per_min"]:.3f} ± {rates["gamma_error_per_min"]:.3f} /min'),
         ("Background rate in ON", f'{rates["background_per_min"]:.3f} ± {rates["background_error_per_min"]:.3f} /min'),
     ]
@@ -64,6 +64,15 @@ def _key_numbers(s: dict) -> str:
         rows.append(("Flux", flux_sentence(s["spectrum"])))
     body = "".join(f'<tr><th class="l">{k}</th><td class="l">{v}</td></tr>' for k, v in rows)
     return f'<table class="key">{body}</table>'
+
+
+def energy_band(energy: list[float] | None) -> str:
+    """"above 0.2 TeV", "0.1–1 TeV" or "all energies" (reconstructed)."""
+    if not energy:
+        return "all energies"
+    if energy[1] >= 1e4:
+        return f"above {energy[0]:g} TeV"
+    return f"{energy[0]:g}–{energy[1]:g} TeV"
 
 
 def flux_sentence(sp: dict) -> str:

@@ -19,6 +19,7 @@ from lappana.constants import EVENT_TYPE_FLATFIELD, EVENT_TYPE_PEDESTAL, EVENT_T
 from lappana.simulate import model
 from lappana.simulate.camera import altaz_to_camera, camera_to_altaz
 from lappana.simulate.observation import RunPlan
+from lappana.simulate.separation import gamma_score
 from lappana.simulate.showers import draw_reco_energy, image_parameters, reconstruct
 
 #: Columns of a DL1 parameter table, in lstchain's order and types.
@@ -73,14 +74,20 @@ class RunSettings:
         Source flux in Crab units (0: no source).
     chunk_seconds : float
         Length of the time chunks produced at once.
+    hadron_min_energy_tev : float
+        Simulate only the cosmic rays of at least this gamma-equivalent energy (TeV), at
+        their own rate (the spectrum is cut, not renormalised): the high-energy background,
+        whose rate is a few per mille of the whole, gets the statistics of hours in minutes
+        (``scripts/check-realism``). 0 simulates them all.
     """
 
-    shower_rate_hz: float = 1500.0
+    shower_rate_hz: float = model.LST1_SHOWER_RATE_HZ
     pedestal_rate_hz: float = 100.0
     flatfield_rate_hz: float = 100.0
     dead_time_s: float = model.DEAD_TIME_S
     source_flux: float = 1.0
     chunk_seconds: float = 30.0
+    hadron_min_energy_tev: float = 0.0
 
 
 @dataclass
@@ -122,15 +129,35 @@ def gamma_energy_sampler(zenith_deg: float):
     return _inverse_cdf_sampler(density)
 
 
-_HADRON_SAMPLERS: dict[float, object] = {}
+_HADRON_SAMPLERS: dict[tuple[float, float], object] = {}
 
 
-def hadron_energy_sampler(zenith_deg: float):
-    """Sampler of gamma-equivalent energies of detected hadrons (cached per 0.5° of zenith)."""
-    key = round(zenith_deg * 2.0) / 2.0
+def _hadron_density(zenith_deg: float, min_energy_tev: float) -> np.ndarray:
+    return model.hadron_energy_spectrum(_ENERGY_GRID, zenith_deg) * (_ENERGY_GRID >= min_energy_tev)
+
+
+def hadron_energy_sampler(zenith_deg: float, min_energy_tev: float = 0.0):
+    """Sampler of gamma-equivalent energies of detected hadrons, above ``min_energy_tev``
+    (cached per 0.5° of zenith)."""
+    key = (round(zenith_deg * 2.0) / 2.0, float(min_energy_tev))
     if key not in _HADRON_SAMPLERS:
-        _HADRON_SAMPLERS[key] = _inverse_cdf_sampler(model.hadron_energy_spectrum(_ENERGY_GRID, key))
+        _HADRON_SAMPLERS[key] = _inverse_cdf_sampler(_hadron_density(key[0], key[1]))
     return _HADRON_SAMPLERS[key]
+
+
+def hadron_fraction_above(zenith_deg: float, min_energy_tev: float) -> float:
+    """Fraction of the detected cosmic rays with a gamma-equivalent energy of at least ``min_energy_tev``."""
+    if min_energy_tev <= 0:
+        return 1.0
+    whole = model.hadron_energy_spectrum(_ENERGY_GRID, zenith_deg)
+    return float(np.trapezoid(_hadron_density(zenith_deg, min_energy_tev), _ENERGY_GRID)
+                 / np.trapezoid(whole, _ENERGY_GRID))
+
+
+def cosmic_rate_hz(settings: RunSettings, zenith_deg: float) -> float:
+    """Rate (Hz) of the simulated cosmic-ray showers of a run at a zenith, before dead time."""
+    return (settings.shower_rate_hz * float(model.cosmic_rate_scale(zenith_deg))
+            * hadron_fraction_above(zenith_deg, settings.hadron_min_energy_tev))
 
 
 def _trigger_times_ns(
@@ -211,7 +238,7 @@ def iter_run_events(
         zenith = float(90.0 - np.degrees(p_alt[0]))
         counts.zeniths.append(zenith)
         r_gamma = gamma_rate_hz(zenith, settings.source_flux)
-        r_cosmic = settings.shower_rate_hz * float(model.cosmic_rate_scale(zenith))
+        r_cosmic = cosmic_rate_hz(settings, zenith)
         times_ns, kinds = _trigger_times_ns(
             rng, t0_ns, t1_ns, r_cosmic + r_gamma, settings, last_ns
         )
@@ -221,7 +248,8 @@ def iter_run_events(
         first_in_run = last_ns < 0
         last_ns = int(times_ns[-1])
         chunk = _chunk_columns(
-            rng, plan, times_ns, kinds, zenith, r_gamma / (r_cosmic + r_gamma), next_event_id
+            rng, plan, times_ns, kinds, zenith, r_gamma / (r_cosmic + r_gamma), next_event_id,
+            settings.hadron_min_energy_tev,
         )
         delta_t = delta_ns * 1e-9
         if first_in_run:
@@ -244,7 +272,7 @@ def _count(counts: RunCounts, chunk: dict[str, np.ndarray]) -> None:
     counts.last_time = float(chunk["dragon_time"][-1])
 
 
-def _chunk_columns(rng, plan, times_ns, kinds, zenith, p_gamma, first_event_id):
+def _chunk_columns(rng, plan, times_ns, kinds, zenith, p_gamma, first_event_id, hadron_min_energy_tev=0.0):
     n = times_ns.size
     t_unix = plan.start_unix + times_ns * 1e-9
     alt_tel, az_tel = plan.pointing_at(t_unix)
@@ -255,11 +283,11 @@ def _chunk_columns(rng, plan, times_ns, kinds, zenith, p_gamma, first_event_id):
     n_g = int(np.count_nonzero(is_gamma_sh))
     energy = np.empty(n_sh)
     energy[is_gamma_sh] = gamma_energy_sampler(zenith)(rng, n_g)
-    energy[~is_gamma_sh] = hadron_energy_sampler(zenith)(rng, n_sh - n_g)
+    energy[~is_gamma_sh] = hadron_energy_sampler(zenith, hadron_min_energy_tev)(rng, n_sh - n_g)
 
     # True arrival position in the camera: the source for gammas; hadrons spread over the field.
     sx, sy = altaz_to_camera(src_alt[shower], src_az[shower], alt_tel[shower], az_tel[shower])
-    spread_m = np.radians(1.0) * model.EFFECTIVE_FOCAL_LENGTH_M
+    spread_m = np.radians(model.HADRON_FIELD_SPREAD_DEG) * model.EFFECTIVE_FOCAL_LENGTH_M
     hx = spread_m * rng.standard_normal(n_sh)
     hy = spread_m * rng.standard_normal(n_sh)
     src_x = np.where(is_gamma_sh, sx, hx)
@@ -267,14 +295,14 @@ def _chunk_columns(rng, plan, times_ns, kinds, zenith, p_gamma, first_event_id):
     zen = np.full(n_sh, zenith)
 
     reco_energy = draw_reco_energy(rng, energy, is_gamma_sh)
-    score = model.gamma_score(rng, energy, is_gamma_sh)
+    score = gamma_score(rng, energy, is_gamma_sh, zenith)
     image = image_parameters(
         rng, energy=energy, reco_energy=reco_energy, score=score, is_gamma=is_gamma_sh,
         src_x=src_x, src_y=src_y, zenith_deg=zen,
     )
     reco = reconstruct(
         rng, energy=energy, reco_energy=reco_energy, score=score, is_gamma=is_gamma_sh,
-        src_x=src_x, src_y=src_y, image=image,
+        src_x=src_x, src_y=src_y, image=image, zenith_deg=zenith,
     )
     reco_alt, reco_az = camera_to_altaz(reco["reco_src_x"], reco["reco_src_y"], alt_tel[shower], az_tel[shower])
     reco["reco_alt"] = reco_alt

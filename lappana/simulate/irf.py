@@ -31,6 +31,7 @@ from astropy.time import Time
 from lappana import __version__
 from lappana.dl3.irf import geomagnetic_delta_deg, geomagnetic_field
 from lappana.simulate import model
+from lappana.simulate.separation import gamma_score
 from lappana.simulate.showers import draw_reco_energy, image_parameters, reconstruct
 
 #: True and reconstructed energy bin edges (TeV): 0.01-100 TeV, 5 per decade.
@@ -86,14 +87,14 @@ def simulate_point_gammas(
     src_x = MC_OFFSET_DEG * _DEG_TO_M * np.cos(direction)
     src_y = MC_OFFSET_DEG * _DEG_TO_M * np.sin(direction)
     reco_energy = draw_reco_energy(rng, e, is_gamma)
-    score = model.gamma_score(rng, e, is_gamma)
+    score = gamma_score(rng, e, is_gamma, zenith_deg)
     image = image_parameters(
         rng, energy=e, reco_energy=reco_energy, score=score, is_gamma=is_gamma,
         src_x=src_x, src_y=src_y, zenith_deg=np.full(n, zenith_deg),
     )
     reco = reconstruct(
         rng, energy=e, reco_energy=reco_energy, score=score, is_gamma=is_gamma,
-        src_x=src_x, src_y=src_y, image=image,
+        src_x=src_x, src_y=src_y, image=image, zenith_deg=zenith_deg,
     )
     theta = np.hypot(reco["reco_src_x"] - src_x, reco["reco_src_y"] - src_y) / _DEG_TO_M
     keep = _passes_event_selection(image)

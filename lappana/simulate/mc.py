@@ -8,9 +8,12 @@ Three files, each a DL1 table with lstchain's ``mc_*`` columns, written with
   regressors and the classifier;
 - ``gamma_point.h5``: gammas from a point 0.4° off-axis (the wobble offset), for
   testing and IRFs;
-- ``proton.h5``: protons from directions spread over the camera (``mc_type`` 101).
+- ``proton.h5``: protons from directions spread over the camera (``mc_type`` 101), with
+  gamma-equivalent energies from the same E⁻² spectrum as the gammas.
 
-The telescope points at 20° zenith, 180° azimuth (``alt_tel`` = ``mc_alt_tel``).
+The diffuse gammas and the protons are shared equally among pointings at 10°–50° zenith
+(:data:`TRAINING_ZENITHS_DEG`), the point-like gammas are at 20°; the azimuth is 180°
+(``alt_tel`` = ``mc_alt_tel``).
 Only showers that trigger and survive cleaning are written, each with the image
 parameters of :mod:`lappana.simulate.showers`.
 
@@ -31,9 +34,14 @@ from lappana.constants import EVENT_TYPE_SHOWER
 from lappana.simulate import model
 from lappana.simulate.camera import camera_to_altaz
 from lappana.simulate.events import DL1_COLUMNS
+from lappana.simulate.separation import gamma_score
 from lappana.simulate.showers import draw_reco_energy, image_parameters
 
 MC_ZENITH_DEG = 20.0
+#: Zenith angles (deg) of the training MC, in equal shares, so that the random forests learn
+#: how showers change with the pointing (``alt_tel`` is one of their features), as LST-1's
+#: training on a line of pointing nodes does.
+TRAINING_ZENITHS_DEG = (10.0, 20.0, 30.0, 40.0, 50.0)
 MC_AZIMUTH_DEG = 180.0
 #: Ratio between a proton's energy and the energy of a gamma giving the same image.
 PROTON_ENERGY_RATIO = 3.0
@@ -48,27 +56,20 @@ IRF_SPECTRAL_INDEX = -1.5
 IRF_THROWN = 400_000
 
 
-def _detected_gamma_energies(rng: np.random.Generator, n: int) -> np.ndarray:
-    """n detected gammas from an E⁻² spectrum (detection ∝ collection area)."""
+def _detected_gamma_energies(rng: np.random.Generator, n: int, zenith_deg: float = MC_ZENITH_DEG) -> np.ndarray:
+    """n detected gammas from an E⁻² spectrum (detection ∝ collection area at ``zenith_deg``)."""
     out: list[np.ndarray] = []
     have = 0
-    a_max = float(model.collection_area(np.array([_E_MAX]), MC_ZENITH_DEG)[0]) * 1.05
+    grid = np.logspace(np.log10(_E_MIN), np.log10(_E_MAX), 401)
+    a_max = float(model.collection_area(grid, zenith_deg).max()) * 1.05
     while have < n:
         batch = 4 * (n - have) + 1000
         u = rng.uniform(size=batch)
         energy = 1.0 / (1.0 / _E_MIN - u * (1.0 / _E_MIN - 1.0 / _E_MAX))  # E^-2
-        keep = rng.uniform(size=batch) < model.collection_area(energy, MC_ZENITH_DEG) / a_max
+        keep = rng.uniform(size=batch) < model.collection_area(energy, zenith_deg) / a_max
         out.append(energy[keep])
         have += int(keep.sum())
     return np.concatenate(out)[:n]
-
-
-def _hadron_equivalent_energies(rng: np.random.Generator, n: int) -> np.ndarray:
-    grid = np.logspace(np.log10(_E_MIN), np.log10(_E_MAX), 2001)
-    density = model.hadron_energy_spectrum(grid, MC_ZENITH_DEG) * grid  # per log E
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(np.log(grid)))])
-    cdf /= cdf[-1]
-    return np.exp(np.interp(rng.uniform(size=n), cdf, np.log(grid)))
 
 
 def mc_events(rng: np.random.Generator, particle: str, n: int, *, offset_deg: float | None,
@@ -91,17 +92,19 @@ def mc_events(rng: np.random.Generator, particle: str, n: int, *, offset_deg: fl
     is_gamma = np.full(n, particle == "gamma")
     if gamma_energies is not None:
         equivalent = np.asarray(gamma_energies, dtype=float)
-    elif particle == "gamma":
-        equivalent = _detected_gamma_energies(rng, n)
     else:
-        equivalent = _hadron_equivalent_energies(rng, n)
+        # Protons as lstchain's MC throws them, harder than the cosmic rays: their
+        # gamma-equivalent energies follow the detected gammas' E⁻² spectrum, so that the
+        # classifier sees TeV protons and the ratio of protons to gammas in its training set
+        # is the same at every energy (lappana.simulate.separation).
+        equivalent = _detected_gamma_energies(rng, n, float(zenith_deg))
     angle = rng.uniform(0, 2 * np.pi, n)
     radius = np.full(n, offset_deg) if offset_deg is not None else 2.5 * np.sqrt(rng.uniform(size=n))
     src_x = radius * _DEG_TO_M * np.cos(angle)
     src_y = radius * _DEG_TO_M * np.sin(angle)
     zen = np.full(n, float(zenith_deg))
     reco_energy = draw_reco_energy(rng, equivalent, is_gamma)
-    score = model.gamma_score(rng, equivalent, is_gamma)
+    score = gamma_score(rng, equivalent, is_gamma, float(zenith_deg))
     image = image_parameters(rng, energy=equivalent, reco_energy=reco_energy, score=score,
                              is_gamma=is_gamma, src_x=src_x, src_y=src_y, zenith_deg=zen)
     alt_tel = np.full(n, np.radians(90.0 - float(zenith_deg)))
@@ -159,7 +162,11 @@ def write_mc_files(folder: str | Path, *, seed: int, n_events: int = 20_000) -> 
     out: dict[str, Path] = {}
     for name, (particle, offset, stream) in specs.items():
         rng = np.random.default_rng([int(seed), 800_000 + stream])
-        events = mc_events(rng, particle, int(n_events), offset_deg=offset)
+        zeniths = TRAINING_ZENITHS_DEG if offset is None else (MC_ZENITH_DEG,)
+        shares = np.diff(np.linspace(0, int(n_events), len(zeniths) + 1).round().astype(int))
+        parts = [mc_events(rng, particle, int(k), offset_deg=offset, zenith_deg=z) for z, k in zip(zeniths, shares)]
+        events = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+        events["event_id"] = np.arange(1, events["event_id"].size + 1)
         path = folder / f"{name}.h5"
         write_dl1_file(path, events, run_id=int(events["obs_id"][0]), is_simulation=True)
         out[name] = path

@@ -1,4 +1,4 @@
-"""LST-1 performance as a model: spectra, collection area, resolutions, gammaness.
+"""LST-1 performance as a model: spectra, collection area, resolutions, cosmic-ray rate.
 
 Everything here is a smooth function of true energy (TeV) and zenith angle, tuned so
 that the simulated telescope reproduces LST-1's published low-zenith performance
@@ -8,7 +8,8 @@ gives ≈10 γ/min above 0.2 TeV reconstructed energy, ≈20 γ/min above 0.1 Te
 ≈18 % at 1 TeV; the 70 % θ containment is ≈0.27° at 100 GeV, 0.20° at 250 GeV and
 ≈0.17° above 0.6 TeV.
 
-The simulator draws events from these functions, and :mod:`lappana.simulate.irf`
+The gamma/hadron separation is :mod:`lappana.simulate.separation`. The simulator
+draws events from these functions, and :mod:`lappana.simulate.irf`
 derives the IRFs from the same functions by Monte Carlo, so the IRFs describe the
 simulated telescope exactly.
 """
@@ -34,8 +35,9 @@ _THRESHOLD_SLOPE = 2.5
 _AREA_GROWTH = 0.35
 _REFERENCE_ZENITH_DEG = 10.0
 
-#: Gamma-like score separation (in units of the score's spread) between gammas and hadrons.
-_SCORE_SPREAD = 1.0
+
+#: The Crab's log-parabola (MAGIC): amplitude at 1 TeV (TeV⁻¹ cm⁻² s⁻¹), index, curvature.
+CRAB_AMPLITUDE, CRAB_ALPHA, CRAB_BETA = 3.23e-11, 2.47, 0.24
 
 
 def crab_flux(energy_tev: np.ndarray) -> np.ndarray:
@@ -52,7 +54,7 @@ def crab_flux(energy_tev: np.ndarray) -> np.ndarray:
         dN/dE in TeV⁻¹ cm⁻² s⁻¹: 3.23e-11 (E/TeV)^(−2.47 − 0.24 log10 E/TeV).
     """
     e = np.asarray(energy_tev, dtype=float)
-    return 3.23e-11 * e ** (-2.47 - 0.24 * np.log10(e))
+    return CRAB_AMPLITUDE * e ** (-CRAB_ALPHA - CRAB_BETA * np.log10(e))
 
 
 def _zenith_ratio(zenith_deg: float | np.ndarray) -> np.ndarray:
@@ -80,9 +82,21 @@ def collection_area(energy_tev: np.ndarray, zenith_deg: float | np.ndarray) -> n
     e = np.asarray(energy_tev, dtype=float)
     ratio = _zenith_ratio(zenith_deg)
     e_th = _THRESHOLD_TEV * ratio**2.5
-    norm = _AREA_NORM_M2 * ratio**0.5
+    norm = _AREA_NORM_M2 * ratio**1.6  # with the shift of the threshold: ∝ cos z^-2.5 at high energy
     growth = e**_AREA_GROWTH / (1.0 + (e / 10.0) ** _AREA_GROWTH)
-    return norm * growth / (1.0 + (e_th / e) ** _THRESHOLD_SLOPE)
+    scaled = e / ratio**2.5
+    return norm * growth * _area_correction(scaled) / (1.0 + (e_th / e) ** _THRESHOLD_SLOPE)
+
+
+#: Correction of the area's shape (log10 E/TeV at 10° zenith → factor), calibrated with
+#: ``scripts/check-realism`` so that the Crab's rate after lstchain's 70 %/70 % cuts follows
+#: LST-1's table per reconstructed-energy bin.
+_AREA_CORRECTION_LOG_E = np.array([-1.5, -1.2, -1.0, -0.8, -0.6, 0.0, 0.5, 2.0])
+_AREA_CORRECTION = np.array([1.0, 0.85, 1.1, 1.35, 1.55, 1.65, 1.7, 1.7])
+
+
+def _area_correction(energy_tev: np.ndarray) -> np.ndarray:
+    return np.interp(np.log10(energy_tev), _AREA_CORRECTION_LOG_E, _AREA_CORRECTION)
 
 
 def energy_resolution(energy_tev: np.ndarray) -> np.ndarray:
@@ -98,44 +112,43 @@ def energy_bias(energy_tev: np.ndarray) -> np.ndarray:
     return np.interp(le, [-1.7, -1.0, -0.7, 2.0], [0.25, 0.05, 0.0, 0.0])
 
 
-def psf_sigma_deg(energy_tev: np.ndarray) -> np.ndarray:
-    """Per-axis Gaussian width (deg) of the reconstructed direction.
+def typical_disp_deg(energy_tev: np.ndarray) -> np.ndarray:
+    """Median distance (deg) between a shower's arrival direction and its image centroid."""
+    le = np.log10(np.asarray(energy_tev, dtype=float))
+    return 0.45 * (1.0 + 0.25 * np.clip(le + 1.0, -1.0, 2.0))
 
-    For a 2-D Gaussian the 70 % containment radius is 1.552 σ. The head-tail
-    mistakes of :func:`head_tail_flip_probability` widen the tail a little.
+
+#: Spread (σ of ln) of the true disp about :func:`typical_disp_deg`.
+DISP_SPREAD = 0.4
+
+
+def disp_resolution(energy_tev: np.ndarray) -> np.ndarray:
+    """Relative error (σ of ln) of the ``disp`` that a shower's image parameters measure.
+
+    The reconstructed source lies ``disp`` along the image axis; this error (along the
+    axis) and the axis' own error (:func:`axis_error_rad`, across) make the angular
+    resolution. Calibrated so that the 70 % containment radius of θ is LST-1's
+    (lstchain's 70 %/70 % table at 6° zenith): 0.27° at 0.1 TeV, 0.20° at 0.25 TeV,
+    0.175° above 0.5 TeV, and the clip of 0.32° below 80 GeV.
     """
     le = np.log10(np.asarray(energy_tev, dtype=float))
-    c70 = np.interp(le, [-1.5, -1.0, -0.6, -0.2, 2.0], [0.40, 0.26, 0.19, 0.16, 0.15])
-    return c70 / 1.552
+    return np.interp(le, _DISP_NODES_LOG_E, _DISP_RESOLUTION)
+
+
+_DISP_NODES_LOG_E = np.array([-1.5, -1.2, -1.0, -0.8, -0.6, -0.4, -0.2, 0.0, 0.5, 1.0, 2.0])
+_DISP_RESOLUTION = np.array([1.1, 0.95, 0.75, 0.50, 0.42, 0.38, 0.38, 0.38, 0.36, 0.35, 0.34])
+
+
+def axis_error_rad(intensity_pe: np.ndarray) -> np.ndarray:
+    """σ (rad) of the image axis' direction: 0.56 at 60 p.e., 0.30 at 150 p.e., 0.09 at 1500 p.e."""
+    i = np.asarray(intensity_pe, dtype=float)
+    return 0.04 + 0.36 * (100.0 / i) ** 0.75
 
 
 def head_tail_flip_probability(energy_tev: np.ndarray) -> np.ndarray:
-    """Probability that the disp sign is reconstructed wrong (source put on the wrong side)."""
+    """Probability that the image's skewness and time gradient point to the wrong side."""
     le = np.log10(np.asarray(energy_tev, dtype=float))
     return np.interp(le, [-1.5, -1.0, -0.5, 0.0], [0.20, 0.08, 0.03, 0.01])
-
-
-def score_separation(energy_tev: np.ndarray) -> np.ndarray:
-    """Separation of the mean gamma-like score of gammas and hadrons (in score σ)."""
-    le = np.log10(np.asarray(energy_tev, dtype=float))
-    return np.interp(le, [-1.5, -1.0, -0.7, -0.3, 0.3, 2.0], [1.2, 2.4, 2.95, 3.3, 3.6, 3.8])
-
-
-def gamma_score(rng: np.random.Generator, energy_tev: np.ndarray, is_gamma: np.ndarray) -> np.ndarray:
-    """Draw the latent gamma-like score of events (Gaussian, unit spread).
-
-    Gammas are centred on ``+separation/2``, hadrons on ``−separation/2``; the shape
-    parameters (width, length, ...) and the gammaness are both made from this score,
-    so that gammaness and image shape are consistent.
-    """
-    half = 0.5 * score_separation(energy_tev)
-    centre = np.where(is_gamma, half, -half)
-    return centre + _SCORE_SPREAD * rng.standard_normal(np.shape(energy_tev))
-
-
-def gammaness_from_score(score: np.ndarray) -> np.ndarray:
-    """Gammaness in [0, 1] from the latent score: a logistic map, monotonic."""
-    return 1.0 / (1.0 + np.exp(-1.7 * np.asarray(score, dtype=float)))
 
 
 def cosmic_rate_parameters(zenith_deg: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,21 +165,20 @@ def cosmic_rate_parameters(zenith_deg: float | np.ndarray) -> tuple[np.ndarray, 
 
 
 #: Intensity (p.e.) where the simulated trigger and cleaning keep half of the cosmic rays.
-TRIGGER_THRESHOLD_PE = 200.0
+TRIGGER_THRESHOLD_PE = 50.0
 #: Steepness of the trigger efficiency curve (power of the intensity ratio).
-TRIGGER_STEEPNESS = 12.0
-#: Spread of ln(intensity) about the mean intensity of a hadron's gamma-equivalent energy.
-_HADRON_LN_I_SPREAD = 0.08
+TRIGGER_STEEPNESS = 10.0
+#: Spread of ln(intensity) of a shower about the mean intensity of its energy (gamma-equivalent for a hadron).
+INTENSITY_LN_SPREAD = 0.08
 
 
 def trigger_efficiency(intensity_pe: np.ndarray) -> np.ndarray:
     """Fraction of cosmic-ray showers of an intensity that trigger and survive cleaning.
 
     A smooth step, 1 / (1 + (I_T / I)^k) with I_T = :data:`TRIGGER_THRESHOLD_PE` and
-    k = :data:`TRIGGER_STEEPNESS`: 0.5 at 200 p.e., 0.93 at 250 p.e., 0.99 at 300 p.e., 1 above. Real LST-1
-    triggers lower (its dR/dI turns over near 100 p.e., for a few kHz); the higher
-    threshold keeps the simulated shower rate at ≈1.5 kHz (small files) while dR/dI
-    above 250 p.e., where the run-quality check measures it, is LST-1's.
+    k = :data:`TRIGGER_STEEPNESS`: 0.5 at 50 p.e., 0.86 at 60 p.e., 0.98 at 75 p.e.,
+    1 above 100 p.e., so that dR/dI is LST-1's down to ≈60 p.e. and the showers reach the
+    intensity of the 30 GeV gammas at the threshold of the collection area.
     """
     i = np.asarray(intensity_pe, dtype=float)
     return 1.0 / (1.0 + (TRIGGER_THRESHOLD_PE / i) ** TRIGGER_STEEPNESS)
@@ -187,6 +199,13 @@ def cosmic_rate_hz(zenith_deg: float) -> float:
     return float(np.trapezoid(cosmic_dr_di(_INTENSITY_GRID, zenith_deg), _INTENSITY_GRID))
 
 
+#: LST-1's rate (Hz) of cosmic-ray showers that trigger and survive cleaning at 10° zenith.
+LST1_SHOWER_RATE_HZ = round(cosmic_rate_hz(_REFERENCE_ZENITH_DEG), -1)
+#: Spread (deg, per axis of a 2-D Gaussian) of the cosmic rays' arrival directions in the
+#: camera, so that the background acceptance is about flat within the wobble offset.
+HADRON_FIELD_SPREAD_DEG = 1.5
+
+
 def hadron_energy_spectrum(energy_tev: np.ndarray, zenith_deg: float = _REFERENCE_ZENITH_DEG) -> np.ndarray:
     """Gamma-equivalent energy spectrum of detected hadrons (s⁻¹ TeV⁻¹).
 
@@ -199,7 +218,7 @@ def hadron_energy_spectrum(energy_tev: np.ndarray, zenith_deg: float = _REFERENC
     e = np.asarray(energy_tev, dtype=float)
     intensity = mean_intensity_pe(e, zenith_deg)
     _, p1 = cosmic_rate_parameters(zenith_deg)
-    smearing = np.exp(0.5 * (_HADRON_LN_I_SPREAD * (p1 + 1.0)) ** 2)
+    smearing = np.exp(0.5 * (INTENSITY_LN_SPREAD * (p1 + 1.0)) ** 2)
     return cosmic_dr_di(intensity, zenith_deg) * 1.05 * intensity / e / smearing
 
 

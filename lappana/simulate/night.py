@@ -29,6 +29,7 @@ from lappana import __version__
 from lappana.constants import CRAB_DEC_DEG, CRAB_NAME, CRAB_RA_DEG
 from lappana.errors import LappanaError
 from lappana.paths import irf_set_name, night_folder, run_catalog_name, run_file_name
+from lappana.simulate import model
 from lappana.simulate.catalog import write_catalog
 from lappana.simulate.events import RunSettings
 from lappana.simulate.irf import (
@@ -42,7 +43,8 @@ from lappana.simulate.irf import (
     write_irf,
 )
 from lappana.simulate.observation import plan_night
-from lappana.simulate.run import RunTruth, write_run
+from lappana.simulate.parallel import RunJob, write_runs
+from lappana.simulate.run import RunTruth
 from lappana.simulate.variability import Flare, injected_spectrum, run_fluxes
 
 #: Processing version and cleaning folder of the DL1/DL2 trees.
@@ -157,13 +159,15 @@ def simulate_night(
     mc: bool = True,
     irfs: bool = True,
     source_flux: float = 1.0,
-    shower_rate_hz: float = 1500.0,
+    shower_rate_hz: float = model.LST1_SHOWER_RATE_HZ,
     pedestal_rate_hz: float = 100.0,
     flatfield_rate_hz: float = 100.0,
     mc_events: int = 20_000,
     start: Time | None = None,
     progress: bool = True,
     flare: Flare | None = None,
+    workers: int | None = None,
+    hadron_min_energy_tev: float = 0.0,
 ) -> SimulatedNight:
     """Simulate an LST-1 night of wobble runs on one source, and everything around it.
 
@@ -188,7 +192,9 @@ def simulate_night(
     source_flux : float
         Flux in Crab units; 0 means no source.
     shower_rate_hz : float
-        Cosmic-ray shower rate after cleaning (Hz); LST-1 is ≈1.5 kHz here.
+        Cosmic-ray shower rate after cleaning at 10° zenith (Hz); the default is
+        LST-1's, :data:`lappana.simulate.model.LST1_SHOWER_RATE_HZ` (≈8.5 kHz down to
+        the ≈50 p.e. trigger threshold). A lower rate scales the whole cosmic-ray spectrum.
     pedestal_rate_hz, flatfield_rate_hz : float
         Interleaved calibration events (Hz).
     mc_events : int
@@ -199,6 +205,12 @@ def simulate_night(
         Show a progress bar on stderr.
     flare : lappana.simulate.variability.Flare, optional
         A flare within the night: the runs it covers get its flux (see that module).
+    hadron_min_energy_tev : float
+        Only the cosmic rays above this gamma-equivalent energy (TeV), at their own rate
+        (:class:`lappana.simulate.events.RunSettings`); 0, the default, simulates them all.
+    workers : int, optional
+        Processes that write runs side by side (default: one per available CPU, see
+        :mod:`lappana.simulate.parallel`); the files do not depend on it.
 
     Returns
     -------
@@ -209,6 +221,8 @@ def simulate_night(
         raise LappanaError("The source flux cannot be negative (0 means no source).")
     if shower_rate_hz <= 0:
         raise LappanaError("The shower rate must be positive (--shower-rate, in Hz).")
+    if workers is not None and workers < 1:
+        raise LappanaError("The number of processes that write runs must be at least 1 (--workers).")
     output = Path(output)
     plans = plan_night(night, source_ra_deg=source_ra, source_dec_deg=source_dec, n_runs=n_runs,
                        run_minutes=run_minutes, first_run=first_run, start=start)
@@ -224,28 +238,31 @@ def simulate_night(
                 result.irf_files.append(write_irf(folder / irf_file_name(node), node, irf_time))
 
     settings = RunSettings(shower_rate_hz=shower_rate_hz, pedestal_rate_hz=pedestal_rate_hz,
-                           flatfield_rate_hz=flatfield_rate_hz, source_flux=source_flux)
+                           flatfield_rate_hz=flatfield_rate_hz, source_flux=source_flux,
+                           hadron_min_energy_tev=hadron_min_energy_tev)
     result.run_flux_crab = run_fluxes(plans, source_flux, flare)
+    jobs = [RunJob(
+        plan=plan, seed=seed,
+        settings=dataclasses.replace(settings, source_flux=result.run_flux_crab[plan.run_id]),
+        dl1_path=data_dir(output, "dl1", night) / run_file_name("dl1", plan.run_id) if "dl1" in levels else None,
+        dl2_path=data_dir(output, "dl2", night) / run_file_name("dl2", plan.run_id) if "dl2" in levels else None,
+        cuts=nearest_node(irf_sets[irf_set_name(**EFFICIENCY_CUTS)], plan.mean_zenith_deg()),
+    ) for plan in plans]
+
+    def done(job: RunJob, truth: RunTruth) -> None:
+        sample = simulate_point_gammas(np.random.default_rng([int(seed), 700_000 + job.plan.run_id]),
+                                       truth.mean_zenith_deg)
+        truth.expected_gamma_rate_after_cuts_per_min = 60.0 * expected_rate_after_cuts_hz(
+            sample, job.cuts, source_flux=job.settings.source_flux)
+        result.truth[job.plan.run_id] = truth
+        if job.dl1_path is not None:
+            result.dl1_files[job.plan.run_id] = job.dl1_path
+        if job.dl2_path is not None:
+            result.dl2_files[job.plan.run_id] = job.dl2_path
+
     bar = _progress_bar(sum(p.duration_s for p in plans), enabled=progress)
     try:
-        for plan in plans:
-            dl1 = data_dir(output, "dl1", night) / run_file_name("dl1", plan.run_id) if "dl1" in levels else None
-            dl2 = data_dir(output, "dl2", night) / run_file_name("dl2", plan.run_id) if "dl2" in levels else None
-            cuts = nearest_node(irf_sets[irf_set_name(**EFFICIENCY_CUTS)], plan.mean_zenith_deg())
-            if bar is not None:
-                bar.set_postfix_str(f"run {plan.run_id}")
-            run_settings = dataclasses.replace(settings, source_flux=result.run_flux_crab[plan.run_id])
-            truth = write_run(plan, run_settings, seed=seed, dl1_path=dl1, dl2_path=dl2, cuts=cuts,
-                              progress=bar)
-            sample = simulate_point_gammas(np.random.default_rng([int(seed), 700_000 + plan.run_id]),
-                                           truth.mean_zenith_deg)
-            truth.expected_gamma_rate_after_cuts_per_min = 60.0 * expected_rate_after_cuts_hz(
-                sample, cuts, source_flux=run_settings.source_flux)
-            result.truth[plan.run_id] = truth
-            if dl1 is not None:
-                result.dl1_files[plan.run_id] = dl1
-            if dl2 is not None:
-                result.dl2_files[plan.run_id] = dl2
+        write_runs(jobs, workers=workers, progress=bar, on_done=done)
     finally:
         if bar is not None:
             bar.close()
@@ -272,9 +289,42 @@ def locals_for_truth(source_name, source_ra, source_dec, n_runs, run_minutes, fi
         "levels": list(levels), "mc": mc, "irfs": irfs, "source_flux_crab": source_flux,
         "shower_rate_hz": settings.shower_rate_hz, "pedestal_rate_hz": settings.pedestal_rate_hz,
         "flatfield_rate_hz": settings.flatfield_rate_hz, "dead_time_s": settings.dead_time_s,
+        "hadron_min_energy_tev": settings.hadron_min_energy_tev,
         "mc_events": mc_events,
         "source_spectrum": injected_spectrum(source_flux),
         "flare": flare.to_dict() if flare is not None else None,
+    }
+
+
+def injected_truth(source_flux: float, shower_rate_hz: float) -> dict:
+    """What the simulated sky and telescope were, as recorded in ``simulation.json``.
+
+    The source's spectrum (the Crab log-parabola of :func:`lappana.simulate.model.crab_flux`
+    times the flux in Crab units), the cosmic rays (LST-1's dR/dI, the trigger turn-over and the
+    rate at 10° zenith against LST-1's) and the LST-1 tables the separation and resolutions were
+    calibrated on, so that tests derive what to expect from them.
+    """
+    from lappana.simulate import separation
+
+    return {
+        "source": {
+            "spectrum": "log-parabola dN/dE = amplitude (E/E0)^(-alpha - beta log10(E/E0))",
+            "amplitude_per_tev_cm2_s": model.CRAB_AMPLITUDE * source_flux, "reference_energy_tev": 1.0,
+            "alpha": model.CRAB_ALPHA, "beta": model.CRAB_BETA, "flux_crab": source_flux,
+        },
+        "cosmic_rays": {
+            "dr_di": "p0 (I/422 p.e.)^p1 / (1 + (threshold/I)^steepness), p0 and p1 of cos(zenith) "
+                     "as lstchain_cherenkov_transparency fits LST-1 (lappana.simulate.model)",
+            "trigger_threshold_pe": model.TRIGGER_THRESHOLD_PE,
+            "trigger_steepness": model.TRIGGER_STEEPNESS,
+            "rate_at_10deg_hz": shower_rate_hz,
+            "lst1_rate_at_10deg_hz": model.LST1_SHOWER_RATE_HZ,
+            "fraction_of_lst1": shower_rate_hz / model.LST1_SHOWER_RATE_HZ,
+            "field_spread_deg": model.HADRON_FIELD_SPREAD_DEG,
+        },
+        "calibrated_on": "lstchain's LST1_backg_irf_gheffi_0.70_theffi_0.70.csv and "
+                         "LST1_gamma_irf_gheffi_0.70_theffi_0.70.csv (scripts/check-realism)",
+        "classifier_training_protons_per_gamma": separation.TRAINING_PROTONS_PER_GAMMA,
     }
 
 
@@ -293,6 +343,7 @@ def _write_truth(result: SimulatedNight, parameters: dict) -> Path:
             "energy_threshold_tev": 0.2,
             "irf_set": irf_set_name(**EFFICIENCY_CUTS),
         },
+        "injected": injected_truth(parameters["source_flux_crab"], parameters["shower_rate_hz"]),
         "total": {
             "livetime_s": livetime,
             "n_gamma_after_cuts": n_gamma,

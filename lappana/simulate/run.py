@@ -18,6 +18,7 @@ from lappana.simulate.events import (
     DL2_EXTRA_COLUMNS,
     RunCounts,
     RunSettings,
+    cosmic_rate_hz,
     gamma_rate_hz,
     iter_run_events,
 )
@@ -44,8 +45,9 @@ class RunTruth:
     ``cosmic_dr_di_at_422_pe`` is the shower rate per p.e. (s⁻¹ p.e.⁻¹) at 422 p.e.
     in this run, ``lst1_cosmic_dr_di_at_422_pe`` LST-1's value at the run's zenith
     (p0 of :func:`lappana.simulate.model.cosmic_rate_parameters`); at the default
-    ``shower_rate_hz`` (1.5 kHz) they agree to ≈5 %, and the simulated one scales
-    with ``shower_rate_hz``.
+    ``shower_rate_hz`` (LST-1's) they agree to ≈5 %, and the simulated one scales
+    with ``shower_rate_hz``. ``gamma_trigger_rate_hz`` and ``cosmic_trigger_rate_hz``
+    are the injected rates of the two components (before dead time) at the run's zenith.
     """
 
     run_id: int
@@ -71,6 +73,7 @@ class RunTruth:
     cosmic_dr_di_at_422_pe: float
     lst1_cosmic_dr_di_at_422_pe: float
     expected_gamma_rate_after_cuts_per_min: float | None = None
+    cosmic_trigger_rate_hz: float | None = None
 
     def to_dict(self) -> dict:
         """The truth as plain JSON-able values."""
@@ -188,6 +191,7 @@ def write_run(
         cuts_irf_zenith_deg=None if cuts is None else cuts.zenith_deg,
         cosmic_dr_di_at_422_pe=counter.n_near_422 / livetime / (_I_HIGH - _I_LOW),
         lst1_cosmic_dr_di_at_422_pe=float(model.cosmic_rate_parameters(zenith)[0]),
+        cosmic_trigger_rate_hz=cosmic_rate_hz(settings, zenith),
     )
 
 
@@ -229,7 +233,7 @@ def simulate_run_dl2(
     night: _dt.date = _dt.date(2023, 12, 7),
     source_ra: float = CRAB_RA_DEG,
     source_dec: float = CRAB_DEC_DEG,
-    shower_rate_hz: float = 1500.0,
+    shower_rate_hz: float = model.LST1_SHOWER_RATE_HZ,
     source_flux: float = 1.0,
 ) -> RunTruth:
     """Write one DL2 run of a given size, streamed in chunks (flat memory).

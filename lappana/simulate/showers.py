@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from lappana.simulate import model
+from lappana.simulate.separation import forest_gammaness
 
 _DEG_TO_M = np.radians(1.0) * model.EFFECTIVE_FOCAL_LENGTH_M
 
@@ -27,10 +28,12 @@ def _wrap_axis(angle: np.ndarray) -> np.ndarray:
 def draw_reco_energy(rng: np.random.Generator, energy: np.ndarray, is_gamma: np.ndarray) -> np.ndarray:
     """Reconstructed energy (TeV): log-normal around the true energy with LST-1's bias and resolution.
 
-    Hadrons get their gamma-equivalent energy smeared 1.5 times more.
+    A hadron's is what lstchain's regressor, trained on gammas, reads off its intensity:
+    its gamma-equivalent energy, within the scatter of the intensity about it (8 % in ln I,
+    :func:`image_parameters`).
     """
-    sigma = np.log1p(model.energy_resolution(energy)) * np.where(is_gamma, 1.0, 1.5)
-    bias = np.log1p(model.energy_bias(energy))
+    sigma = np.where(is_gamma, np.log1p(model.energy_resolution(energy)), model.INTENSITY_LN_SPREAD / 1.05)
+    bias = np.where(is_gamma, np.log1p(model.energy_bias(energy)), 0.0)
     return energy * np.exp(bias + sigma * rng.standard_normal(energy.shape))
 
 
@@ -69,48 +72,47 @@ def image_parameters(
     Returns
     -------
     dict of str to numpy.ndarray
-        Image parameters plus ``true_disp_sign`` (used by the reconstruction).
+        Image parameters plus ``true_disp_sign``, ``shown_disp_sign`` (the side that
+        skewness and time gradient show) and ``measured_disp_m`` (used by the
+        reconstruction).
     """
     n = energy.shape[0]
     normal = rng.standard_normal
     intensity_energy = np.where(is_gamma, reco_energy, energy)
-    intensity = model.mean_intensity_pe(intensity_energy, zenith_deg) * np.exp(0.08 * normal(n))
+    intensity = model.mean_intensity_pe(intensity_energy, zenith_deg) * np.exp(model.INTENSITY_LN_SPREAD * normal(n))
     intensity = np.maximum(intensity, 10.0)
     log_i = np.log10(intensity)
 
-    # Distance from the arrival position to the image centroid.
-    disp_deg = 0.45 * (1.0 + 0.25 * np.clip(np.log10(energy / 0.1), -1.0, 2.0))
-    disp_deg = disp_deg * np.exp(np.where(is_gamma, 0.4, 0.6) * normal(n))
+    # Distance from the arrival position to the image centroid, and the distance the
+    # image measures (what lstchain's disp regressor can learn), the same for gammas and
+    # hadrons: only the width tells them apart (lappana.simulate.separation).
+    disp_deg = model.typical_disp_deg(energy) * np.exp(model.DISP_SPREAD * normal(n))
     disp_m = np.clip(disp_deg, 0.05, 1.8) * _DEG_TO_M
+    measured_disp_m = disp_m * np.exp(model.disp_resolution(energy) * normal(n))
     direction = rng.uniform(0.0, 2.0 * np.pi, n)  # from source towards centroid
     x = src_x + disp_m * np.cos(direction)
     y = src_y + disp_m * np.sin(direction)
-    psi_noise = np.where(is_gamma, 0.04 + 0.2 / np.sqrt(intensity), 0.3)
-    psi = _wrap_axis(direction + psi_noise * normal(n))
+    psi = _wrap_axis(direction + model.axis_error_rad(intensity) * normal(n))
     # The sign that puts the source at centroid + sign * disp * (cos psi, sin psi).
     true_sign = np.where(np.cos(direction + np.pi - psi) > 0, 1.0, -1.0)
+    # The side the image shows (skewness, time gradient): wrong for a head-tail mistake.
+    flip = rng.uniform(size=n) < model.head_tail_flip_probability(energy)
+    shown_sign = np.where(flip, -true_sign, true_sign)
 
-    length = 0.035 * (intensity / 100.0) ** 0.22 * (1.0 + 0.6 * disp_m)
-    length = length * np.exp(-0.08 * score + 0.15 * normal(n))
-    width = 0.014 * (intensity / 100.0) ** 0.18 * np.exp(-0.28 * score + 0.10 * normal(n))
+    length = 0.035 * (intensity / 100.0) ** 0.22 * (1.0 + 0.6 * measured_disp_m) * np.exp(0.15 * normal(n))
+    width = 0.014 * (intensity / 100.0) ** 0.18 * np.exp(-0.25 * score + 0.03 * normal(n))
     width = np.minimum(width, 0.98 * length)
     r = np.hypot(x, y)
 
-    skew_abs = 0.35 + 0.25 * normal(n)
-    skewness = np.where(is_gamma, -true_sign * skew_abs, 0.45 * normal(n))
-    tgrad_abs = 9.0 * disp_m / _DEG_TO_M + 2.5 * normal(n)
-    time_gradient = np.where(is_gamma, -true_sign * tgrad_abs, 7.0 * normal(n))
-    kurtosis = np.where(is_gamma, 2.0, 2.4) + np.abs(np.where(is_gamma, 0.5, 0.9) * normal(n))
+    skewness = -shown_sign * np.abs(0.35 + 0.25 * normal(n))
+    time_gradient = -shown_sign * np.abs(9.0 * measured_disp_m / _DEG_TO_M + 0.3 * normal(n))
+    kurtosis = 2.0 + np.abs(0.7 * normal(n))
 
     edge = r + 1.5 * length
     leak2 = np.clip((edge - 0.85) / 0.5, 0.0, 1.0) * rng.uniform(0.3, 1.0, n)
     leak1 = leak2 * rng.uniform(0.2, 0.7, n)
     n_pixels = np.maximum(3, np.round(1.6 * intensity**0.62 * (1 + 0.15 * normal(n)))).astype(np.int64)
-    n_islands = np.where(
-        is_gamma,
-        1 + (rng.uniform(size=n) < 0.08),
-        1 + rng.poisson(0.7, n),
-    ).astype(np.int64)
+    n_islands = (1 + rng.poisson(0.3, n)).astype(np.int64)
     return {
         "intensity": intensity,
         "log_intensity": log_i,
@@ -138,6 +140,8 @@ def image_parameters(
         "n_islands": n_islands,
         "wl": width / length,
         "true_disp_sign": true_sign,
+        "shown_disp_sign": shown_sign,
+        "measured_disp_m": measured_disp_m,
     }
 
 
@@ -151,28 +155,34 @@ def reconstruct(
     src_x: np.ndarray,
     src_y: np.ndarray,
     image: dict[str, np.ndarray],
+    zenith_deg: np.ndarray | float,
 ) -> dict[str, np.ndarray]:
     """DL2 columns of showers as lstchain's random forests would give them.
 
-    The reconstructed arrival position scatters around the true one with LST-1's
-    angular resolution (:func:`lappana.simulate.model.psf_sigma_deg`; 1.8 times
-    wider for hadrons) and is mirrored through the centroid when the head-tail
-    (disp sign) is got wrong. ``reco_alt/az`` are left to the caller (they need the
-    pointing).
+    The reconstructed arrival position is what the image parameters say: the ``disp``
+    they measure, pulled towards the typical disp of the energy as a regressor does, from
+    the centroid along the image axis, on the side that skewness and
+    time gradient show (:func:`image_parameters`), the same rule for gammas and
+    hadrons, so the angular resolution is the one lstchain's regressors can reach on
+    these parameters. The gammaness is what lstchain's forests make of the latent score
+    (:func:`lappana.simulate.separation.forest_gammaness`). ``reco_alt/az`` are
+    left to the caller (they need the pointing).
     """
     n = energy.shape[0]
-    sigma_m = model.psf_sigma_deg(energy) * _DEG_TO_M * np.where(is_gamma, 1.0, 1.8)
-    rx = src_x + sigma_m * rng.standard_normal(n)
-    ry = src_y + sigma_m * rng.standard_normal(n)
-    flip = rng.uniform(size=n) < np.where(is_gamma, model.head_tail_flip_probability(energy), 0.3)
-    rx = np.where(flip, 2.0 * image["x"] - rx, rx)
-    ry = np.where(flip, 2.0 * image["y"] - ry, ry)
+    # What a regressor makes of a measured disp: the most likely true disp, pulled from the
+    # measured value towards the typical one as much as the measurement is uncertain.
+    weight = model.DISP_SPREAD**2 / (model.DISP_SPREAD**2 + model.disp_resolution(energy) ** 2)
+    typical_m = model.typical_disp_deg(energy) * _DEG_TO_M
+    disp = np.exp(weight * np.log(image["measured_disp_m"]) + (1.0 - weight) * np.log(typical_m))
+    along = image["shown_disp_sign"] * disp
+    rx = image["x"] + along * np.cos(image["psi"])
+    ry = image["y"] + along * np.sin(image["psi"])
     dx = rx - image["x"]
     dy = ry - image["y"]
     disp_norm = np.hypot(dx, dy)
     sign = np.where(np.cos(np.arctan2(dy, dx) - image["psi"]) >= 0, 1, -1).astype(np.int64)
     longi_sign = sign  # the source lies at +sign along psi
-    gammaness = model.gammaness_from_score(score)
+    gammaness = forest_gammaness(rng, score, energy, zenith_deg)
     return {
         "log_reco_energy": np.log10(reco_energy),
         "reco_energy": reco_energy,

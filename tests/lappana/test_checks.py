@@ -41,7 +41,9 @@ def test_good_dl2(files, capsys):
     report = check_dl2(files[0])
     assert report.ok and report.exit_code == 0, report.text()
     assert report.facts["events"] == report.facts["showers"] + report.facts["pedestals"] + report.facts["flatfields"]
-    assert 1000 < report.facts["shower rate Hz"] < 2000
+    (truth,) = json.loads((files[0].parents[4] / "simulation.json").read_text())["runs"]
+    injected = truth["cosmic_trigger_rate_hz"] + truth["gamma_trigger_rate_hz"]  # before dead time
+    assert report.facts["shower rate Hz"] == pytest.approx(injected, rel=0.1)
     assert report.facts["obs_id"] == 15864
     assert main(["check-dl2", str(files[0])]) == 0
     assert "OK" in capsys.readouterr().out

@@ -31,9 +31,16 @@ def crab_global_dl3(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_rate_dl3(tmp_path_factory) -> Path:
-    """One 4-minute Crab run at LST-1-like trigger rates (lstchain's effective time needs kHz rates)."""
+    """One 4-minute Crab run at LST-1's trigger rates (lstchain's effective time needs kHz rates)."""
     return make_night_dl3(tmp_path_factory.mktemp("realrate"), n_runs=1, run_minutes=4, seed=8, source_flux=1.0,
-                          shower_rate_hz=1500.0)
+                          shower_rate_hz=None)
+
+
+@pytest.fixture(scope="session")
+def null_field_dl3(tmp_path_factory) -> Path:
+    """No source: 3 × 7 min of cosmic rays at LST-1's rate (~11 M events), for the OFF estimate's bias."""
+    return make_night_dl3(tmp_path_factory.mktemp("nullfield"), n_runs=3, run_minutes=7, seed=40, source_flux=0.0,
+                          shower_rate_hz=None)
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,14 @@ CRAB = {"source_name": "Crab", "source_ra_deg": 83.633, "source_dec_deg": 22.014
 
 
 def make_night_dl3(out: Path, *, n_runs: int, run_minutes: float, seed: int, source_flux: float,
-                   shower_rate_hz: float = 300.0, irf_set: str = "eff_gh0.70_th0.70") -> Path:
-    """Simulate a night (DL2 + IRFs), make DL3 with lappana and index it; return the DL3 folder."""
+                   shower_rate_hz: float | None = 300.0, irf_set: str = "eff_gh0.70_th0.70") -> Path:
+    """Simulate a night (DL2 + IRFs), make DL3 with lappana and index it; return the DL3 folder.
+
+    ``shower_rate_hz=None`` simulates LST-1's full cosmic-ray rate.
+    """
+    rate = {} if shower_rate_hz is None else {"shower_rate_hz": shower_rate_hz}
     night = simulate_night(out, night=dt.date(2023, 12, 7), n_runs=n_runs, run_minutes=run_minutes, seed=seed,
-                           levels=("dl2",), mc=False, irfs=True, source_flux=source_flux,
-                           shower_rate_hz=shower_rate_hz, progress=False)
+                           levels=("dl2",), mc=False, irfs=True, source_flux=source_flux, progress=False, **rate)
     dl3 = out / "DL3"
     for dl2 in night.dl2_files.values():
         make_dl3(dl2, night.irf_dirs[irf_set], dl3, **CRAB)

@@ -212,3 +212,21 @@ def test_theta2_and_skymap_commands(crab_dl3, tmp_path):
         assert hdus["SIGNIFICANCE"].data.shape == (51, 51)
     done = _cli("theta2", str(crab_dl3), "-o", str(tmp_path), "--emin", "5", "--emax", "1")
     assert done.returncode == 2 and "must be below --emax" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_without_an_energy_range_theta2_counts_above_the_default_band_and_the_report_says_so(crab_dl3, tmp_path):
+    from lappana.highlevel.analysis import COUNTING_ENERGY_RANGE_TEV
+    from lappana.highlevel.theta2 import theta2
+
+    done = _cli("report", str(crab_dl3), "-o", str(tmp_path / "out"), "--no-diagnostics", "--no-skymap")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert doc["energy_range_tev"] == list(COUNTING_ENERGY_RANGE_TEV)
+    alone = theta2(crab_dl3, n_off=3, energy_range=COUNTING_ENERGY_RANGE_TEV, **CRAB)
+    assert (doc["n_on"], doc["n_off"]) == (alone.n_on, alone.n_off)
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert f"Significance (Li & Ma eq. 17), above {COUNTING_ENERGY_RANGE_TEV[0]:g} TeV" in page
+    # everything, when asked for
+    done = _cli("report", str(crab_dl3), "-o", str(tmp_path / "all"), "--no-diagnostics", "--no-skymap", "--emin", "0")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "all" / "summary.json").read_text())["n_on"] > doc["n_on"]
