@@ -160,6 +160,12 @@ class ReportStep(Step):
         if "lightcurve" in products:
             argv += ["--lightcurve", request.lightcurve_bin]
         argv += ["--provenance", json.dumps(provenance(ctx))]
+        if request.start_from == "dl1":  # the DL2 comes from the site's lstchain: its version, if the DL2 lacks it
+            from lappana.highlevel.provenance import env_lstchain_version
+
+            version = env_lstchain_version(ctx.site.lstchain.env)
+            if version:
+                argv += ["--lstchain-version", version]
         if "diagnostics" not in products and "report" not in products:
             argv.append("--no-diagnostics")
         else:
