@@ -133,7 +133,8 @@ def _provenance_section(s: dict) -> str:
     files = sorted({r["irf_file"] for r in s["runs"] if r.get("irf_file")})
     rows.append(("IRF files used", ", ".join(files) if files else "not recorded in the DL3 files"))
     tools = s["tools"]
-    rows.append(("lstchain", f'{tools.get("lstchain", "unknown")} (from {s.get("lstchain_version_from", "–")})'))
+    found = s.get("lstchain_version_from", "–")
+    rows.append(("lstchain", f'{tools["lstchain"]} (from {found})' if tools.get("lstchain") else found))
     rows += [(name, tools[name]) for name in ("gammapy", "lappana") if name in tools]
     body = "".join(f'<tr><th class="l">{_e(k)}</th><td class="l">{_e(_plain(v))}</td></tr>' for k, v in rows)
     return f'<h2 id="provenance">How these results were made</h2><table>{body}</table>'
