@@ -72,6 +72,8 @@ def test_a_request_over_three_nights_waits_for_tonight_then_stacks_them(tmp_path
     assert summary["provenance"]["nights"] == [n.isoformat() for n in nights]
     assert summary["spectrum"]["detected"] and summary["spectrum"]["energy_band_tev"][0] == pytest.approx(0.2)
     lc = summary["lightcurve"]
+    print("night-wise flux [Crab]:", [f"{v:.3f} ± {e:.3f}" for v, e in zip(lc["crab_units"], lc["crab_units_error"])],
+          "constancy", lc["constancy"], "stacked", summary["spectrum"]["crab_units"], "σ", summary["significance"])
     assert lc["bin"] == "night" and len(lc["crab_units"]) == 3
     for truth, value, error in zip(truths, lc["crab_units"], lc["crab_units_error"]):
         injected = truth["parameters"]["source_flux_crab"]
