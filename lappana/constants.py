@@ -18,6 +18,8 @@ LST1_HEIGHT_M = 2199.89
 
 #: Reference time of lstchain's DL3 TIME column: 2018-10-01 00:00 UTC.
 MJDREFI = 58392
+#: Unix time of MJDREF (2018-10-01 00:00 UTC): DL3 TIME + this = unix seconds.
+MJDREF_UNIX = (MJDREFI - 40587) * 86400.0
 MJDREFF = 0.0
 TIME_REFERENCE = Time(MJDREFI + MJDREFF, format="mjd", scale="utc")
 

@@ -171,13 +171,20 @@ def make_dl3(
         cards = event_cards(
             run_id=run_id, summary=summary, source_name=source_name,
             source_ra_deg=source_ra_deg, source_dec_deg=source_dec_deg,
-        )
+        ) + irf_node_cards(node)
         hdus = [gti_hdu(run_id, summary), pointing_hdu(run_id, summary, zenith, azimuth, b_delta), *irf_copies]
         write_dl3(output, spools, cards, hdus)
     finally:
         for spool in spools:
             spool.remove()
     return output
+
+
+def irf_node_cards(node) -> list[tuple[str, object, str]]:
+    """EVENTS keywords naming the IRF node whose HDUs the file carries (read back by the report)."""
+    return [("IRF_FILE", node.path.name[:68], "IRF file used"),
+            ("IRF_ZEN", round(node.zenith_deg, 4), "[deg] zenith of its node"),
+            ("IRF_AZ", round(node.azimuth_deg, 4), "[deg] azimuth of its node")]
 
 
 def _run_pointing(dl2_path: Path, blocks: int = 20, rows_per_block: int = 500) -> tuple[int, float, float, float]:

@@ -83,7 +83,8 @@ def make_highlevel(
     dl2_files : list of path, optional
         DL2 files of the runs, for the diagnostics before cuts (dR/dI, all-shower rate).
     lstchain_version : str, optional
-        The lstchain version that made the DL2, recorded in summary.json.
+        The lstchain version that made the DL2 (its environment's), recorded in summary.json when the
+        DL2 files do not record one themselves.
     correlation_radius_deg : float
         Sky-map correlation radius.
     quality_cuts : QualityCuts, optional
@@ -138,8 +139,13 @@ def make_highlevel(
                 maps = make_skymap(dl3_dir, n_off=n_off, energy_range=counting,
                                    correlation_radius_deg=correlation_radius_deg, runs=runs, **source)
                 product("skymap_fits", write_skymap_fits(maps, out_dir / "skymap.fits"))
-                figures.append(("Sky maps: correlated counts, excess and significance; + source, × OFF centres, "
-                                "○ pointings", product("skymap_png", plots.plot_skymap(maps, out_dir / "skymap.png"))))
+                high = plots.theta2_cut_span(result)[1] if result is not None else None
+                path = plots.plot_skymap(maps, out_dir / "skymap.png", on_radius_deg=high ** 0.5 if high else None)
+                figures.append(("Sky maps: correlated counts, excess and significance; + source and its ON region, "
+                                "× OFF centres, ○ pointings", product("skymap_png", path)))
+                path = plots.plot_significance_histogram(maps, out_dir / "significance_histogram.png")
+                figures.append(("Sky-map significances away from the source, with the standard normal law an empty "
+                                "sky gives", product("significance_histogram_png", path)))
             except LappanaError as exc:
                 problems.append(str(exc))
         if "diagnostics" in parts:
@@ -162,12 +168,16 @@ def make_highlevel(
         problems += flux.problems
         for title, path in flux.figures:
             figures.append((title, product(path.stem + "_png", path)))
+    from lappana.highlevel.provenance import lstchain_version as find_lstchain_version
+
+    lstchain_version, version_from = find_lstchain_version(dl2_files, lstchain_version)
     products["summary"] = "summary.json"
     products["report"] = "report.html"
     kwargs = dict(source_name=source_name, source_ra_deg=source_ra_deg, source_dec_deg=source_dec_deg,
                   dl3_dir=_as_seen_from(out_dir, dl3_dir), theta2_result=result, skymaps=maps, diagnostics=diags, products=products,
                   problems=problems, lstchain_version=lstchain_version, n_off=n_off, energy_range=counting,
-                  quality_cuts=asdict(quality_cuts), flux=flux, provenance=provenance)
+                  quality_cuts=asdict(quality_cuts), flux=flux, provenance=provenance, dl3_runs=runs,
+                  lstchain_version_from=version_from)
     doc = build_summary(**kwargs)
     summary_path = write_summary_doc(out_dir, doc)
     report_path = write_report(out_dir, summary=doc, figures=figures)

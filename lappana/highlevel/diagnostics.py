@@ -1,4 +1,4 @@
-"""Run diagnostics: rates and zenith against time, gammaness and energy, cosmic-ray rate vs intensity.
+"""Run diagnostics: rates and zenith against time, gammaness (before and after cuts) and energy, dR/dI.
 
 From each DL3 file (events after the gammaness cut): event rate per minute
 against time, zenith against time, gammaness and energy distributions. From
@@ -20,14 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lappana.constants import DL2_PARAMS_KEY, EVENT_TYPE_SHOWER, MJDREFI
+from lappana.constants import DL2_PARAMS_KEY, EVENT_TYPE_SHOWER, MJDREF_UNIX
 from lappana.errors import LappanaError
 from lappana.highlevel.dl3files import Dl3Run, read_dl3_folder
 from lappana.io.hdf5 import iter_table_chunks
 from lappana.paths import parse_run_id
 
-#: Unix time of MJDREF (2018-10-01 00:00 UTC) — DL3 TIME + this = unix seconds.
-MJDREF_UNIX = (MJDREFI - 40587) * 86400.0
 #: Intensity bins (p.e.) of the dR/dI measurement and the range of its power-law fit.
 INTENSITY_EDGES = np.logspace(np.log10(50.0), np.log10(20_000.0), 25)
 FIT_RANGE_PE = (250.0, 2000.0)
@@ -69,6 +67,12 @@ class RunDiagnostics:
     energy_edges_tev: list[float]
     energy_counts: list[int]
     rate_chi2_per_dof: float | None
+    #: unix time (UTC) the DL3 ``time_min``/``zenith_time_min`` count from (the run's start)
+    start_unix: float = 0.0
+    #: unix time the DL2 ``all_time_min`` counts from (its first shower)
+    all_start_unix: float = 0.0
+    #: gammaness of every shower in the DL2 (before the gammaness cut), on ``gammaness_edges``
+    gammaness_before_cuts_counts: list[int] = field(default_factory=list)
     all_time_min: list[float] = field(default_factory=list)
     all_rate_per_min: list[float] = field(default_factory=list)
     intensity_edges_pe: list[float] = field(default_factory=list)
@@ -126,7 +130,7 @@ def diagnose_dl3_run(run: Dl3Run) -> RunDiagnostics:
         zenith_time_min=list(zen_t), zenith_deg=list(zen),
         gammaness_edges=g_edges.tolist(), gammaness_counts=g_counts.astype(int).tolist(),
         energy_edges_tev=e_edges.tolist(), energy_counts=np.histogram(run.energy_tev, e_edges)[0].tolist(),
-        rate_chi2_per_dof=_chi2_per_dof(counts),
+        rate_chi2_per_dof=_chi2_per_dof(counts), start_unix=MJDREF_UNIX + run.tstart_s,
     )
 
 
@@ -143,10 +147,14 @@ def _rate_like_mean(times, values, start, stop, step_s: float = 60.0):
 def add_dl2(diag: RunDiagnostics, dl2_path: str | Path, livetime_s: float | None = None) -> None:
     """Add the shower rate against time and dR/dI from a DL2 file (all showers before cuts)."""
     times, intensities = [], []
-    for chunk in iter_table_chunks(dl2_path, DL2_PARAMS_KEY, columns=["dragon_time", "intensity", "event_type"]):
+    gammaness = np.zeros(len(diag.gammaness_edges) - 1, dtype=np.int64)
+    for chunk in iter_table_chunks(dl2_path, DL2_PARAMS_KEY,
+                                   columns=["dragon_time", "intensity", "event_type", "gammaness"]):
         shower = chunk["event_type"] == EVENT_TYPE_SHOWER
         times.append(chunk["dragon_time"][shower])
         intensities.append(chunk["intensity"][shower])
+        gammaness += np.histogram(chunk["gammaness"][shower], diag.gammaness_edges)[0]
+    diag.gammaness_before_cuts_counts = gammaness.tolist()
     time = np.concatenate(times) if times else np.zeros(0)
     intensity = np.concatenate(intensities) if intensities else np.zeros(0)
     if time.size == 0:
@@ -155,6 +163,7 @@ def add_dl2(diag: RunDiagnostics, dl2_path: str | Path, livetime_s: float | None
     start, stop = float(time.min()), float(time.max())
     t_min, rate, _ = _rate_curve(time, start, stop)
     diag.all_time_min, diag.all_rate_per_min = t_min.tolist(), rate.tolist()
+    diag.all_start_unix = start
     live = livetime_s if livetime_s and livetime_s > 0 else stop - start
     counts, _ = np.histogram(intensity, INTENSITY_EDGES)
     dr_di = counts / np.diff(INTENSITY_EDGES) / live

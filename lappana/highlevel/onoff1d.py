@@ -143,4 +143,6 @@ def safe_band(datasets) -> u.Quantity:
 
 def night_of(time: Time) -> str:
     """The night (its evening's date, ISO) of a time at La Palma: the UTC date 12 h earlier."""
-    return (Time(time) - 12 * u.h).to_datetime().date().isoformat()
+    from lappana.highlevel.provenance import night_of_unix
+
+    return night_of_unix(float(Time(time).unix))

@@ -48,9 +48,10 @@ def _key_numbers(s: dict) -> str:
     rows = [
         ("Status", f'<span class="{"ok" if s["status"] == "ok" else "bad"}">{_e(s["status"])}</span>'),
         ("Source", f'{_e(s["source"]["name"])} (RA {s["source"]["ra_deg"]:.4f}°, Dec {s["source"]["dec_deg"]:.4f}°)'),
+        ("Night" + ("s" if len(s.get("nights") or []) > 1 else ""), _e(", ".join(s.get("nights") or []) or "–")),
         ("Runs used", f'{sum(r["used"] for r in s["runs"])} of {len(s["runs"])}'),
         ("Livetime", f'{s["livetime_s"] / 3600:.3f} h'),
-        ("Energy range of θ² and sky map", band),
+        ("Energy band of θ², the sky map and the numbers below", band),
         ("θ cut", _e(s["cuts"]["theta"])),
         ("N_on / N_off / α", f'{s["n_on"]} / {s["n_off"]} / {s["alpha"]:.4f}'),
         ("Excess", f'{s["excess"]:.1f} ± {s["excess_error"]:.1f}'),
@@ -60,6 +61,10 @@ def _key_numbers(s: dict) -> str:
     ]
     if s.get("skymap"):
         rows.append(("Sky map σ at the source", _fmt(s["skymap"].get("significance_at_source"))))
+        bg = s["skymap"].get("background_significance") or {}
+        if bg.get("n_pixels"):
+            rows.append(("Sky map σ away from the source", f'mean {bg["mean"]:.2f}, rms {bg["std"]:.2f} over '
+                                                           f'{bg["n_pixels"]} pixels (empty sky: 0 and 1)'))
     if s.get("spectrum"):
         rows.append(("Flux", flux_sentence(s["spectrum"])))
     body = "".join(f'<tr><th class="l">{k}</th><td class="l">{v}</td></tr>' for k, v in rows)
@@ -122,28 +127,56 @@ def _lightcurve_section(lc: dict | None) -> str:
             f'freedom, p = {p}.</p><table>{head}{"".join(rows)}</table>')
 
 
-def _provenance_section(pv: dict | None) -> str:
-    if not pv:
-        return ""
-    body = "".join(f'<tr><th class="l">{_e(k)}</th><td class="l">{_e(v)}</td></tr>' for k, v in pv.items())
-    return f'<h2 id="provenance">Provenance</h2><table>{body}</table>'
+#: How the caller's provenance keys are shown, in this order (other keys follow as they are).
+_PROVENANCE_LABELS = {"request_id": "Request", "nights": "Nights", "runs": "Runs", "start_from": "Started from",
+                      "cuts": "Cuts asked for", "irf_set": "IRF set", "irf_dir": "IRF folder", "models": "Models"}
+
+
+def _provenance_section(s: dict) -> str:
+    """Where the results come from: the caller's provenance, the cuts applied, the IRF node of each run, the tools."""
+    pv = dict(s.get("provenance") or {})
+    rows = [(label, pv.pop(key)) for key, label in _PROVENANCE_LABELS.items() if key in pv]
+    rows += [(key, value) for key, value in pv.items() if key != "run_nights"]
+    rows.append(("θ cut applied", s["cuts"]["theta"]))
+    files = sorted({r["irf_file"] for r in s["runs"] if r.get("irf_file")})
+    rows.append(("IRF files used", ", ".join(files) if files else "not recorded in the DL3 files"))
+    tools = s["tools"]
+    found = s.get("lstchain_version_from", "–")
+    rows.append(("lstchain", f'{tools["lstchain"]} (from {found})' if tools.get("lstchain") else found))
+    rows += [(name, tools[name]) for name in ("gammapy", "lappana") if name in tools]
+    body = "".join(f'<tr><th class="l">{_e(k)}</th><td class="l">{_e(_plain(v))}</td></tr>' for k, v in rows)
+    return f'<h2 id="provenance">How these results were made</h2><table>{body}</table>'
+
+
+def _plain(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "–" if value is None else str(value)
 
 
 def _runs_table(s: dict) -> str:
     if not s["runs"]:
         return "<p>No run.</p>"
-    head = ("<tr><th>run</th><th>used</th><th>quality</th><th>livetime [min]</th><th>zenith [°]</th>"
+    head = ("<tr><th>run</th><th>night</th><th>start [UTC]</th><th>stop [UTC]</th><th>used</th><th>quality</th>"
+            "<th>livetime [min]</th><th>zenith [°]</th>"
             "<th>N_on</th><th>N_off</th><th>α</th><th>excess</th><th>σ</th><th>CR rate / LST-1</th>"
-            '<th class="l">flags</th></tr>')
+            '<th class="l">IRF file (node zenith, azimuth)</th><th class="l">flags</th></tr>')
     rows = []
     for r in s["runs"]:
         good = r.get("good")
         quality = "–" if good is None else ('<span class="ok">good</span>' if good else '<span class="bad">flagged</span>')
+        node = r.get("irf_node")
+        irf = _e(r.get("irf_file") or "not recorded") + (
+            f' ({node["zenith_deg"]:.1f}°, {node["azimuth_deg"]:.1f}°)' if node else "")
         rows.append(
-            f'<tr><td>{r["obs_id"]}</td><td>{"yes" if r["used"] else "no"}</td><td>{quality}</td>'
+            f'<tr><td>{r["obs_id"]}</td><td>{_e(r.get("night", "–"))}</td>'
+            f'<td>{_e((r.get("tstart_utc") or "–")[11:19])}</td><td>{_e((r.get("tstop_utc") or "–")[11:19])}</td>'
+            f'<td>{"yes" if r["used"] else "no"}</td><td>{quality}</td>'
             f'<td>{r["livetime_s"] / 60:.2f}</td><td>{_fmt(r.get("mean_zenith_deg"), 1)}</td>'
             f'<td>{r["n_on"]}</td><td>{r["n_off"]}</td><td>{r["alpha"]:.3f}</td><td>{r["excess"]:.1f}</td>'
-            f'<td>{r["significance"]:.2f}</td><td>{_fmt(r.get("cosmic_ratio"))}</td>'
+            f'<td>{r["significance"]:.2f}</td><td>{_fmt(r.get("cosmic_ratio"))}</td><td class="l">{irf}</td>'
             f'<td class="l">{_e("; ".join(r.get("flags") or []))}</td></tr>')
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -168,9 +201,9 @@ def render_report(summary: dict, figures: list[tuple[str, Path]]) -> str:
         f'<h1>{_e(s["source"]["name"])}: LST-1 high-level results</h1>'
         f'<p>DL3: <code>{_e(s["dl3_dir"])}</code> — written {_e(s["created"])}</p>'
         f"{problems}<h2>Key numbers</h2>{_key_numbers(s)}{_spectrum_section(s.get('spectrum'))}"
-        f"{_lightcurve_section(s.get('lightcurve'))}<h2>Runs</h2>{_runs_table(s)}"
+        f"{_lightcurve_section(s.get('lightcurve'))}<h2 id=\"runs\">Runs</h2>{_runs_table(s)}"
         f"<h2>Figures</h2>{images or '<p>No figure could be made.</p>'}"
-        f"{_provenance_section(s.get('provenance'))}<h2>Products</h2><ul>{products}</ul><p>Tools: {tools}</p>"
+        f"{_provenance_section(s)}<h2>Products</h2><ul>{products}</ul><p>Tools: {tools}</p>"
         "</body></html>\n"
     )
 

@@ -72,11 +72,29 @@ class SkyMaps:
         x, y = self.wcs.world_to_pixel_values(ra_deg, dec_deg)
         return float(getattr(self, name)[int(np.round(y)), int(np.round(x))])
 
+    def background_significances(self) -> np.ndarray:
+        """Significances of the pixels away from the source (beyond the exclusion radius) that have background.
+
+        Without another source there, they follow the standard normal law (neighbouring
+        pixels share events within the correlation radius, so they are not independent).
+        """
+        nx, ny = self.wcs.pixel_shape
+        yy, xx = np.mgrid[0:ny, 0:nx]
+        ra, dec = self.wcs.pixel_to_world_values(xx, yy)
+        away = angular_separation(self.source_ra_deg, self.source_dec_deg, ra, dec) > self.exclusion_radius_deg
+        keep = away & (self.n_off_correlated > 0) & np.isfinite(self.significance)
+        return self.significance[keep]
+
     def summary(self) -> dict:
         """Key numbers for summary.json."""
         sig = self.significance
         finite = np.isfinite(sig)
+        away = self.background_significances()
         return {
+            "background_significance": {
+                "n_pixels": int(away.size), "mean": float(away.mean()) if away.size else None,
+                "std": float(away.std()) if away.size else None,
+                "excluded_within_deg": self.exclusion_radius_deg},
             "significance_at_source": self.value_at("significance", self.source_ra_deg, self.source_dec_deg),
             "max_significance": float(np.nanmax(sig)) if finite.any() else None,
             "correlation_radius_deg": self.correlation_radius_deg,

@@ -58,15 +58,24 @@ def build_summary(
     quality_cuts: dict | None = None,
     flux=None,
     provenance: dict | None = None,
+    dl3_runs: list | None = None,
+    lstchain_version_from: str | None = None,
 ) -> dict:
-    """Assemble the summary document (a dict that validates against the schema)."""
+    """Assemble the summary document (a dict that validates against the schema).
+
+    ``dl3_runs`` (the :class:`~lappana.highlevel.dl3files.Dl3Run` read) give each run's night,
+    UTC times and IRF node; ``lstchain_version_from`` says where ``lstchain_version`` was found.
+    """
+    from lappana.highlevel.provenance import run_record
+
     problems = list(problems or [])
     diag_by_run = {d.obs_id: d for d in diagnostics or []}
+    record_by_run = {run.obs_id: run_record(run) for run in dl3_runs or []}
     r = theta2_result
     runs = []
     for run in (r.runs if r else []):
         d = diag_by_run.get(run.obs_id)
-        runs.append({
+        runs.append({**record_by_run.get(run.obs_id, {}),
             "obs_id": run.obs_id, "used": run.used, "good": d.good if d else None, "flags": d.flags if d else [],
             "livetime_s": run.livetime_s, "n_on": run.n_on, "n_off": run.n_off, "n_off_regions": run.n_off_regions,
             "alpha": run.alpha, "excess": run.excess, "significance": run.significance,
@@ -90,6 +99,7 @@ def build_summary(
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "source": {"name": source_name, "ra_deg": float(source_ra_deg), "dec_deg": float(source_dec_deg)},
         "dl3_dir": str(dl3_dir),
+        "nights": sorted({run["night"] for run in runs if run.get("night") and run["used"]}),
         "runs": runs,
         "livetime_s": r.livetime_s if r else 0.0,
         "n_on": r.n_on if r else 0,
@@ -120,6 +130,8 @@ def build_summary(
         "lightcurve": flux.lightcurve if flux is not None else None,
         "provenance": dict(provenance) if provenance else None,
         "tools": tool_versions(lstchain_version, flux.gammapy_version if flux is not None else None),
+        "lstchain_version_from": lstchain_version_from or ("given by the caller" if lstchain_version else
+                                                           "not known: no DL2 file given records it"),
         "products": dict(products or {}),
         "problems": problems,
         "notes": notes,

@@ -23,8 +23,9 @@ from lappana.highlevel.regions import angular_separation, wobble_off_positions
 FOV_RADIUS_DEG = 2.0
 #: θ cut used when a file has no RAD_MAX and no cut is given (deg).
 FALLBACK_THETA_DEG = 0.2
-#: Default θ² axis of the histogram (deg²).
+#: Widest θ² axis of the histogram (deg²) and its bin width.
 DEFAULT_THETA2_EDGES = np.linspace(0.0, 0.3, 31)
+THETA2_STEP = 0.005
 
 
 @dataclass
@@ -140,13 +141,32 @@ def _overlapping(ra: float, dec: float, offs: np.ndarray, cut: float) -> bool:
     return bool(np.any(sep < 2 * cut))
 
 
-def _histogram_offs(run: Dl3Run, ra: float, dec: float, n_off: int, radius: float) -> np.ndarray:
-    """OFF centres of the θ² histogram: n_off, or one when circles of the histogram's full radius
+def _histogram_offs(run: Dl3Run, ra: float, dec: float, offs: np.ndarray, radius: float) -> np.ndarray:
+    """OFF centres of the θ² histogram: ``offs``, or one when circles of the histogram's full radius
     would overlap (as gammapy's ``make_theta_squared_table`` falls back)."""
-    offs = wobble_off_positions(ra, dec, run.pointing_ra_deg, run.pointing_dec_deg, n_off)
-    if n_off > 1 and _overlapping(ra, dec, offs, radius):
+    if len(offs) > 1 and _overlapping(ra, dec, offs, radius):
         return wobble_off_positions(ra, dec, run.pointing_ra_deg, run.pointing_dec_deg, 1)
     return offs
+
+
+def _free_radius(ra: float, dec: float, offs: np.ndarray) -> float:
+    """The largest radius (deg) at which the ON circle and the OFF circles ``offs`` do not overlap."""
+    centres = np.vstack([[ra, dec], offs])
+    i, j = np.triu_indices(len(centres), k=1)
+    return float(np.min(angular_separation(centres[i, 0], centres[i, 1], centres[j, 0], centres[j, 1])) / 2)
+
+
+def default_theta2_edges(runs: list[Dl3Run], ra: float, dec: float, n_off: int, theta2_cut: float | None,
+                         energy_range: tuple[float, float] | None) -> np.ndarray:
+    """θ² axis (deg²) of the histogram: 0.005 deg² bins up to 0.3 deg², or less where the OFF circles
+    of a run would overlap (its θ² OFF counts then use the very regions of its key numbers)."""
+    top = float(DEFAULT_THETA2_EDGES[-1])
+    for run in runs:
+        cut = _max_cut(run, theta2_cut, energy_range)
+        if cut < angular_separation(run.pointing_ra_deg, run.pointing_dec_deg, ra, dec) <= FOV_RADIUS_DEG:
+            top = min(top, _free_radius(ra, dec, _usable_offs(run, ra, dec, cut, n_off)) ** 2)
+    step = THETA2_STEP if top >= 4 * THETA2_STEP else top / 4
+    return np.arange(0.0, top / step + 1e-9) * step if top > 0 else np.array([0.0, top or 0.01])
 
 
 def _usable_offs(run: Dl3Run, ra: float, dec: float, cut: float, n_off: int) -> np.ndarray:
@@ -195,7 +215,7 @@ def theta2(
     theta2_cut : float, optional
         A global θ² cut in deg²; default: ``RAD_MAX`` of the files.
     theta2_edges : numpy.ndarray, optional
-        θ² histogram edges in deg² (default 0 to 0.3 in 0.01 steps).
+        θ² histogram edges in deg² (default: :func:`default_theta2_edges`).
     runs : list of Dl3Run, optional
         Runs already read (skips reading ``dl3_dir``).
 
@@ -209,7 +229,12 @@ def theta2(
         raise LappanaError("The θ² cut must be positive, in deg² (for example 0.04).")
     energy_range = _check_energy_range(energy_range)
     runs = read_dl3_folder(dl3_dir) if runs is None else runs
-    edges = np.asarray(DEFAULT_THETA2_EDGES if theta2_edges is None else theta2_edges, dtype=float)
+    # given edges: the histogram's OFF regions are gammapy's make_theta_squared_table's (n_off, or one where
+    # they overlap); default edges stop before the key numbers' OFF regions overlap, and use those
+    like_gammapy = theta2_edges is not None
+    if theta2_edges is None:
+        theta2_edges = default_theta2_edges(runs, source_ra_deg, source_dec_deg, n_off, theta2_cut, energy_range)
+    edges = np.asarray(theta2_edges, dtype=float)
     hist_on = np.zeros(edges.size - 1, dtype=np.int64)
     hist_off = np.zeros(edges.size - 1, dtype=np.int64)
     problems: list[str] = []
@@ -218,7 +243,7 @@ def theta2(
     selections: list[_Selection] = []
     for run in runs:
         counts, selection = _count_run(run, source_ra_deg, source_dec_deg, n_off, energy_range, theta2_cut,
-                                       edges, hist_on, hist_off, problems, notes)
+                                       edges, hist_on, hist_off, problems, notes, like_gammapy)
         per_run.append(counts)
         if selection is not None:
             selections.append(selection)
@@ -258,7 +283,8 @@ def theta2(
     )
 
 
-def _count_run(run, ra, dec, n_off, energy_range, theta2_cut, edges, hist_on, hist_off, problems, notes):
+def _count_run(run, ra, dec, n_off, energy_range, theta2_cut, edges, hist_on, hist_off, problems, notes,
+               like_gammapy=False):
     offset = float(angular_separation(run.pointing_ra_deg, run.pointing_dec_deg, ra, dec))
     cut = _max_cut(run, theta2_cut, energy_range)
     offs = _usable_offs(run, ra, dec, cut, n_off)
@@ -296,7 +322,8 @@ def _count_run(run, ra, dec, n_off, energy_range, theta2_cut, edges, hist_on, hi
     off = np.zeros(rra.size, dtype=np.int64)
     for off_ra, off_dec in offs:
         off += angular_separation(off_ra, off_dec, rra, rdec) <= theta_cut
-    hist_offs = _histogram_offs(run, ra, dec, n_off, float(np.sqrt(edges[-1])))
+    asked = wobble_off_positions(ra, dec, run.pointing_ra_deg, run.pointing_dec_deg, n_off) if like_gammapy else offs
+    hist_offs = _histogram_offs(run, ra, dec, asked, float(np.sqrt(edges[-1])))
     counts.histogram_alpha = 1.0 / len(hist_offs)
     for off_ra, off_dec in hist_offs:
         hist_off += np.histogram(angular_separation(off_ra, off_dec, rra, rdec) ** 2, edges)[0]

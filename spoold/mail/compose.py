@@ -172,9 +172,13 @@ def _request_lines(folder: Folder) -> list[str]:
         if req.get("ra_deg") is not None and req.get("dec_deg") is not None:
             where = f" (RA {float(req['ra_deg']):.3f} deg, Dec {float(req['dec_deg']):.3f} deg)"
         lines.append(f"  Source:    {req['source']}{where}")
-    if req.get("night"):
+    nights = folder.state.get("nights") or []  # resolved night by night (a request with 'nights')
+    if len(nights) > 1:
+        lines.append(f"  Nights:    {', '.join(f'{n[:4]}-{n[4:6]}-{n[6:]}' for n in nights)}")
+    elif req.get("night"):
         lines.append(f"  Night:     {req['night']}")
-    lines.append(f"  Runs:      {', '.join(str(r) for r in runs) if runs else 'every run of the source that night'}")
+    every = "every run of the source those nights" if len(nights) > 1 else "every run of the source that night"
+    lines.append(f"  Runs:      {', '.join(str(r) for r in runs) if runs else every}")
     if req.get("start_from"):
         lines.append(f"  Start:     {str(req['start_from']).upper()}")
     if cuts:

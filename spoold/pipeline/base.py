@@ -42,14 +42,23 @@ class Context:
 
     @property
     def night(self) -> str | None:
-        """The night as ``YYYYMMDD`` (resolved), or None."""
+        """The night as ``YYYYMMDD`` of a one-night request (resolved), or None."""
         return self.state.get("night")
 
+    @property
+    def nights(self) -> list[str]:
+        """Every night (``YYYYMMDD``) the resolved runs come from, in order."""
+        return list(self.state.get("nights") or ([self.night] if self.night else []))
+
+    def night_of_run(self, run: int) -> str | None:
+        """The night (``YYYYMMDD``) a resolved run belongs to, or None when unknown."""
+        return (self.state.get("run_nights") or {}).get(str(int(run))) or self.night
+
     def data_path(self, level: str, run: int) -> Path:
-        """Return the site's DL1 or DL2 file of a run (searching nights when none is known)."""
+        """Return the site's DL1 or DL2 file of a run, in its night's folder (searching nights when none is known)."""
         pattern = self.site.data.dl1_pattern if level == "dl1" else self.site.data.dl2_pattern
         values = {"data_root": self.site.data.data_root, "run": int(run)}
-        night = self.night
+        night = self.night_of_run(run)
         if night:
             return Path(pattern.format(night=night, **values))
         matches = sorted(glob.glob(pattern.format(night="*", **values)))
@@ -115,6 +124,7 @@ class Step:
         return None
 
 
-def night_of(request: Any) -> str | None:
-    """Return the request's night as ``YYYYMMDD`` or None."""
-    return night_folder(request.night) if getattr(request, "night", None) else None
+def nights_of(request: Any) -> list[str]:
+    """Return every night of the request as ``YYYYMMDD`` (``night`` or ``nights``), in order."""
+    nights = getattr(request, "nights", ()) or ((request.night,) if getattr(request, "night", None) else ())
+    return [night_folder(n) for n in nights]

@@ -1,4 +1,4 @@
-"""The ``resolve`` step: which runs, where their data are, and whether to wait for them.
+"""The ``resolve`` step: which runs of which nights, where their data are, and whether to wait for them.
 
 Runs in the daemon itself (it only reads a catalogue and looks at files).
 LSTOSA writes DL1 during the morning after a night, so a request may arrive
@@ -13,7 +13,8 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spoold.pipeline.base import Context, night_of
+from spoold.pipeline.base import Context, nights_of
+from spoold.request.nights import tonight
 from spoold.request.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 
 
@@ -22,7 +23,8 @@ class Resolution:
     """What ``resolve`` found.
 
     ``error`` set: the request fails with that sentence. ``missing`` non-empty:
-    wait for those files. Otherwise ``runs`` and ``inputs`` are complete.
+    wait for those files. Otherwise ``runs`` and ``inputs`` are complete, and
+    ``run_nights`` says which night (``YYYYMMDD``) each run belongs to.
     """
 
     night: str | None
@@ -30,6 +32,8 @@ class Resolution:
     inputs: dict[int, str] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     error: str | None = None
+    nights: tuple[str, ...] = ()
+    run_nights: dict[int, str] = field(default_factory=dict)
 
 
 def _source_names(ctx: Context) -> list[str]:
@@ -41,34 +45,72 @@ def _source_names(ctx: Context) -> list[str]:
     return names
 
 
-def resolve(ctx: Context) -> Resolution:
-    """Find the request's runs and their input files (DL1, or DL2 with ``start_from: dl2``)."""
+def _iso(night: str) -> str:
+    return f"{night[:4]}-{night[4:6]}-{night[6:]}"
+
+
+def _runs_by_night(ctx: Context, nights: list[str]) -> tuple[dict[int, str], list[str], str | None]:
+    """Each run's night from the nights' run catalogues: (run → night, catalogues still missing, error).
+
+    A catalogue not there yet is waited for, except for a past night of a
+    ``{from, to}`` range (a night without observations has none). A night of a
+    range without runs of the source is skipped; a night asked for by name must have some.
+    """
     request = ctx.request
-    night = night_of(request)
-    if request.runs:
-        runs = tuple(int(r) for r in request.runs)
-    else:
-        if night is None:
-            return Resolution(None, error="The request names neither a night nor runs: give night: YYYY-MM-DD.")
+    runs: dict[int, str] = {}
+    missing: list[str] = []
+    latest = tonight(ctx.now).strftime("%Y%m%d")
+    asked = set(int(r) for r in request.runs or ())
+    for night in nights:
         catalog = ctx.site.data.run_catalog_path(night)
         try:
             entries = read_run_catalog(catalog)
         except FileNotFoundError:
-            return Resolution(night, missing=(str(catalog),))
+            if not (request.nights_range and night < latest):
+                missing.append(str(catalog))
+            continue
         except RunCatalogError as error:
-            return Resolution(night, error=str(error))
-        runs = tuple(
-            runs_of_source(entries, names=_source_names(ctx), ra_deg=request.ra_deg, dec_deg=request.dec_deg)
-        )
-        if not runs:
-            return Resolution(
-                night,
-                error=(
-                    f"The run catalogue {catalog.name} lists no run of {request.source_name} on the night "
-                    f"{night}: check the source and the night, or give runs: [...]."
-                ),
-            )
-    resolved = Context(ctx.site, request, ctx.folder, {**ctx.state, "night": night}, ctx.products)
+            return {}, [], str(error)
+        if asked:
+            found = [e.run_id for e in entries if e.run_id in asked]
+        else:
+            found = runs_of_source(entries, names=_source_names(ctx), ra_deg=request.ra_deg, dec_deg=request.dec_deg)
+        if not found and not request.nights_range and not asked:
+            return {}, [], (f"The run catalogue {catalog.name} lists no run of {request.source_name} on the night "
+                            f"{_iso(night)}: check the source and the night{'s' if len(nights) > 1 else ''}, or give "
+                            "runs: [...].")
+        runs.update({int(r): night for r in found})
+    if missing:
+        return runs, missing, None
+    if asked - set(runs):
+        left = ", ".join(str(r) for r in sorted(asked - set(runs))[:6])
+        return {}, [], f"Run(s) {left} are in no run catalogue of the nights {', '.join(map(_iso, nights))}."
+    if not runs:
+        return {}, [], (f"No night from {_iso(nights[0])} to {_iso(nights[-1])} has a run of {request.source_name} "
+                        "in its run catalogue: check the source and the nights.")
+    return runs, [], None
+
+
+def resolve(ctx: Context) -> Resolution:
+    """Find the request's runs, night by night, and their input files (DL1, or DL2 with ``start_from: dl2``)."""
+    request = ctx.request
+    nights = nights_of(request)
+    single = nights[0] if len(nights) == 1 and not request.nights_range else None
+    if not nights and not request.runs:
+        return Resolution(None, error="The request names neither a night nor runs: give night: YYYY-MM-DD.")
+    if (single and request.runs) or not nights:
+        run_nights = {int(r): single for r in request.runs} if single else {}
+    else:
+        run_nights, waiting, error = _runs_by_night(ctx, nights)
+        if error:
+            return Resolution(single, error=error, nights=tuple(nights))
+        if waiting:
+            return Resolution(single, missing=tuple(waiting), nights=tuple(nights))
+    runs = tuple(sorted(run_nights)) if run_nights else tuple(int(r) for r in request.runs)
+    used = tuple(n for n in nights if n in set(run_nights.values()))
+    resolved = Context(ctx.site, request, ctx.folder,
+                       {**ctx.state, "night": single, "run_nights": {str(k): v for k, v in run_nights.items() if v}},
+                       ctx.products)
     level = request.start_from
     inputs, missing = {}, []
     for run in runs:
@@ -77,7 +119,7 @@ def resolve(ctx: Context) -> Resolution:
             inputs[run] = str(path)
         else:
             missing.append(str(path))
-    return Resolution(night, runs, inputs, tuple(missing))
+    return Resolution(single, runs, inputs, tuple(missing), nights=used, run_nights=run_nights)
 
 
 def wait_deadline(since_iso: str, hours: float) -> _dt.datetime:

@@ -175,11 +175,15 @@ class Runner:
             return "waiting"
         resumed = state.get("waiting") is not None
         state["runs"] = list(found.runs)
+        state["nights"] = list(found.nights)
+        state["run_nights"] = {str(k): v for k, v in found.run_nights.items() if v}
         state["inputs"] = {str(k): v for k, v in found.inputs.items()}
         state["waiting"] = None
         state["state"] = "running"
         rec["status"] = "done"
         rec["note"] = f"{len(found.runs)} run(s): {', '.join(str(r) for r in found.runs)}"
+        if len(found.nights) > 1:
+            rec["note"] += f" of {len(found.nights)} nights ({', '.join(found.nights)})"
         rec["finished"] = st.now_iso()
         if resumed:
             self.services.emit(ctx.folder, state, "resumed", step="resolve", detail="the input data are there")

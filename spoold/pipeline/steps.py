@@ -160,6 +160,12 @@ class ReportStep(Step):
         if "lightcurve" in products:
             argv += ["--lightcurve", request.lightcurve_bin]
         argv += ["--provenance", json.dumps(provenance(ctx))]
+        if request.start_from == "dl1":  # the DL2 comes from the site's lstchain: its version, if the DL2 lacks it
+            from lappana.highlevel.provenance import env_lstchain_version
+
+            version = env_lstchain_version(ctx.site.lstchain.env)
+            if version:
+                argv += ["--lstchain-version", version]
         if "diagnostics" not in products and "report" not in products:
             argv.append("--no-diagnostics")
         else:
@@ -176,7 +182,9 @@ def provenance(ctx: Context) -> dict:
     """What spoold knows of where a request's DL3 comes from, for summary.json."""
     request = ctx.request
     irf = ctx.site.irf_root_for(request.start_from) / request.irf_set_name
-    return {"request_id": ctx.folder.name, "night": ctx.state.get("night"), "runs": ctx.runs,
+    iso = [f"{n[:4]}-{n[4:6]}-{n[6:]}" for n in ctx.nights]
+    return {"request_id": ctx.folder.name, "nights": iso, "runs": ctx.runs,
+            "run_nights": {str(r): ctx.night_of_run(r) for r in ctx.runs if ctx.night_of_run(r)},
             "start_from": request.start_from, "cuts": request.cuts.as_dict(), "irf_set": request.irf_set_name,
             "irf_dir": str(irf), "models": str(ctx.site.lstchain.models) if request.start_from == "dl1" else None}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spoold.request.model import Cuts
+from spoold.request.nights import FIRST_NIGHT, NightsAsked, check_nights, check_nights_runs, tonight
 from spoold.request.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 from spoold.request.yamlsafe import LoadedYaml
 
@@ -22,23 +23,6 @@ if TYPE_CHECKING:
     from spoold.site import Site
 
 __all__ = ["tonight", "ResolvedSource", "check_request", "FIRST_NIGHT"]
-
-#: LST-1's first observations (inauguration in October 2018): no earlier night has data.
-FIRST_NIGHT = _dt.date(2018, 10, 1)
-
-
-def tonight(now: _dt.datetime) -> _dt.date:
-    """Return the date that names the night of ``now``: its evening's date in UTC.
-
-    Parameters
-    ----------
-    now : datetime
-        An aware datetime (a naive one is taken as UTC).
-    """
-    if now.tzinfo is not None:
-        now = now.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-    return (now - _dt.timedelta(hours=12)).date()
-
 
 @dataclass(frozen=True)
 class ResolvedSource:
@@ -72,35 +56,6 @@ def resolve_source(loaded: LoadedYaml, site: "Site") -> tuple[ResolvedSource | N
         f"{_at(loaded, 'source')}the source '{name}' is not in the site's source catalogue"
         f"{hint} For another source give its coordinates with 'ra' and 'dec' (degrees)."
     ]
-
-
-def check_night(loaded: LoadedYaml, now: _dt.datetime) -> tuple[_dt.date | None, list[str]]:
-    """Parse 'night' and check it is a real date, after LST-1 began, not after tonight."""
-    text = loaded.data.get("night")
-    if text is None:
-        if "runs" not in loaded.data:
-            return None, [
-                "'night' is missing: without 'runs', give the night to analyse as YYYY-MM-DD "
-                "(the date its evening began), for example 'night: 2023-12-07'."
-            ]
-        return None, []
-    at = _at(loaded, "night")
-    try:
-        night = _dt.date.fromisoformat(text)
-    except ValueError:
-        return None, [f"{at}'night' {text} is not a real date; write it as YYYY-MM-DD."]
-    latest = tonight(now)
-    if night > latest:
-        return None, [
-            f"{at}'night' {text} is later than tonight ({latest.isoformat()}); LST-1 has not "
-            "observed it yet (a night is named by the date its evening began)."
-        ]
-    if night < FIRST_NIGHT:
-        return None, [
-            f"{at}'night' {text} is before LST-1's first observations ({FIRST_NIGHT:%B %Y}); "
-            "check the year."
-        ]
-    return night, []
 
 
 def _run_list(runs: list[int]) -> str:
@@ -240,8 +195,8 @@ def check_request(
     now: _dt.datetime,
     products: tuple[str, ...],
     bad: set[str] = frozenset(),
-) -> tuple[ResolvedSource | None, _dt.date | None, list[str]]:
-    """Run every check whose fields passed the schema; return the source, the night, sentences.
+) -> tuple[ResolvedSource | None, NightsAsked, list[str]]:
+    """Run every check whose fields passed the schema; return the source, the nights asked for, sentences.
 
     Parameters
     ----------
@@ -255,20 +210,22 @@ def check_request(
         Top-level keys the schema found wrong (``"*"``: all); checks reading them are skipped.
     """
     if "*" in bad:
-        return None, None, []
+        return None, NightsAsked(), []
 
     def clean(*keys: str) -> bool:
         return not bad.intersection(keys)
 
-    source, night, errors = None, None, []
+    source, asked, errors = None, NightsAsked(), []
     if clean("source", "ra", "dec"):
         source, found = resolve_source(loaded, site)
         errors += found
-    if clean("night", "runs"):
-        night, found = check_night(loaded, now)
+    if clean("night", "nights", "runs"):
+        asked, found = check_nights(loaded, now)
         errors += found
-        if night is not None:
-            errors += check_runs(loaded, site, night, now, source)
+        if asked.night is not None:
+            errors += check_runs(loaded, site, asked.night, now, source)
+        elif asked.nights and not found:
+            errors += check_nights_runs(loaded, site, asked, now, source)
     if clean("start_from", "products"):
         errors += check_products(loaded)
     if clean("energy_range", "lightcurve", "products"):
@@ -277,4 +234,4 @@ def check_request(
         errors += check_irf_set(loaded, site, products)
     if clean("output"):
         errors += check_output(loaded, site)
-    return source, night, errors
+    return source, asked, errors

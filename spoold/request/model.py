@@ -78,7 +78,13 @@ class Request:
     ra_deg, dec_deg : float
         ICRS coordinates of the source in degrees (given, or from the catalogue).
     night : datetime.date or None
-        The night (its evening's date).
+        The night (its evening's date) of a one-night request (``night:``); None with ``nights:``.
+    nights : tuple of datetime.date
+        Every night the request covers, in order: ``(night,)``, the ``nights`` listed, or every
+        night of a ``nights: {from, to}`` range; empty when only ``runs`` are given.
+    nights_range : bool
+        True when the nights are a ``{from, to}`` range: a past night of the range without runs
+        of the source is skipped (a listed night must have some).
     runs : tuple of int or None
         The runs asked for; None means every run of the source that night.
     start_from : {"dl1", "dl2"}
@@ -111,6 +117,8 @@ class Request:
     output: Path | None = None
     energy_range: tuple[float | None, float | None] | None = None
     lightcurve_bin: str = "20 min"
+    nights: tuple[_dt.date, ...] = ()
+    nights_range: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -35,7 +35,7 @@ def _products(data: dict) -> tuple[str, ...]:
     return tuple(p for p in PRODUCTS if p in asked)
 
 
-def _build(loaded: LoadedYaml, source, night, products) -> Request:
+def _build(loaded: LoadedYaml, source, asked, products) -> Request:
     """Make the Request of a request that passed every check."""
     data = loaded.data
     slurm = data.get("slurm", {})
@@ -43,7 +43,9 @@ def _build(loaded: LoadedYaml, source, night, products) -> Request:
         source_name=source.name,
         ra_deg=source.ra_deg,
         dec_deg=source.dec_deg,
-        night=night,
+        night=asked.night,
+        nights=asked.nights,
+        nights_range=asked.is_range,
         runs=tuple(int(r) for r in data["runs"]) if "runs" in data else None,
         start_from=data.get("start_from", "dl1"),
         cuts=cuts_of(data),
@@ -94,11 +96,11 @@ def parse_request(raw: bytes, *, site: "Site", now: _dt.datetime | None = None) 
         raise RequestRejected(_capped(problem.errors)) from None
     errors, bad = schema_report("request", loaded.data, loaded)
     products = _products(loaded.data) if "products" not in bad else ()
-    source, night, more = check_request(loaded, site, now, products, bad)
+    source, asked, more = check_request(loaded, site, now, products, bad)
     errors = sort_sentences(errors + more)
     if errors:
         raise RequestRejected(_capped(errors))
-    return _build(loaded, source, night, products)
+    return _build(loaded, source, asked, products)
 
 
 def request_errors(raw: bytes, *, site: "Site", now: _dt.datetime | None = None) -> list[str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from hostile_cases import prepared_site
+from spoold.pipeline.base import Context
 from spoold.pipeline.steps import ReportStep
 from spoold.request import parse_request, request_errors
 
@@ -29,11 +29,12 @@ def test_flux_keys_become_the_request_and_the_report_arguments(site):
     assert request.products == ("dl3", "spectrum", "lightcurve", "report")
     assert request.energy_range == (0.2, 10) and request.lightcurve_bin == "night"
 
-    ctx = SimpleNamespace(request=request, site=site, products=Path("/tmp/products"), runs=[15864, 15865],
-                          folder=Path("/spool/running/r-1"), state={"night": "20231207"})  # what ReportStep reads
+    ctx = Context(site, request, Path("/spool/running/r-1"), {"night": "20231207", "runs": [15864, 15865]},
+                  Path("/tmp/products"))
     argv = ReportStep().tasks(ctx)[0].argv
     provenance = json.loads(argv[argv.index("--provenance") + 1])
     assert provenance["request_id"] == "r-1" and provenance["runs"] == [15864, 15865]
+    assert provenance["nights"] == ["2023-12-07"] and provenance["run_nights"] == {"15864": "20231207", "15865": "20231207"}
     assert provenance["irf_set"] == "eff_gh0.70_th0.70" and provenance["irf_dir"].endswith("eff_gh0.70_th0.70")
     assert ["--emin", "0.2", "--emax", "10"] == [a for a in argv if a in ("--emin", "--emax", "0.2", "10")]
     assert "--spectrum" in argv and argv[argv.index("--lightcurve") + 1] == "night"

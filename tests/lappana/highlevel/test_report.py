@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import re
@@ -93,6 +94,42 @@ def test_summary_and_report_carry_the_flux_its_band_and_the_provenance(crab_repo
         assert words in page, words
 
 
+def test_summary_and_report_say_what_they_are(crab_report, crab_dl3):
+    """Night, UTC times and IRF node of each run, lstchain's version and where it was found, the band of each number."""
+    truth = json.loads((crab_dl3.parent / "simulation.json").read_text())
+    doc = json.loads(crab_report.summary.read_text())
+    assert doc["nights"] == [truth["night"]]
+    for run, injected in zip(doc["runs"], truth["runs"]):
+        assert run["night"] == truth["night"] and run["irf_file"].startswith("irf_")
+        start = dt.datetime.fromisoformat(run["tstart_utc"].replace("Z", "+00:00")).timestamp()
+        assert abs(start - injected["tstart_unix"]) < 60  # the first shower of the simulated run, in UTC
+        assert abs(run["irf_node"]["zenith_deg"] - injected["mean_zenith_deg"]) < 10
+    assert doc["tools"]["lstchain"] == "0.12.3"  # simulated DL2 records none: the version given is used
+    assert doc["lstchain_version_from"] == "the lstchain environment that made the DL2"
+    assert doc["energy_range_tev"] == [0.2, 100.0] and doc["spectrum"]["energy_band_tev"][0] == pytest.approx(0.2)
+    background = doc["skymap"]["background_significance"]
+    assert background["n_pixels"] > 1000 and abs(background["mean"]) < 0.5 and 0.6 < background["std"] < 1.4
+    assert "significance_histogram_png" in doc["products"]
+    page = crab_report.report.read_text()
+    for words in ('<h2 id="runs">', "start [UTC]", "How these results were made", "IRF files used",
+                  "lstchain</th><td class=\"l\">0.12.3 (from the lstchain environment", "0.2–100 TeV (reconstructed)",
+                  "Sky map σ away from the source", truth["night"], "r-test-1"):
+        assert words in page, words
+
+
+def test_theta2_histogram_has_the_alpha_of_the_key_numbers_and_stops_before_off_regions_overlap(crab_dl3):
+    from lappana.highlevel.theta2 import theta2
+
+    result = theta2(crab_dl3, n_off=3, energy_range=(0.2, 100.0), **CRAB)
+    assert result.theta2_alpha == pytest.approx(result.alpha) == pytest.approx(1 / 3)
+    # three OFF regions at a 0.4° wobble are 2·0.4·sin 45° = 0.566° from the ON centre: circles up to 0.283°
+    assert 0.05 <= result.theta2_edges_deg2[-1] <= 0.283**2
+    assert sum(result.theta2_on) >= result.n_on  # the histogram spans the θ cut
+    # all energies: RAD_MAX reaches beyond 0.283° at the lowest, so fewer OFF regions, for both alike
+    wide = theta2(crab_dl3, n_off=3, **CRAB)
+    assert wide.theta2_alpha == pytest.approx(wide.alpha) and wide.alpha > 1 / 3 and wide.notes
+
+
 def test_schema_rejects_a_summary_without_significance(crab_report):
     import jsonschema
 
@@ -134,8 +171,11 @@ def test_report_in_headless_chromium(crab_report, chromium, tmp_path):
     for complete, width, height, colours in images:
         assert complete == "true" and int(width) > 0 and int(height) > 0
         assert int(colours) > 5, "an image is blank"
-    for section in ("spectrum", "lightcurve", "provenance"):
+    for section in ("spectrum", "lightcurve", "provenance", "runs"):
         assert re.search(f'<h2 id="{section}">[^<]+</h2>', done.stdout), section
+    for caption in ("Sky-map significances away from the source", "θ² distribution", "+ source and its ON region"):
+        assert re.search(f"<figcaption>[^<]*{re.escape(caption)}", done.stdout), caption
+    assert re.search(r"<th>start \[UTC\]</th>", done.stdout) and "IRF files used" in done.stdout
     console = _console_lines(done.stderr)
     assert len(console) == 1 and "probe-control" in console[0], console  # the capture works and nothing else logged
 
