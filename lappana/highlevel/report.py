@@ -51,7 +51,7 @@ def _key_numbers(s: dict) -> str:
         ("Night" + ("s" if len(s.get("nights") or []) > 1 else ""), _e(", ".join(s.get("nights") or []) or "–")),
         ("Runs used", f'{sum(r["used"] for r in s["runs"])} of {len(s["runs"])}'),
         ("Livetime", f'{s["livetime_s"] / 3600:.3f} h'),
-        ("Energy band of θ², the sky map and the numbers below", band),
+        ("Energy band of θ², the sky map and the numbers below", f"{band} (reconstructed)"),
         ("θ cut", _e(s["cuts"]["theta"])),
         ("N_on / N_off / α", f'{s["n_on"]} / {s["n_off"]} / {s["alpha"]:.4f}'),
         ("Excess", f'{s["excess"]:.1f} ± {s["excess_error"]:.1f}'),
