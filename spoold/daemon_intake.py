@@ -204,6 +204,7 @@ def _summary(request: Any) -> dict[str, Any]:
         "ra_deg": request.ra_deg,
         "dec_deg": request.dec_deg,
         "night": request.night.isoformat() if request.night else None,
+        "nights": [night.isoformat() for night in request.nights],
         "runs": list(request.runs) if request.runs else None,
         "start_from": request.start_from,
         "cuts": request.cuts.as_dict(),

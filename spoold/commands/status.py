@@ -41,17 +41,25 @@ def _row(where: str, folder: Path, aside: bool = False) -> dict[str, Any]:
         "step": state.get("step"),
         "progress": (st.progress(state) or None) if where in ("running", "hold") else None,
         "source": request.get("source"),
-        "night": request.get("night"),
+        "night": request.get("night") or _nights_text(request.get("nights")),
+        "nights": list(request.get("nights") or ([request["night"]] if request.get("night") else [])),
         "runs": len(state.get("runs") or request.get("runs") or []) or None,
         "submitter": state.get("submitter"),
         "updated": state.get("updated"),
     }
 
 
+def _nights_text(nights: list[str] | None) -> str | None:
+    """A several-night request's nights in a table cell: ``2023-12-05…2023-12-07 (3)``."""
+    if not nights:
+        return None
+    return nights[0] if len(nights) == 1 else f"{nights[0]}…{nights[-1]} ({len(nights)})"
+
+
 def _incoming_row(name: str) -> dict[str, Any]:
     """A file not claimed yet: it has no id until the daemon takes it."""
     return {"id": None, "file": name, "state": "incoming", "folder": "incoming", "step": None, "progress": None,
-            "source": None, "night": None, "runs": None, "submitter": None, "updated": None}
+            "source": None, "night": None, "nights": [], "runs": None, "submitter": None, "updated": None}
 
 
 def table(spool: Spool, states: list[str] | None) -> list[dict[str, Any]]:
@@ -100,7 +108,9 @@ def detail(spool: Spool, request_id: str) -> str:
         lines += [f"          {line}" for line in aside.splitlines()]
     if request:
         lines.append(f"source    {request.get('source')} (RA {request.get('ra_deg')}, Dec {request.get('dec_deg')})")
-        lines.append(f"night     {request.get('night') or '(the nights of the runs named)'}   "
+        nights = request.get("nights") or []
+        when = request.get("night") or (", ".join(nights) if nights else "(the nights of the runs named)")
+        lines.append(f"{'nights' if len(nights) > 1 else 'night '}    {when}   "
                      f"start from {request.get('start_from')}   "
                      f"IRF set {request.get('irf_set')}")
         lines.append(f"products  {', '.join(request.get('products') or [])}")

@@ -117,3 +117,23 @@ def test_an_action_on_a_request_still_in_incoming_with_no_daemon_is_left_at_once
         assert asked.returncode == 0, asked.stderr
         assert "no daemon serves" in asked.stdout and "has not answered" not in asked.stdout
         assert (spool.root / "control" / f"{rid}.{action}").is_file()
+
+
+def test_status_shows_every_night_of_a_several_night_request(tmp_path: Path) -> None:
+    """A request with ``nights:`` has no single ``night``: status names its nights, in the table and the detail."""
+    from spoold import state as st
+    from spoold.spool import Spool as Folders
+
+    folders = Folders(tmp_path / "spool")
+    folders.init()
+    rid = "20261202-120000-crab-0a1b"
+    folder = folders.dir("pending") / rid
+    folder.mkdir()
+    nights = ["2023-12-05", "2023-12-06", "2023-12-07"]
+    st.save(folder, st.new_state(rid, request={"source": "Crab", "night": None, "nights": nights,
+                                               "products": ["dl3"]}))
+    row = json.loads(spool_cmd("status", "--json", "--spool", str(folders.root), cwd=tmp_path).stdout)
+    row = row[0] if isinstance(row, list) else next(r for r in row["requests"] if r["id"] == rid)
+    assert row["nights"] == nights and row["night"] == "2023-12-05…2023-12-07 (3)"
+    detail = spool_cmd("status", rid, "--spool", str(folders.root), cwd=tmp_path).stdout
+    assert "nights    2023-12-05, 2023-12-06, 2023-12-07" in detail
