@@ -12,7 +12,14 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Folder(str, Enum):
+class _Text(str, Enum):
+    """An enum whose members print as their text (``f"{Folder.DONE}"`` is ``done``)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Folder(_Text):
     """The spool's state folders, in the order a request moves through them."""
 
     INTAKE = "intake"
@@ -25,11 +32,8 @@ class Folder(str, Enum):
     CANCELLED = "cancelled"
     CORRUPT = "corrupt"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class RequestState(str, Enum):
+class RequestState(_Text):
     """What ``state.json``'s ``state`` says."""
 
     PENDING = "pending"
@@ -41,11 +45,8 @@ class RequestState(str, Enum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class StepStatus(str, Enum):
+class StepStatus(_Text):
     """What a step's ``status`` in ``state.json`` says."""
 
     PENDING = "pending"
@@ -56,8 +57,6 @@ class StepStatus(str, Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
-    def __str__(self) -> str:
-        return self.value
 
 
 #: the folder a request in each state belongs in (waiting requests stay in running/)
