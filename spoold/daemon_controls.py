@@ -20,6 +20,7 @@ from pathlib import Path
 
 from spoold import state as st
 from spoold.spool import ID_RE, write_json
+from spoold.states import Folder, RequestState, StepStatus
 
 log = logging.getLogger("spoold")
 
@@ -40,7 +41,7 @@ class ActionAnswer:
 
 def said_state(folder: str) -> str:
     """The state a person reads for a state folder: ``hold`` is ``held``, the others their name."""
-    return "held" if folder == "hold" else folder
+    return RequestState.HELD.value if folder == Folder.HOLD else folder
 
 
 def _refused(message: str) -> ActionAnswer:
@@ -97,54 +98,54 @@ class ControlsMixin:
         return actions[action](request_id, where, folder, state)
 
     def _cancel(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
-        if where not in ("pending", "running", "hold"):
+        if where not in (Folder.PENDING, Folder.RUNNING, Folder.HOLD):
             return _refused(f"{request_id} is {said_state(where)}: only pending, running or held requests "
                             "can be cancelled.")
         for _name, rec in self.runner.in_flight(state):
             if rec.get("handle"):
                 self.executor.cancel(rec["handle"])
-            rec["status"] = "cancelled"
+            rec["status"] = StepStatus.CANCELLED
             for task in (rec.get("tasks") or {}).values():  # what they were last seen doing no longer holds
                 if task.get("state") in ("queued", "running"):
                     task.update(state="cancelled", detail="cancelled by spool cancel")
-        state["state"] = "cancelled"
+        state["state"] = RequestState.CANCELLED
         self.emit(folder, state, "cancelled", step=state.get("step"), detail="cancelled by spool cancel")
         st.save(folder, state)
-        self.spool.move(request_id, where, "cancelled")
+        self.spool.move(request_id, where, Folder.CANCELLED)
         return ActionAnswer(True, f"{request_id} is cancelled.")
 
     def _hold(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
-        if where == "pending" or (where == "running" and not self.runner.in_flight(state)):
-            state["held_from"], state["state"], state["hold_requested"] = where, "held", False
+        if where == Folder.PENDING or (where == Folder.RUNNING and not self.runner.in_flight(state)):
+            state["held_from"], state["state"], state["hold_requested"] = where, RequestState.HELD, False
             self.emit(folder, state, "held", detail=f"held while {where}")
             st.save(folder, state)
-            self.spool.move(request_id, where, "hold")
+            self.spool.move(request_id, where, Folder.HOLD)
             return ActionAnswer(True, f"{request_id} is held; 'spool release {request_id}' lets it go on.")
-        if where == "running":
+        if where == Folder.RUNNING:
             state["hold_requested"] = True
             st.save(folder, state)
             return ActionAnswer(True, f"{request_id} will be held when its running step ends.")
-        if where == "hold":
+        if where == Folder.HOLD:
             return _refused(f"{request_id} is held already; 'spool release {request_id}' lets it go on.")
         return _refused(f"{request_id} is {said_state(where)}: only pending or running requests can be held.")
 
     def _release(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
-        if where == "running" and state.get("hold_requested"):
+        if where == Folder.RUNNING and state.get("hold_requested"):
             state["hold_requested"] = False
             st.save(folder, state)
             return ActionAnswer(True, f"{request_id} is no longer to be held.")
-        if where != "hold":
+        if where != Folder.HOLD:
             return _refused(f"{request_id} is {said_state(where)}, not held: only held requests can be released.")
-        back = state.get("held_from") or "pending"
-        state["state"] = "running" if back == "running" else "pending"
+        back = state.get("held_from") or Folder.PENDING
+        state["state"] = RequestState.RUNNING if back == Folder.RUNNING else RequestState.PENDING
         state["held_from"] = None
         self.emit(folder, state, "released", detail=f"back to {back}")
         st.save(folder, state)
-        self.spool.move(request_id, "hold", back)
+        self.spool.move(request_id, Folder.HOLD, back)
         return ActionAnswer(True, f"{request_id} is released.")
 
     def _retry(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
-        if where not in ("failed", "cancelled"):
+        if where not in (Folder.FAILED, Folder.CANCELLED):
             return _refused(f"{request_id} is {said_state(where)}: only failed or cancelled requests "
                             "can be retried.")
         attempt = int(state.get("attempt", 1))
@@ -156,8 +157,8 @@ class ControlsMixin:
         for old in ("error.txt",):
             if (folder / old).exists():
                 os.replace(folder / old, folder / f"error.attempt{attempt}.txt")
-        state.update(attempt=attempt + 1, state="pending", error=None, waiting=None, hold_requested=False)
+        state.update(attempt=attempt + 1, state=RequestState.PENDING, error=None, waiting=None, hold_requested=False)
         self.emit(folder, state, "retried", detail=f"attempt {attempt + 1}")
         st.save(folder, state)
-        self.spool.move(request_id, where, "pending")
+        self.spool.move(request_id, where, Folder.PENDING)
         return ActionAnswer(True, f"{request_id} is pending again (attempt {attempt + 1}).")
