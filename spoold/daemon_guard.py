@@ -32,6 +32,7 @@ from typing import Any
 
 from spoold import events, state as st
 from spoold.pipeline.base import Context
+from spoold.states import Folder
 
 log = logging.getLogger("spoold")
 
@@ -109,7 +110,7 @@ class GuardMixin:
         self._forget(rid)
         moved = self.spool.put_aside(rid, where, reason)
         log.error("%s/%s put aside in %s: %s", where, rid, moved.parent.name, reason)
-        if moved.parent == self.spool.dir("corrupt") and os.access(moved, os.W_OK):
+        if moved.parent == self.spool.dir(Folder.CORRUPT) and os.access(moved, os.W_OK):
             try:
                 events.log(moved, f"put aside: {reason}")
             except OSError:
@@ -132,7 +133,7 @@ class GuardMixin:
         ctx = Context(self.site, None, folder, state, folder)
         self.runner.fail(ctx, state.get("step") or "resolve", sentence)
         self._forget(folder.name)
-        self.spool.move(folder.name, where, "failed")
+        self.spool.move(folder.name, where, Folder.FAILED)
 
     # -- memory of what runs -------------------------------------------------------------------
     def left_alone(self, request_id: str) -> bool:

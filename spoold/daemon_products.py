@@ -18,6 +18,7 @@ from spoold import state as st
 from spoold.pipeline.base import Context
 from spoold.publish import PublishError, open_folder, publish, read_published
 from spoold.spool import write_atomic, write_json
+from spoold.states import Folder, RequestState
 
 
 class ProductsMixin:
@@ -57,7 +58,7 @@ class ProductsMixin:
         """Publish the products (when they go elsewhere) and mark the request done; 'failed' if they cannot go."""
         state = ctx.state
         summary = ctx.folder / "summary.json"
-        final = self.spool.dir("done") / ctx.folder.name
+        final = self.spool.dir(Folder.DONE) / ctx.folder.name
         target = self.destination(ctx.folder, state, ctx.request)
         if target is not None:
             problem = self._publish(ctx, target, summary)
@@ -70,7 +71,7 @@ class ProductsMixin:
                 write_atomic(summary, text.replace(str(ctx.folder), str(final)))
         else:
             write_json(summary, self._bare_summary(state))
-        state["state"], state["finished"] = "done", st.now_iso()
+        state["state"], state["finished"] = RequestState.DONE, st.now_iso()
         results = final if target is None else target[0]
         self.emit(ctx.folder, state, "done", step=state.get("step"), detail=f"results in {results}")
         st.save(ctx.folder, state)

@@ -395,13 +395,13 @@ class Spool:
         if not stat.S_ISDIR(st.st_mode) or st.st_uid not in (os.getuid(), 0):
             raise ValueError(f"mailin/{name} is not a folder written by the mail bridge's account; left alone.")
         request_id = name if is_request_id(name) and self.find(name) is None else new_request_id(name)
-        folder = self.dir("intake") / request_id
+        folder = self.dir(Folder.INTAKE) / request_id
         try:
             rename_noreplace(src, folder)
         except FileNotFoundError:
             return None
         except FileExistsError:
-            folder = self.dir("intake") / new_request_id(name)
+            folder = self.dir(Folder.INTAKE) / new_request_id(name)
             rename_noreplace(src, folder)
         if durable:
             fsync_dir(self.dir("mailin"))
@@ -420,7 +420,7 @@ class Spool:
         """Create ``intake/<id>/`` for a claim: the stem when it is a free request id, else a new id."""
         request_id = stem if is_request_id(stem) and self.find(stem) is None else new_request_id(stem)
         while True:
-            folder = self.dir("intake") / request_id
+            folder = self.dir(Folder.INTAKE) / request_id
             try:
                 folder.mkdir()
                 return folder
@@ -488,7 +488,7 @@ class Spool:
         there). When it cannot be moved (a folder made unwritable or immutable),
         it stays where it is and the reason file says so; returns where it is.
         """
-        corrupt = self.dir("corrupt")
+        corrupt = self.dir(Folder.CORRUPT)
         old = self.dir(src) / request_id
         name, n = request_id, 1
         while os.path.lexists(corrupt / name) or os.path.lexists(corrupt / f"{name}{REASON_SUFFIX}"):
@@ -513,7 +513,7 @@ class Spool:
         if not is_request_id(request_id):
             return None
         try:
-            return (self.dir("corrupt") / f"{request_id}{REASON_SUFFIX}").read_text(encoding="utf-8", errors="replace")
+            return (self.dir(Folder.CORRUPT) / f"{request_id}{REASON_SUFFIX}").read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from spoold import states
 from spoold.spool import now_utc, read_json, write_json
-from spoold.states import RequestState
+from spoold.states import RequestState, StepStatus
 
 STATE_FILE = "state.json"
 
@@ -51,7 +51,7 @@ def new_state(request_id: str, **fields: Any) -> dict[str, Any]:
     """Return the state of a request that was just claimed."""
     state: dict[str, Any] = {
         "id": request_id,
-        "state": "pending",
+        "state": RequestState.PENDING.value,
         "step": None,
         "attempt": 1,
         "submitter": None,
@@ -124,7 +124,7 @@ def step(state: dict[str, Any], name: str) -> dict[str, Any]:
     record = steps.get(name)
     if record is None or record.get("attempt") != state.get("attempt", 1):
         record = {
-            "status": "pending",
+            "status": StepStatus.PENDING.value,
             "attempt": state.get("attempt", 1),
             "note": "",
             "started": None,
@@ -138,7 +138,7 @@ def step(state: dict[str, Any], name: str) -> dict[str, Any]:
 
 def progress(state: dict[str, Any]) -> str:
     """Return a short progress figure of the current step: ``"2/3 runs"``, ``"waiting"``."""
-    if state.get("state") == "waiting":
+    if state.get("state") == RequestState.WAITING:
         missing = (state.get("waiting") or {}).get("missing") or []
         return f"waiting for {len(missing)} file(s)"
     name = state.get("step")

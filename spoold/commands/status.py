@@ -13,6 +13,7 @@ from spoold.cli import SpoolCommandError, site_and_spool
 from spoold.commands import check_id
 from spoold.lock import describe, holder_alive, read_holder
 from spoold.spool import STATE_DIRS, Spool
+from spoold.states import Folder, RequestState
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,11 +28,11 @@ def _row(where: str, folder: Path, aside: bool = False) -> dict[str, Any]:
     state = st.load(folder) or {}
     request = state.get("request") or {}
     shown = state.get("state") or where
-    if aside or where == "corrupt":
+    if aside or where == Folder.CORRUPT:
         shown = "put aside"
-    elif where == "hold":
-        shown = "held"
-    elif where == "running" and state.get("hold_requested"):
+    elif where == Folder.HOLD:
+        shown = RequestState.HELD.value
+    elif where == Folder.RUNNING and state.get("hold_requested"):
         shown = "running (hold asked)"
     return {
         "id": folder.name,
@@ -39,7 +40,7 @@ def _row(where: str, folder: Path, aside: bool = False) -> dict[str, Any]:
         "state": shown,
         "folder": where,
         "step": state.get("step"),
-        "progress": (st.progress(state) or None) if where in ("running", "hold") else None,
+        "progress": (st.progress(state) or None) if where in (Folder.RUNNING, Folder.HOLD) else None,
         "source": request.get("source"),
         "night": request.get("night") or _nights_text(request.get("nights")),
         "nights": list(request.get("nights") or ([request["night"]] if request.get("night") else [])),
@@ -119,7 +120,7 @@ def detail(spool: Spool, request_id: str) -> str:
     lines.append(f"submitter {state.get('submitter')} (by {state.get('origin', 'file')}), "
                  f"attempt {state.get('attempt', 1)}")
     waiting = state.get("waiting")
-    if state.get("state") == "waiting" and waiting:
+    if state.get("state") == RequestState.WAITING and waiting:
         lines.append(f"waiting   for {len(waiting.get('missing') or [])} input file(s) since {waiting.get('since')}, "
                      f"until {waiting.get('until')}; then it fails:")
         lines += [f"            {m}" for m in (waiting.get("missing") or [])[:20]]
