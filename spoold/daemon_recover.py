@@ -86,6 +86,6 @@ class RecoveryMixin:
 def _legacy_incoming_name(folder: Path) -> str | None:
     """The name an older spoold's claim recorded in ``incoming-name``, or None."""
     try:
-        return (folder / "incoming-name").read_text(encoding="utf-8", errors="surrogateescape")
+        return (folder / LEGACY_CLAIM_RECORDS[0]).read_text(encoding="utf-8", errors="surrogateescape")
     except OSError:
         return None

@@ -156,11 +156,6 @@ class Watcher:
         with self._handler.lock:
             return self._handler.complete.get(name, False)
 
-    @property
-    def picks_up(self) -> bool:
-        """True when the watcher thread claims complete files itself (inotify with an ``on_complete``)."""
-        return self._handler.on_complete is not None
-
     def writing(self, name: str) -> bool:
         """True when inotify saw ``incoming/name`` created or written and not yet closed.
 
