@@ -78,6 +78,9 @@ def _run(argv: list[str], prog_command: str | None = None) -> int:
         parser.print_help()
         return 2
     command = argv[0]
+    from lappana.env import offline_astropy  # a setting of the process: made here, not by an import
+
+    offline_astropy()
     module = _load(SUBCOMMANDS[command])
     prog = f"lappana {command}" if prog_command is None else _OLD_NAMES.get(prog_command, prog_command)
     sub_parser = argparse.ArgumentParser(prog=prog, description=SUBCOMMAND_HELP[command])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import lappana.env  # noqa: F401
 from astropy.io import fits
 from astropy.table import Table
 from astropy.time import Time

@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from lappana.env import offline_astropy
+
+# The suite is an entry point: no network here, astropy must not try to download (lappana.env).
+offline_astropy()
+
 # Session fixtures of the lstchain chain (models trained by lstchain_mc_trainpipe, a DL2 run
 # written by the real lstchain_dl1_to_dl2), shared by the DL2, DL3 and high-level tests.
 sys.path.insert(0, str(Path(__file__).parent / "lappana"))

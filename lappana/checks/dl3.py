@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-import lappana.env  # noqa: F401
 from astropy.io import fits
 
 from lappana.checks.report import CheckReport

@@ -95,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _parse_start(text: str):
-    import lappana.env  # noqa: F401
     from astropy.time import Time
 
     try:

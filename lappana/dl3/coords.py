@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import lappana.env  # noqa: F401  (offline astropy before time and coordinate work)
 import astropy.units as u
 from astropy.coordinates import AltAz, SkyCoord
 from astropy.coordinates.erfa_astrom import ErfaAstromInterpolator, erfa_astrom

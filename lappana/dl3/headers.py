@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-import lappana.env  # noqa: F401
 from astropy.io import fits
 from astropy.time import Time
 

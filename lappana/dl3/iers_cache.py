@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-import lappana.env  # noqa: F401  (offline astropy)
 import astropy
 import astropy.units as u
 from astropy.utils import iers

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
-import lappana.env  # noqa: F401
 import astropy.units as u
 from astropy.time import Time
 

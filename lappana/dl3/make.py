@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-import lappana.env  # noqa: F401
 from astropy.io import fits
 
 from lappana.constants import DL2_PARAMS_KEY

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-import lappana.env  # noqa: F401
 from astropy.io import fits
 from astropy.table import Table
 

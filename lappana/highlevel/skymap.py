@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-import lappana.env  # noqa: F401
 from astropy.convolution import Tophat2DKernel
 from astropy.io import fits
 from astropy.wcs import WCS

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-import lappana.env  # noqa: F401
 import astropy.units as u
 from astropy.io import fits
 from astropy.table import QTable

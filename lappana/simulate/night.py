@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-import lappana.env  # noqa: F401
 from astropy.time import Time
 
 from lappana import __version__

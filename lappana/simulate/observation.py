@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import lappana.env  # noqa: F401 - keep astropy offline before any time/coord work
 import astropy.units as u
 from astropy.coordinates import AltAz, SkyCoord, get_sun
 from astropy.time import Time

@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from lappana.env import offline_astropy
 from lappana.simulate.events import RunSettings
 from lappana.simulate.irf import IrfSet
 from lappana.simulate.observation import RunPlan
@@ -84,7 +85,7 @@ def write_runs(jobs: Sequence[RunJob], *, workers: int | None = None, progress=N
     # fork where there is one: the workers start at once with what this process imported.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=offline_astropy) as pool:
         futures = [pool.submit(_write, job) for job in jobs]
         for job, future in zip(jobs, futures):
             try:

@@ -38,6 +38,7 @@ import numpy as np
 
 from lappana.constants import CRAB_DEC_DEG, CRAB_RA_DEG, WOBBLE_OFFSET_DEG
 from lappana.dl2 import lstchain_prefix, run_dl1_to_dl2, run_logged
+from lappana.env import offline_astropy
 from lappana.highlevel.lima import li_ma_significance
 from lappana.io.dl2 import iter_dl2_chunks, select_events
 from lappana.paths import irf_set_name
@@ -135,7 +136,6 @@ def start_at_zenith(zenith_deg: float, minutes: float):
 
     Below the Crab's culmination zenith (≈6° at LST-1) the culmination is used.
     """
-    import lappana.env  # noqa: F401
     import astropy.units as u
     from astropy.coordinates import AltAz, SkyCoord
     from astropy.time import Time
@@ -333,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import sys
     import tempfile
 
+    offline_astropy()
     parser = argparse.ArgumentParser(prog="check-realism", description=__doc__.splitlines()[0])
     parser.add_argument("--lstchain-env", type=Path, required=True, help="lstchain's venv")
     parser.add_argument("--config", type=Path, required=True, help="lstchain configuration of the training")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import lappana.env  # noqa: F401
 from astropy.time import Time
 from astropy.utils import iers
 

@@ -21,7 +21,6 @@ import json
 import numpy as np
 import pytest
 
-import lappana.env  # noqa: F401
 import astropy.units as u
 from astropy.coordinates import AltAz, SkyCoord
 from astropy.io import fits

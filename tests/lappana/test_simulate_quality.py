@@ -13,7 +13,6 @@ import json
 
 import pytest
 
-import lappana.env  # noqa: F401
 from astropy.time import Time
 
 from lappana.dl3 import make_dl3
