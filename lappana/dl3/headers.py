@@ -9,8 +9,6 @@ recorded, so gammapy's livetime (ΣGTI × DEADC) equals ``LIVETIME``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from astropy.io import fits
@@ -19,9 +17,8 @@ from astropy.time import Time
 from lappana import __version__
 from lappana.constants import LST1_HEIGHT_M, LST1_LAT_DEG, LST1_LON_DEG, MJDREFF, MJDREFI
 from lappana.dl3.coords import time_since_reference, unix_to_time
+from lappana.dl3.summary import RunSummary
 
-if TYPE_CHECKING:
-    from lappana.dl3.make import RunSummary
 
 __all__ = ["common_cards", "event_cards", "gti_hdu", "pointing_hdu"]
 
@@ -61,7 +58,7 @@ def _iso(unix_s: float) -> tuple[str, str]:
     return text[:10], text[11:]
 
 
-def event_cards(*, run_id: int, summary: "RunSummary", source_name: str, source_ra_deg: float,
+def event_cards(*, run_id: int, summary: RunSummary, source_name: str, source_ra_deg: float,
                 source_dec_deg: float) -> list[Card]:
     """Keywords of the EVENTS HDU."""
     eff = summary.efftime
@@ -112,7 +109,7 @@ def _table_hdu(name: str, columns: list[fits.Column], cards: list[Card]) -> fits
     return hdu
 
 
-def gti_hdu(run_id: int, summary: "RunSummary") -> fits.BinTableHDU:
+def gti_hdu(run_id: int, summary: RunSummary) -> fits.BinTableHDU:
     """The GTI HDU: the stretches of the run without DAQ breaks (total = ONTIME)."""
     intervals = np.array(summary.efftime.gti(), dtype=float).reshape(-1, 2)
     start = time_since_reference(intervals[:, 0]) if len(intervals) else np.zeros(0)
@@ -121,7 +118,7 @@ def gti_hdu(run_id: int, summary: "RunSummary") -> fits.BinTableHDU:
     return _table_hdu("GTI", columns, common_cards("GTI", run_id))
 
 
-def pointing_hdu(run_id: int, summary: "RunSummary", zenith_deg: float, azimuth_deg: float,
+def pointing_hdu(run_id: int, summary: RunSummary, zenith_deg: float, azimuth_deg: float,
                  b_delta_deg: float) -> fits.BinTableHDU:
     """The POINTING HDU: one row, the mean pointing of the run."""
     ra_pnt, dec_pnt = summary.mean_radec_deg()

@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +23,11 @@ import numpy as np
 from astropy.io import fits
 
 from lappana.constants import DL2_PARAMS_KEY
-from lappana.dl3.coords import altaz_to_icrs, icrs_to_galactic, mean_pointing_icrs, time_since_reference, unix_to_time
-from lappana.dl3.efftime import EffectiveTime
+from lappana.dl3.coords import altaz_to_icrs, icrs_to_galactic, time_since_reference, unix_to_time
 from lappana.dl3.headers import event_cards, gti_hdu, pointing_hdu
 from lappana.dl3.irf import DEFAULT_IRF_PATTERN, find_irf_files, geomagnetic_delta_deg, nearest_node, read_node
 from lappana.dl3.selection import GammanessCut, gammaness_cut_from_irf, select_events
+from lappana.dl3.summary import RunSummary
 from lappana.dl3.writer import EventSpool, write_dl3
 from lappana.errors import LappanaError
 from lappana.io.dl2 import DL2_REQUIRED_COLUMNS
@@ -41,50 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Rows of DL2 read at a time (≈ 25 MB for lstchain's ~60 columns; larger chunks are no faster, only bigger).
 DEFAULT_CHUNK_ROWS = 50_000
-#: Fraction of the run's first selected events left out of the mean pointing (lstchain's).
-POINTING_EXCLUDE_FRACTION = 0.2
 #: Pointing samples kept per chunk for the mean pointing.
 POINTING_SAMPLES_PER_CHUNK = 2000
-
-
-@dataclass
-class RunSummary:
-    """What one pass over a run's DL2 found."""
-
-    n_rows: int = 0
-    n_selected: int = 0
-    efftime: EffectiveTime = field(default_factory=EffectiveTime)
-    tel_ids: set[int] = field(default_factory=set)
-    sum_alt_rad: float = 0.0
-    sum_az_rad: float = 0.0
-    pointing_samples: list[np.ndarray] = field(default_factory=list)  # rows: ordinal, time, alt, az
-
-    def merge(self, later: "RunSummary") -> None:
-        """Add the summary of the rows that follow this one's."""
-        for samples in later.pointing_samples:
-            shifted = samples.copy()
-            shifted[:, 0] += self.n_selected
-            self.pointing_samples.append(shifted)
-        self.n_rows += later.n_rows
-        self.n_selected += later.n_selected
-        self.efftime.merge(later.efftime)
-        self.tel_ids |= later.tel_ids
-        self.sum_alt_rad += later.sum_alt_rad
-        self.sum_az_rad += later.sum_az_rad
-
-    def mean_altaz_deg(self) -> tuple[float, float]:
-        """Mean telescope alt and az (deg) over the selected events (lstchain's ALT_PNT/AZ_PNT)."""
-        return (float(np.degrees(self.sum_alt_rad / self.n_selected)),
-                float(np.degrees(self.sum_az_rad / self.n_selected)))
-
-    def mean_radec_deg(self) -> tuple[float, float]:
-        """Mean ICRS pointing of the selected events, the first 20 % left out."""
-        samples = np.concatenate(self.pointing_samples, axis=0)
-        first = int(POINTING_EXCLUDE_FRACTION * self.n_selected)
-        kept = samples[samples[:, 0] >= first]
-        if kept.size == 0:
-            kept = samples
-        return mean_pointing_icrs(kept[:, 2], kept[:, 3], kept[:, 1])
 
 
 def make_dl3(

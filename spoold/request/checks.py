@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spoold.request.model import Cuts
+from spoold.request.model import Cuts, ResolvedSource
 from spoold.request.nights import FIRST_NIGHT, NightsAsked, check_nights, check_nights_runs, tonight
 from spoold.request.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 from spoold.request.yamlsafe import LoadedYaml
@@ -23,16 +22,6 @@ if TYPE_CHECKING:
     from spoold.site import Site
 
 __all__ = ["tonight", "ResolvedSource", "check_request", "FIRST_NIGHT"]
-
-@dataclass(frozen=True)
-class ResolvedSource:
-    """The source of a request with its coordinates and every name it goes by."""
-
-    name: str
-    ra_deg: float
-    dec_deg: float
-    names: tuple[str, ...]
-
 
 def _at(loaded: LoadedYaml, *path) -> str:
     line = loaded.line_of(path)

@@ -55,6 +55,16 @@ class Cuts:
 
 
 @dataclass(frozen=True)
+class ResolvedSource:
+    """The source of a request with its coordinates and every name it goes by."""
+
+    name: str
+    ra_deg: float
+    dec_deg: float
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SlurmOverrides:
     """Per-request Slurm resources; None (or empty) means the site's value."""
 

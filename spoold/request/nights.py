@@ -14,11 +14,11 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from spoold.request.model import ResolvedSource
 from spoold.request.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 from spoold.request.yamlsafe import LoadedYaml, field_name
 
 if TYPE_CHECKING:
-    from spoold.request.checks import ResolvedSource
     from spoold.site import Site
 
 __all__ = ["FIRST_NIGHT", "MAX_NIGHTS", "NightsAsked", "tonight", "check_date", "check_nights", "check_nights_runs",
@@ -132,7 +132,7 @@ def _runs_listed(site: "Site", night: _dt.date) -> tuple[list | None, str | None
 
 
 def check_nights_runs(loaded: LoadedYaml, site: "Site", asked: NightsAsked, now: _dt.datetime,
-                      source: "ResolvedSource | None") -> list[str]:
+                      source: ResolvedSource | None) -> list[str]:
     """For the past nights of a several-night request: the catalogues hold the runs, or runs of the source."""
     at = _at(loaded, "nights")
     past = [n for n in asked.nights if n < tonight(now)]
