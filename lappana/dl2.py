@@ -22,7 +22,6 @@ standard configuration.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -36,6 +35,8 @@ import tables
 
 from lappana.constants import DL1_PARAMS_KEY, DL2_PARAMS_KEY
 from lappana.dl2_subruns import MAX_EVENTS_PER_SUBRUN, count_dl1_events, run_in_subruns
+from lappana.dl2_config import (DEFAULT_MODELS_NAME, default_config_path, dl1_columns_needed,
+                                 model_files, read_config, resolve_config)
 from lappana.errors import LappanaError
 from lappana.io.hdf5 import get_table, open_table_file, require_columns
 
@@ -57,47 +58,8 @@ __all__ = [
 
 LSTCHAIN_DL1_TO_DL2 = "lstchain_dl1_to_dl2"
 
-#: Folder name, under ``$ASTRAN_PEERS/models/``, of the small models scripts/setup-lstchain trains
-#: (spoold's default site looks there).
-DEFAULT_MODELS_NAME = "default"
-
-#: Name of the configuration file that travels with a models folder.
-MODELS_CONFIG_NAME = "lstchain_config.json"
-
 #: Columns lstchain_dl1_to_dl2 adds, which lappana checks in the DL2 it wrote.
 DL2_RECO_COLUMNS = ("reco_energy", "log_reco_energy", "gammaness", "reco_alt", "reco_az", "reco_src_x", "reco_src_y")
-
-#: lstchain 0.12.3's standard feature lists (used when a configuration does not set them).
-_STANDARD_FEATURES = {
-    "energy_regression_features": [
-        "log_intensity", "width", "length", "x", "y", "wl", "skewness", "kurtosis",
-        "time_gradient", "leakage_intensity_width_2", "sin_az_tel", "alt_tel",
-    ],
-    "disp_regression_features": [
-        "log_intensity", "width", "length", "wl", "skewness", "kurtosis", "time_gradient",
-        "leakage_intensity_width_2", "sin_az_tel", "alt_tel",
-    ],
-    "disp_classification_features": [
-        "log_intensity", "width", "length", "wl", "skewness", "kurtosis", "time_gradient",
-        "leakage_intensity_width_2", "sin_az_tel", "alt_tel",
-    ],
-    "particle_classification_features": [
-        "log_intensity", "width", "length", "x", "y", "wl", "signed_skewness", "kurtosis",
-        "signed_time_gradient", "leakage_intensity_width_2", "log_reco_energy", "reco_disp_norm",
-        "reco_disp_sign", "sin_az_tel", "alt_tel",
-    ],
-}
-#: Features lstchain computes itself while applying the models.
-_COMPUTED_BY_LSTCHAIN = {
-    "sin_az_tel", "signed_skewness", "signed_time_gradient", "log_reco_energy",
-    "reco_disp_norm", "reco_disp_sign",
-}
-#: Columns lstchain always reads: pointing, image direction, and the standard event filters.
-_ALWAYS_NEEDED = [
-    "obs_id", "event_id", "alt_tel", "az_tel", "x", "y", "psi", "skewness", "time_gradient",
-    "intensity", "width", "length", "wl", "r", "leakage_intensity_width_2",
-]
-
 
 @dataclass(frozen=True)
 class DL2Result:
@@ -122,74 +84,6 @@ class DL2Result:
     n_events: int
     command: list[str]
     seconds: float
-
-
-def default_config_path() -> Path:
-    """Return lappana's lstchain configuration: small forests for simulated data."""
-    return Path(__file__).resolve().parent / "data" / "lstchain_config.json"
-
-
-def _read_config(config: str | Path | None) -> dict:
-    if config is None:
-        return {}
-    path = Path(config)
-    if not path.is_file():
-        raise LappanaError(f"The lstchain configuration {path} does not exist.")
-    try:
-        with open(path, encoding="utf-8") as stream:
-            data = json.load(stream)
-    except (OSError, ValueError) as exc:
-        raise LappanaError(f"The lstchain configuration {path} is not valid JSON: {exc}.") from None
-    if not isinstance(data, dict):
-        raise LappanaError(f"The lstchain configuration {path} must be a JSON object.")
-    return data
-
-
-def resolve_config(config: str | Path | None, models_dir: str | Path) -> Path | None:
-    """Return the configuration to pass to lstchain, or None for lstchain's standard one.
-
-    The given one when set, else ``lstchain_config.json`` in ``models_dir`` when
-    it is there (the configuration the models were trained with).
-    """
-    if config is not None:
-        return Path(config).resolve()
-    beside_models = Path(models_dir) / MODELS_CONFIG_NAME
-    return beside_models.resolve() if beside_models.is_file() else None
-
-
-def model_files(config: dict | None = None) -> list[str]:
-    """Return the model files lstchain_dl1_to_dl2 loads for a configuration.
-
-    ``reg_energy.sav`` and ``cls_gh.sav``, plus ``reg_disp_norm.sav`` and
-    ``cls_disp_sign.sav`` (``disp_method`` ``disp_norm_sign``, the default) or
-    ``reg_disp_vector.sav`` (``disp_vector``).
-    """
-    method = (config or {}).get("disp_method", "disp_norm_sign")
-    names = ["reg_energy.sav", "cls_gh.sav"]
-    if method == "disp_vector":
-        names.append("reg_disp_vector.sav")
-    elif method == "disp_norm_sign":
-        names += ["reg_disp_norm.sav", "cls_disp_sign.sav"]
-    else:
-        raise LappanaError(
-            f"The lstchain configuration sets disp_method to {method!r}: "
-            "use 'disp_norm_sign' or 'disp_vector'."
-        )
-    return names
-
-
-def dl1_columns_needed(config: dict | None = None) -> list[str]:
-    """Return the DL1 columns lstchain_dl1_to_dl2 reads with a configuration."""
-    config = config or {}
-    needed = list(_ALWAYS_NEEDED)
-    for key, standard in _STANDARD_FEATURES.items():
-        for name in config.get(key, standard):
-            if name not in needed and name not in _COMPUTED_BY_LSTCHAIN:
-                needed.append(name)
-    for name in config.get("events_filters", {}):
-        if name not in needed:
-            needed.append(name)
-    return needed
 
 
 def lstchain_prefix(lstchain_env: str | Path, tool: str = LSTCHAIN_DL1_TO_DL2) -> list[str]:
@@ -296,7 +190,7 @@ def build_dl2_command(
 
 
 def _check_inputs(dl1_path: Path, models_dir: Path, config_path: Path | None) -> None:
-    config = _read_config(config_path)
+    config = read_config(config_path)
     if not models_dir.is_dir():
         raise LappanaError(
             f"The models folder {models_dir} does not exist: give the folder with lstchain's "
