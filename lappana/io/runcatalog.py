@@ -1,25 +1,49 @@
-"""The run catalogue of a night, ``RunCatalog_YYYYMMDD.ecsv``, as LSTOSA writes it.
+"""The run catalogue of a night, ``RunCatalog_YYYYMMDD.ecsv``, as LSTOSA writes it: the one reader.
 
 An ECSV table with one row per run: ``run_id, source_name, source_ra, source_dec``
 (deg), the columns lstchain and the analysts use to find the runs of a source. The
 simulator adds the wobble pointing, the start and stop times and the mean zenith
-angle; readers only rely on the first four.
+angle; readers only rely on the first four, and of those only ``run_id`` must be
+there (a catalogue without source columns still lists runs that a request names).
+lappana writes and reads catalogues here; spoold's request checks and its resolve
+step read them through this module too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-from astropy.table import Table
-
 from lappana.errors import LappanaError
+from lappana.sky import angular_separation_deg, normalize_source_name
 
-__all__ = ["RUN_CATALOG_COLUMNS", "write_run_catalog", "read_run_catalog", "runs_of_source"]
+__all__ = ["RUN_CATALOG_COLUMNS", "CatalogRun", "RunCatalogError", "RunCatalogMissing", "write_run_catalog",
+           "read_run_catalog", "runs_of_source"]
 
 #: The columns every run catalogue has.
 RUN_CATALOG_COLUMNS = ("run_id", "source_name", "source_ra", "source_dec")
+
+
+class RunCatalogError(LappanaError):
+    """A run catalogue that cannot be read; the message is a sentence."""
+
+
+class RunCatalogMissing(RunCatalogError, FileNotFoundError):
+    """The night has no run catalogue (yet): also a :class:`FileNotFoundError`."""
+
+
+@dataclass(frozen=True)
+class CatalogRun:
+    """One row of a run catalogue (``source_ra``/``source_dec`` in degrees, NaN when not listed)."""
+
+    run_id: int
+    source_name: str
+    source_ra: float
+    source_dec: float
 
 
 def write_run_catalog(path: str | Path, rows: Sequence[dict]) -> Path:
@@ -33,6 +57,9 @@ def write_run_catalog(path: str | Path, rows: Sequence[dict]) -> Path:
         One dict per run with at least :data:`RUN_CATALOG_COLUMNS`; ``source_ra``
         and ``source_dec`` in degrees. Other keys become further columns.
     """
+    import numpy as np
+    from astropy.table import Table
+
     path = Path(path)
     if not rows:
         table = Table(names=RUN_CATALOG_COLUMNS, dtype=(np.int64, str, np.float64, np.float64))
@@ -53,33 +80,89 @@ def write_run_catalog(path: str | Path, rows: Sequence[dict]) -> Path:
     return path
 
 
-def read_run_catalog(path: str | Path) -> Table:
-    """Read a run catalogue and check it has the columns lappana uses.
+def read_run_catalog(path: str | Path) -> list[CatalogRun]:
+    """Read the runs of a run catalogue.
+
+    A catalogue is read once while it is unchanged (same size and modification
+    time): a burst of requests for one night costs one read.
 
     Raises
     ------
-    LappanaError
-        When the file is missing, not ECSV, or lacks a needed column.
+    RunCatalogMissing
+        When the file does not exist (a :class:`FileNotFoundError`: tonight's may still come).
+    RunCatalogError
+        When it cannot be read, is not ECSV or lacks ``run_id``.
     """
     path = Path(path)
-    if not path.exists():
-        raise LappanaError(f"The run catalogue {path} does not exist.")
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise RunCatalogMissing(f"The run catalogue {path} does not exist.") from None
+    except OSError as exc:
+        raise RunCatalogError(f"The run catalogue {path} cannot be read ({exc.strerror}).") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise RunCatalogMissing(f"The run catalogue {path} is not a file.")
+    return list(_read_cached(str(path), st.st_mtime_ns, st.st_size))
+
+
+@lru_cache(maxsize=64)
+def _read_cached(path_text: str, mtime_ns: int, size: int) -> tuple[CatalogRun, ...]:
+    return tuple(_read(Path(path_text)))
+
+
+def _read(path: Path) -> list[CatalogRun]:
+    from astropy.table import Table  # astropy is slow to import: only when a catalogue is read
+
     try:
         table = Table.read(path, format="ascii.ecsv")
-    except Exception as exc:  # astropy raises many kinds for bad ECSV
-        raise LappanaError(f"{path} is not a readable ECSV run catalogue: {exc}.") from None
-    missing = [c for c in RUN_CATALOG_COLUMNS if c not in table.colnames]
-    if missing:
-        raise LappanaError(f"The run catalogue {path} lacks the column(s) {', '.join(missing)}.")
-    return table
+    except Exception as exc:  # astropy raises many kinds for a broken file
+        raise RunCatalogError(f"The run catalogue {path} cannot be read ({exc}).") from None
+    if "run_id" not in table.colnames:
+        raise RunCatalogError(f"The run catalogue {path} has no run_id column.")
 
+    def column(name: str, default):
+        return list(table[name]) if name in table.colnames else [default] * len(table)
 
-def runs_of_source(path: str | Path, source_name: str) -> list[int]:
-    """Run numbers of a source (name compared case-insensitively, spaces ignored)."""
-    table = read_run_catalog(path)
-    key = source_name.replace(" ", "").lower()
     return [
-        int(row["run_id"])
-        for row in table
-        if str(row["source_name"]).replace(" ", "").lower() == key
+        CatalogRun(int(run), str(name), float(ra), float(dec))
+        for run, name, ra, dec in zip(
+            column("run_id", 0), column("source_name", ""),
+            column("source_ra", math.nan), column("source_dec", math.nan),
+        )
     ]
+
+
+def runs_of_source(
+    entries: Iterable[CatalogRun],
+    *,
+    names: Sequence[str],
+    ra_deg: float | None = None,
+    dec_deg: float | None = None,
+    radius_deg: float = 0.5,
+) -> list[int]:
+    """Return the run numbers of a source: same name (or alias), or pointing within ``radius_deg``.
+
+    Parameters
+    ----------
+    entries : iterable of CatalogRun
+        The night's runs (:func:`read_run_catalog`).
+    names : sequence of str
+        The source's name and aliases (compared by :func:`lappana.sky.normalize_source_name`).
+    ra_deg, dec_deg : float, optional
+        The source's coordinates in degrees; runs whose source position is within
+        ``radius_deg`` match too (catalogues spell names differently).
+    radius_deg : float
+        How close a run's source must be to match by position (deg).
+    """
+    keys = {normalize_source_name(n) for n in names}
+    out = []
+    for entry in entries:
+        same_name = normalize_source_name(entry.source_name) in keys
+        near = (
+            ra_deg is not None and dec_deg is not None
+            and math.isfinite(entry.source_ra) and math.isfinite(entry.source_dec)
+            and angular_separation_deg(ra_deg, dec_deg, entry.source_ra, entry.source_dec) <= radius_deg
+        )
+        if same_name or near:
+            out.append(entry.run_id)
+    return sorted(set(out))

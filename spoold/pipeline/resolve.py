@@ -15,7 +15,7 @@ from pathlib import Path
 
 from spoold.pipeline.base import Context, nights_of
 from spoold.request.nights import tonight
-from spoold.request.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
+from lappana.io.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 
 
 @dataclass(frozen=True)

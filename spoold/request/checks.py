@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from spoold.request.model import Cuts, ResolvedSource
 from spoold.request.nights import FIRST_NIGHT, NightsAsked, check_nights, check_nights_runs, tonight
-from spoold.request.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
+from lappana.io.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 from spoold.request.yamlsafe import LoadedYaml
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from spoold.request.model import ResolvedSource
-from spoold.request.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
+from lappana.io.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 from spoold.request.yamlsafe import LoadedYaml, field_name
 
 if TYPE_CHECKING:

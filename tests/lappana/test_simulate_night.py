@@ -47,11 +47,11 @@ def test_tree_is_the_one_spoold_reads(night):
 
 
 def test_run_catalogue(night):
-    table = read_run_catalog(night.run_catalog)
-    assert list(table["run_id"]) == [15864, 15865]
-    assert list(table["source_name"]) == ["Crab", "Crab"]
-    assert np.allclose(table["source_ra"], 83.633) and np.allclose(table["source_dec"], 22.014)
-    assert runs_of_source(night.run_catalog, "crab") == [15864, 15865]
+    runs = read_run_catalog(night.run_catalog)
+    assert [r.run_id for r in runs] == [15864, 15865]
+    assert [r.source_name for r in runs] == ["Crab", "Crab"]
+    assert np.allclose([r.source_ra for r in runs], 83.633) and np.allclose([r.source_dec for r in runs], 22.014)
+    assert runs_of_source(runs, names=["crab"]) == [15864, 15865]
 
 
 def test_dl2_content(night):

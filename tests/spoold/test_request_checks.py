@@ -11,7 +11,7 @@ import pytest
 from hostile_cases import prepare_data, prepared_site
 from spoold.request import parse_request, request_errors
 from spoold.request.checks import tonight
-from spoold.request.runcatalog import read_run_catalog, runs_of_source
+from lappana.io.runcatalog import read_run_catalog, runs_of_source
 from spoold.site import load_site
 
 UTC = dt.timezone.utc
