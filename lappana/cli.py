@@ -1,7 +1,8 @@
 """The ``lappana`` command and the analysts' old command names.
 
 Each subcommand lives in its own module under :mod:`lappana.commands`, which
-provides ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
+provides ``add_arguments(parser)`` and ``run(args) -> int``; the one-line help of each is
+:data:`SUBCOMMAND_HELP`, here (one copy, and ``lappana --help`` imports no subcommand).
 Modules are imported only when their subcommand runs, so ``lappana --help``
 stays fast.
 

@@ -1,1 +1,1 @@
-"""One module per ``lappana`` subcommand: ``HELP``, ``add_arguments``, ``run``."""
+"""One module per ``lappana`` subcommand: ``add_arguments``, ``run`` (their help is in :mod:`lappana.cli`)."""

@@ -6,7 +6,6 @@ import argparse
 
 from lappana.commands._checks import add_check_arguments, run_checks
 
-HELP = "check DL3 files"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

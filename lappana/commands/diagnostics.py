@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-HELP = "per-run diagnostics: rates, zenith, gammaness, cosmic-ray rate"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 
+from lappana.commands._flags import add_inputs, add_output, inputs
 from lappana.errors import LappanaError
 
-HELP = "DL1 to DL2 for one run with the real lstchain_dl1_to_dl2"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``lappana dl2``."""
-    parser.add_argument("dl1", nargs="+", metavar="DL1", help="DL1 file(s), e.g. dl1_LST-1.Run15864.h5")
-    parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="folder for the DL2 files")
+    add_inputs(parser, "dl1", metavar="DL1", help="DL1 file(s), e.g. dl1_LST-1.Run15864.h5",
+               option=("-f", "--input-files"))
+    add_output(parser, "folder for the DL2 files", metavar="OUTDIR")
     parser.add_argument(
         "--lstchain-env",
         default=os.environ.get("ASTRAN_LSTCHAIN_ENV"),
@@ -22,14 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "'conda run -n lst-0.12.3' (default: $ASTRAN_LSTCHAIN_ENV)",
     )
     parser.add_argument(
-        "--models",
+        "--models", "-p", "--path-models",
+        dest="models",
         default=os.environ.get("ASTRAN_LSTCHAIN_MODELS"),
         metavar="DIR",
         help="folder of trained models: reg_energy.sav, cls_gh.sav, reg_disp_norm.sav, "
         "cls_disp_sign.sav (default: $ASTRAN_LSTCHAIN_MODELS)",
     )
     parser.add_argument(
-        "--config",
+        "-c", "--config",
         metavar="JSON",
         help="lstchain configuration (default: lstchain_config.json in the models folder, "
         "else lstchain's standard one)",
@@ -47,12 +49,13 @@ def run(args: argparse.Namespace) -> int:
         raise LappanaError("Say which lstchain to use: --lstchain-env ENV (or set ASTRAN_LSTCHAIN_ENV).")
     if not args.models:
         raise LappanaError("Say which models to use: --models DIR (or set ASTRAN_LSTCHAIN_MODELS).")
-    if args.log and len(args.dl1) > 1:
+    dl1_files = inputs(args, "dl1", what="DL1 file(s)", option="-f/--input-files")
+    if args.log and len(dl1_files) > 1:
         raise LappanaError("--log takes one DL1 file; leave it out to get one log per DL1 file.")
-    for dl1 in args.dl1:
+    for dl1 in dl1_files:
         result = run_dl1_to_dl2(
             dl1,
-            args.output_dir,
+            args.output,
             lstchain_env=args.lstchain_env,
             models_dir=args.models,
             config=args.config,

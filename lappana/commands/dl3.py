@@ -5,26 +5,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "DL2 to DL3 (GADF) natively, with the gammaness cut of the IRF"
+from lappana.commands._flags import add_inputs, add_output, add_source, inputs
+
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``lappana dl3``."""
     from lappana.dl3.irf import DEFAULT_IRF_PATTERN
 
-    parser.add_argument("dl2", nargs="+", type=Path, metavar="DL2", help="DL2 file(s), dl2_LST-1.RunNNNNN.h5")
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the DL3 files")
-    parser.add_argument("--irf", type=Path, required=True,
+    add_inputs(parser, "dl2", metavar="DL2", help="DL2 file(s), dl2_LST-1.RunNNNNN.h5", option=("-d", "--input-dl2"))
+    add_output(parser, "folder for the DL3 files", metavar="OUTDIR", old=("--output-dl3-path",))
+    parser.add_argument("-i", "--irf", "--input-irf-path", dest="irf", type=Path, required=True,
                         help="an IRF file, or a folder of IRF files (the nearest pointing node is used)")
-    parser.add_argument("--irf-pattern", default=DEFAULT_IRF_PATTERN,
+    parser.add_argument("-p", "--irf-pattern", "--irf-file-pattern", dest="irf_pattern", default=DEFAULT_IRF_PATTERN,
                         help="glob pattern of IRF files in an IRF folder (default: %(default)s)")
-    parser.add_argument("--source-name", required=True, help="the target's name (OBJECT)")
-    parser.add_argument("--source-ra", type=float, required=True, metavar="DEG", help="the target's RA (ICRS, deg)")
-    parser.add_argument("--source-dec", type=float, required=True, metavar="DEG", help="the target's Dec (ICRS, deg)")
+    add_source(parser, required=True)
     parser.add_argument("--chunk-rows", type=int, default=None, help="DL2 rows read at a time (bounds memory)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes reading parts of the run at once (default: 2 on 2+ cores for long runs)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing DL3 files")
+    parser.add_argument("--gzip", action="store_true",
+                        help="accepted as lstchain's tool takes it: lappana always writes .fits.gz")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         raise LappanaError("--chunk-rows must be at least 1.")
     if args.workers is not None and args.workers < 1:
         raise LappanaError("--workers must be at least 1.")
-    for dl2 in args.dl2:
+    for dl2 in inputs(args, "dl2", what="DL2 file(s)", option="-d/--input-dl2"):
         if not dl2.is_file():
             raise LappanaError(f"The DL2 file {dl2} does not exist.")
         path = make_dl3(dl2, args.irf, args.output, source_name=args.source_name,

@@ -6,17 +6,16 @@ import argparse
 import os
 import sys
 
+from lappana.commands._flags import add_output
 from lappana.errors import LappanaError
 
-HELP = "IRFs for lstchain models: simulated MC gammas through lstchain_dl1_to_dl2 and lstchain_create_irf_files"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``lappana irfs``."""
     from lappana.model_irfs import CUT_SETS, DEFAULT_AZIMUTH_DEG, DEFAULT_THROWN, DEFAULT_ZENITH_NODES_DEG
 
-    parser.add_argument("-o", "--output-dir", required=True, metavar="DIR",
-                        help=f"folder for the IRF sets ({', '.join(CUT_SETS)}), one subfolder each")
+    add_output(parser, f"folder for the IRF sets ({', '.join(CUT_SETS)}), one subfolder each", metavar="DIR")
     parser.add_argument("--lstchain-env", default=os.environ.get("ASTRAN_LSTCHAIN_ENV"), metavar="ENV",
                         help="lstchain environment: a venv or its bin/ folder, or a command prefix "
                         "(default: $ASTRAN_LSTCHAIN_ENV)")
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.thrown < 10_000:
         raise LappanaError(f"--thrown {args.thrown} is too few gammas for an IRF; give 10000 or more.")
     made = make_model_irfs(
-        args.models, args.output_dir, lstchain_env=args.lstchain_env, config=args.config,
+        args.models, args.output, lstchain_env=args.lstchain_env, config=args.config,
         zenith_nodes_deg=args.zenith, azimuth_deg=args.azimuth, seed=args.seed, n_thrown=args.thrown,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )

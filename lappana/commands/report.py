@@ -8,7 +8,6 @@ from pathlib import Path
 
 from lappana.highlevel.cli_args import add_common
 
-HELP = "summary.json and a self-contained report.html"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,9 +38,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         src = source(args)
     except LappanaError:
-        if args.ra is None or args.dec is None:
+        if args.source_ra is None or args.source_dec is None:
             raise
-        src = {"source_name": args.source_name or "source", "source_ra_deg": args.ra, "source_dec_deg": args.dec}
+        src = {"source_name": args.source_name or "source", "source_ra_deg": args.source_ra,
+               "source_dec_deg": args.source_dec}
     parts = tuple(p for p, off in (("theta2", False), ("skymap", args.no_skymap),
                                    ("diagnostics", args.no_diagnostics), ("spectrum", not args.spectrum),
                                    ("lightcurve", not args.lightcurve)) if not off)

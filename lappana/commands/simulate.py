@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from lappana.commands._flags import add_source
 from lappana.constants import CRAB_DEC_DEG, CRAB_NAME, CRAB_RA_DEG
 from lappana.errors import LappanaError
 from lappana.paths import parse_night
 
-HELP = "simulate an LST-1-like night: DL1/DL2 runs, run catalogue, MC and IRFs"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,9 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", default=None, metavar="UTC",
                         help="start of the first run, e.g. 2023-12-07T23:30:00 (UTC; default: the runs "
                              "are centred on the source's culmination)")
-    parser.add_argument("--source-name", default=CRAB_NAME, help="source name (default: %(default)s)")
-    parser.add_argument("--ra", type=float, default=CRAB_RA_DEG, help="source RA in deg (default: %(default)s)")
-    parser.add_argument("--dec", type=float, default=CRAB_DEC_DEG, help="source Dec in deg (default: %(default)s)")
+    add_source(parser, defaults=(CRAB_NAME, CRAB_RA_DEG, CRAB_DEC_DEG),
+               default_help=f"{CRAB_NAME} at {CRAB_RA_DEG}, {CRAB_DEC_DEG} deg")
     parser.add_argument("--flux", type=float, default=1.0,
                         help="source flux in Crab units (default: %(default)s)")
     parser.add_argument("--no-source", action="store_true", help="no gamma-ray source (flux 0)")
@@ -72,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
         args.output,
         night=night,
         source_name=args.source_name,
-        source_ra=args.ra,
-        source_dec=args.dec,
+        source_ra=args.source_ra,
+        source_dec=args.source_dec,
         n_runs=args.runs,
         run_minutes=args.minutes,
         first_run=args.first_run,

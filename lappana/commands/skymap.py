@@ -7,7 +7,6 @@ import sys
 
 from lappana.highlevel.cli_args import add_common
 
-HELP = "counts, background, excess and significance maps around the source"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,6 @@ import sys
 
 from lappana.highlevel.cli_args import add_common
 
-HELP = "theta² distribution and Li & Ma significance from DL3 files"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

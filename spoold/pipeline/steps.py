@@ -146,7 +146,7 @@ class ReportStep(Step):
         argv: list[str | Path] = [
             "report", ctx.products / "dl3", "-o", ctx.products,
             "--source-name", request.source_name,
-            "--ra", f"{request.ra_deg:.6f}", "--dec", f"{request.dec_deg:.6f}",
+            "--source-ra", f"{request.ra_deg:.6f}", "--source-dec", f"{request.dec_deg:.6f}",
         ]
         if "skymap" not in products and "report" not in products:
             argv.append("--no-skymap")
