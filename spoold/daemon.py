@@ -41,7 +41,7 @@ from spoold.daemon_controls import ControlsMixin
 from spoold.daemon_guard import GuardMixin, SpoolWideError
 from spoold.daemon_intake import IntakeMixin
 from spoold.daemon_products import ProductsMixin
-from spoold.daemon_recover import FOLDER_OF, RecoveryMixin
+from spoold.daemon_recover import RecoveryMixin
 from spoold.executors import make_executor
 from spoold.executors.base import Executor, StepPoll
 from spoold.lock import SpoolLock
@@ -50,7 +50,7 @@ from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
 from spoold.request import RequestRejected, parse_request
 from spoold.spool import Claimed, Spool
-from spoold.states import Folder, RequestState, StepStatus
+from spoold.states import Action, Folder, Line, Outcome, RequestState, StepStatus, transition
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
 
@@ -89,6 +89,7 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         self.wake = Wakeup()
         self.stop_requested = False
         self.lock = SpoolLock(self.spool.root)
+        self.records = st.Records(self.spool, self.emit)
         self.notifier = None
         self.watcher: Watcher | None = None
         self._requests: dict[str, Any] = {}  # parsed requests by id
@@ -121,6 +122,10 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
                 self.notifier.event(folder, record)
             except Exception:  # noqa: BLE001 - the notifier must never stop the daemon
                 log.exception("the notifier failed on %s", folder.name)
+
+    def transition(self, folder: Path, state: dict, to: RequestState, *lines: Line, **options: Any) -> Path:
+        """Change a request's state: journal, state.json, folder move (:func:`spoold.states.transition`)."""
+        return transition(self.records, folder, state, to, *lines, **options)
 
     # -- start and stop -------------------------------------------------------------------
     def start(self) -> None:
@@ -266,9 +271,7 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         state = self.state_or_aside(folder, Folder.PENDING)
         if state is None:
             return False
-        state["state"] = RequestState.RUNNING
-        st.save(folder, state, sync_dir=False)
-        self.spool.move(folder.name, Folder.PENDING, Folder.RUNNING)
+        self.transition(folder, state, RequestState.RUNNING, sync_dir=False)
         return True
 
     def request_of(self, folder: Path, state: dict) -> Any:
@@ -314,7 +317,7 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         busy = False
         for ctx in contexts:
             outcome = self.guarded(ctx.folder, Folder.RUNNING, self._advance_one, ctx, by_request.get(ctx.folder.name, {}))
-            busy = busy or outcome == "running"
+            busy = busy or outcome == Outcome.RUNNING
         self._busy = busy
 
     def _context(self, folder: Path, now: float) -> Context | None:
@@ -333,7 +336,7 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
             reasons = error.errors if isinstance(error, RequestRejected) else [str(error)]
             ctx = Context(self.site, None, folder, state, folder)
             self.runner.fail(ctx, state.get("step") or "resolve", "The request is no longer valid: " + " ".join(reasons))
-            self._finish(folder, state)
+            self._forget(folder.name)
             return None
         try:
             target = self.destination(folder, state, request)
@@ -349,12 +352,12 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
                 problem = self._destination_problem(*target)
         if problem:
             self.runner.fail(Context(self.site, request, folder, state, folder), "publish", problem)
-            self._finish(folder, state)
+            self._forget(folder.name)
             return None
         products.mkdir(exist_ok=True)
         return Context(self.site, request, folder, state, products)
 
-    def _advance_one(self, ctx: Context, polls: dict[str, StepPoll]) -> str:
+    def _advance_one(self, ctx: Context, polls: dict[str, StepPoll]) -> Outcome:
         try:
             outcome = self.runner.advance(ctx, polls)
         except OSError:
@@ -363,19 +366,13 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
             log.error("advancing %s failed:\n%s", ctx.folder.name, traceback.format_exc())
             outcome = self.runner.fail(ctx, ctx.state.get("step") or "resolve",
                                        f"spoold hit an internal error ({type(error).__name__}: {error}).")
-        if outcome == "done":
+        if outcome == Outcome.DONE:
             outcome = self._done(ctx)
-        if outcome in ("done", "failed"):
-            self._finish(ctx.folder, ctx.state)
-        elif outcome == "hold":
-            self.apply(ctx.folder.name, "hold")
+        if outcome in (Outcome.DONE, Outcome.FAILED):
+            self._forget(ctx.folder.name)  # its transition moved it to done/ or failed/
+        elif outcome == Outcome.HOLD:
+            self.apply(ctx.folder.name, Action.HOLD)
         return outcome
-
-    def _finish(self, folder: Path, state: dict) -> None:
-        """Move a finished request to done/ or failed/."""
-        self._forget(folder.name)
-        target = FOLDER_OF[state["state"]]
-        self.spool.move(folder.name, Folder.RUNNING, target)
 
 
 def _import_run_catalog_reader() -> None:

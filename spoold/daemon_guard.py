@@ -85,7 +85,7 @@ class GuardMixin:
             return
         sentence = f"spoold hit an internal error ({type(error).__name__}: {error})."
         try:
-            self._fail_in(folder, where, sentence)
+            self._fail_in(folder, sentence)
         except Exception as second:  # noqa: BLE001 - it cannot even be failed: keep it aside
             self._aside(folder, where, f"{sentence} Failing it failed too ({type(second).__name__}: {second}).")
 
@@ -126,14 +126,13 @@ class GuardMixin:
             log.error("%s", sentence)
         self._deferred[rid] = (time.monotonic() + DEFER_SECONDS, sentence)
 
-    def _fail_in(self, folder: Path, where: str, sentence: str) -> None:
+    def _fail_in(self, folder: Path, sentence: str) -> None:
         state = st.load(folder)
         if state is None:
             raise ValueError("its state.json cannot be read")
         ctx = Context(self.site, None, folder, state, folder)
-        self.runner.fail(ctx, state.get("step") or "resolve", sentence)
+        self.runner.fail(ctx, state.get("step") or "resolve", sentence)  # its transition moves it to failed/
         self._forget(folder.name)
-        self.spool.move(folder.name, where, Folder.FAILED)
 
     # -- memory of what runs -------------------------------------------------------------------
     def left_alone(self, request_id: str) -> bool:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from spoold import state as st
+from spoold.events import Event
 from spoold.request import RequestRejected, parse_request, read_request_file
 from spoold.spool import IGNORED_SUFFIXES, Claimed, fsync_dir, sync_filesystem, write_in_place
-from spoold.states import Folder, RequestState
+from spoold.states import Folder, Line, RequestState
 
 log = logging.getLogger("spoold")
 
@@ -173,14 +174,9 @@ class IntakeMixin:
         durable = moves is None
         self._requests[claimed.request_id] = request
         state["request"] = _summary(request)
-        state["state"], state["accepted"] = RequestState.PENDING, st.now_iso()
-        self.emit(folder, state, "accepted", detail=f"{request.source_name}, products {', '.join(request.products)}",
-                  durable=durable)
-        st.save(folder, state, sync_dir=False, durable=durable, in_place=True)
-        if moves is None:
-            self.spool.move(claimed.request_id, Folder.INTAKE, Folder.PENDING)
-        else:
-            moves.append((claimed.request_id, Folder.PENDING))
+        self.transition(folder, state, RequestState.PENDING,
+                        Line(Event.ACCEPTED, None, f"{request.source_name}, products {', '.join(request.products)}"),
+                        moves=moves, durable=durable, sync_dir=False, in_place=True, accepted=st.now_iso())
 
     def _reject(self, folder: Path, state: dict, errors: list[str],
                 moves: list[tuple[str, str]] | None = None) -> None:
@@ -188,13 +184,9 @@ class IntakeMixin:
         name = state.get("incoming_name") or "request.yaml"
         errors = [name + e[len("request.yaml"):] if e.startswith("request.yaml ") else e for e in errors]
         write_in_place(folder / "errors.txt", "".join(f"{e}\n" for e in errors), durable=durable)
-        state["state"], state["error"] = RequestState.REJECTED, errors[0] if errors else "rejected"
-        self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000], durable=durable)
-        st.save(folder, state, sync_dir=False, durable=durable, in_place=True)
-        if moves is None:
-            self.spool.move(folder.name, Folder.INTAKE, Folder.REJECTED)
-        else:
-            moves.append((folder.name, Folder.REJECTED))
+        self.transition(folder, state, RequestState.REJECTED, Line(Event.REJECTED, None, "; ".join(errors)[:2000]),
+                        moves=moves, durable=durable, sync_dir=False, in_place=True,
+                        error=errors[0] if errors else RequestState.REJECTED.value)
 
 
 def _summary(request: Any) -> dict[str, Any]:

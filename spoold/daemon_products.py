@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from spoold import state as st
+from spoold.events import Event
 from spoold.pipeline.base import Context
 from spoold.publish import PublishError, open_folder, publish, read_published
 from spoold.spool import write_atomic, write_json
-from spoold.states import Folder, RequestState
+from spoold.states import Folder, Line, Outcome, RequestState
 
 
 class ProductsMixin:
@@ -54,8 +55,8 @@ class ProductsMixin:
         except OSError as error:
             return f"{error.filename or path} cannot be created ({error.strerror})."
 
-    def _done(self, ctx: Context) -> str:
-        """Publish the products (when they go elsewhere) and mark the request done; 'failed' if they cannot go."""
+    def _done(self, ctx: Context) -> Outcome:
+        """Publish the products (when they go elsewhere) and make the request done (failed if they cannot go)."""
         state = ctx.state
         summary = ctx.folder / "summary.json"
         final = self.spool.dir(Folder.DONE) / ctx.folder.name
@@ -71,11 +72,10 @@ class ProductsMixin:
                 write_atomic(summary, text.replace(str(ctx.folder), str(final)))
         else:
             write_json(summary, self._bare_summary(state))
-        state["state"], state["finished"] = RequestState.DONE, st.now_iso()
         results = final if target is None else target[0]
-        self.emit(ctx.folder, state, "done", step=state.get("step"), detail=f"results in {results}")
-        st.save(ctx.folder, state)
-        return "done"
+        self.transition(ctx.folder, state, RequestState.DONE, Line(Event.DONE, state.get("step"), f"results in {results}"),
+                        finished=st.now_iso())
+        return Outcome.DONE
 
     def _publish(self, ctx: Context, target: tuple[Path, tuple[Path, ...]], summary: Path) -> str | None:
         """Move the products to ``target`` and keep their summary.json (saying where) in the request's folder."""

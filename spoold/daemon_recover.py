@@ -11,15 +11,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from spoold import events, states
+from spoold import events
 from spoold import state as st
 from spoold.spool import LEGACY_CLAIM_RECORDS, Claimed, new_request_id, rename_noreplace
-from spoold.states import Folder, RequestState
+from spoold.states import Folder, belongs_in
 
 log = logging.getLogger("spoold")
-
-#: the folder a request's state belongs in (see spoold.states)
-FOLDER_OF: dict[str, str] = {state.value: folder.value for state, folder in states.FOLDER_OF.items()}
 
 
 class RecoveryMixin:
@@ -57,11 +54,9 @@ class RecoveryMixin:
                 state["id"] = fresh
                 st.save(folder, state)
         state = st.load(folder) or {}
-        target = FOLDER_OF.get(state.get("state", ""))
-        if state.get("accepted") and target == Folder.PENDING:
-            self.spool.move(folder.name, Folder.INTAKE, Folder.PENDING)
-        elif target == Folder.REJECTED:
-            self.spool.move(folder.name, Folder.INTAKE, Folder.REJECTED)
+        target = belongs_in(Folder.INTAKE, state)  # accepted or rejected before the crash: only the move is left
+        if target is not None:
+            self.spool.move(folder.name, Folder.INTAKE, target)
         else:
             claim = events.claim_of(folder)  # the claim's record; older spoolds began state.json instead
             claimed_at = state.get("claimed_at") or (claim[1] if claim else folder.stat().st_mtime)
@@ -78,8 +73,8 @@ class RecoveryMixin:
             return
         for leftover in folder.glob(".*.tmp"):  # a write_atomic cut short by the crash
             leftover.unlink(missing_ok=True)
-        target = FOLDER_OF.get(state.get("state", ""), where)
-        if target != where and not (where == Folder.RUNNING and state.get("state") == RequestState.PENDING):
+        target = belongs_in(where, state)  # a transition cut short after its state.json: the move is left
+        if target is not None:
             self.spool.move(folder.name, where, target)
 
 

@@ -17,8 +17,11 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
+from spoold.events import Event
+
 #: events that produce a reply
-REPLY_EVENTS = ("accepted", "rejected", "waiting", "done", "failed", "cancelled", "retried")
+REPLY_EVENTS = (Event.ACCEPTED, Event.REJECTED, Event.WAITING, Event.DONE, Event.FAILED, Event.CANCELLED,
+                Event.RETRIED)
 #: at most this many PNGs are attached to a done reply, each at most MAX_PNG_BYTES
 MAX_PNGS = 6
 MAX_PNG_BYTES = 5 * 1024 * 1024
@@ -144,7 +147,7 @@ def compose(folder: Folder, event: dict[str, Any], entry: str, *, from_address: 
     else:
         message["Subject"] = f"[astran] {folder.request_id}: {subject_tail}"
     message["Date"] = formatdate(localtime=False, usegmt=True)
-    own_root = folder.origin is None and name in ("accepted", "rejected")
+    own_root = folder.origin is None and name in (Event.ACCEPTED, Event.REJECTED)
     message["Message-ID"] = root if own_root else f"<astran.{folder.request_id}.{entry}@{domain}>"
     if not own_root:
         message["In-Reply-To"] = root
@@ -407,5 +410,5 @@ def _retried(folder: Folder, event: dict, keyword: str) -> tuple[str, str, list[
     return f"retried: {folder.request_id}", "\n".join(body) + "\n", []
 
 
-_BODIES = {"accepted": _accepted, "rejected": _rejected, "waiting": _waiting, "done": _done,
-           "failed": _failed, "cancelled": _cancelled, "retried": _retried}
+_BODIES = {Event.ACCEPTED: _accepted, Event.REJECTED: _rejected, Event.WAITING: _waiting, Event.DONE: _done,
+           Event.FAILED: _failed, Event.CANCELLED: _cancelled, Event.RETRIED: _retried}
