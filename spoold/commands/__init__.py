@@ -114,6 +114,29 @@ def act(args: argparse.Namespace, action: str) -> int:
     return _report(ok, message)
 
 
+def _apply_here(site, spool, request_id: str, action: str):
+    """Apply an action with the spool's lock held and no daemon: controls and a journal, no daemon.
+
+    The executor (to stop a cancelled request's tasks) is made only when there are some, and closed after.
+    """
+    from spoold.daemon.controls import Controls
+    from spoold.daemon.journal import Journal
+    from spoold.executors import make_executor
+
+    made = []
+
+    def executor():
+        if not made:
+            made.append(make_executor(site))
+        return made[0]
+
+    try:
+        return Controls(spool, Journal(spool), executor).apply(request_id, action)
+    finally:
+        for one in made:
+            one.close()
+
+
 def _daemon_serves(spool) -> bool:
     """True when a live spoold holds the spool's lock (by its record)."""
     from spoold.lock import holder_alive, read_holder

@@ -79,6 +79,16 @@ def resources(site: Any, request: Any) -> Resources:
     )
 
 
+def in_flight(state: dict) -> list[tuple[str, dict]]:
+    """(step name, record) of a request's steps handed to the executor and not finished."""
+    attempt = state.get("attempt", 1)
+    return [
+        (name, rec)
+        for name, rec in (state.get("steps") or {}).items()
+        if rec.get("attempt") == attempt and rec.get("status") in (StepStatus.SUBMITTING, StepStatus.SUBMITTED)
+    ]
+
+
 class Runner:
     """Moves running requests through their steps.
 
@@ -99,14 +109,7 @@ class Runner:
         """The steps this request needs, in order."""
         return [s for s in self.steps if s.wanted(ctx)]
 
-    def in_flight(self, state: dict) -> list[tuple[str, dict]]:
-        """(step name, record) of steps handed to the executor and not finished."""
-        attempt = state.get("attempt", 1)
-        return [
-            (name, rec)
-            for name, rec in (state.get("steps") or {}).items()
-            if rec.get("attempt") == attempt and rec.get("status") in (StepStatus.SUBMITTING, StepStatus.SUBMITTED)
-        ]
+    in_flight = staticmethod(in_flight)
 
     # -- one request, one turn -------------------------------------------------------
     def advance(self, ctx: Context, polls: dict[str, StepPoll]) -> Outcome:
