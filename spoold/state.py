@@ -35,7 +35,8 @@ from typing import Any
 
 from spoold import states
 from spoold.executors.base import TaskState
-from spoold.spool import now_utc, read_json, write_json
+from spoold.files import read_json, write_json
+from spoold.spool import now_utc
 from spoold.states import Line, RequestState, StepStatus
 
 STATE_FILE = "state.json"
@@ -114,7 +115,7 @@ def save(folder: Path, state: dict[str, Any], *, sync_dir: bool = True, durable:
     """Write a request's state atomically (stamping ``updated``).
 
     ``sync_dir=False`` when the folder is moved (and the move synced) right after;
-    ``in_place=True`` only while the folder is in intake (see :func:`spoold.spool.write_in_place`).
+    ``in_place=True`` only while the folder is in intake (see :func:`spoold.files.write_in_place`).
     """
     state["updated"] = now_iso()
     write_json(Path(folder) / STATE_FILE, state, sync_dir=sync_dir, durable=durable, in_place=in_place)

@@ -24,8 +24,9 @@ from spoold import state as st
 from spoold.daemon.journal import Changes
 from spoold.events import Event
 from spoold.executors.base import Executor, TaskState
+from spoold.files import write_json
 from spoold.pipeline.runner import in_flight
-from spoold.spool import ID_RE, Spool, write_json
+from spoold.spool import ID_RE, Spool
 from spoold.states import ACTS_ON, Action, Folder, Line, RequestState, StepStatus
 
 log = logging.getLogger("spoold")

@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 from spoold import state as st
 from spoold.events import Event
+from spoold.files import fsync_dir, sync_filesystem, write_in_place
 from spoold.request import RequestRejected, parse_request, read_request_file
-from spoold.spool import IGNORED_SUFFIXES, Claimed, Spool, fsync_dir, sync_filesystem, write_in_place
+from spoold.spool import IGNORED_SUFFIXES, Claimed, Spool
 from spoold.states import Folder, Line, RequestState
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher

@@ -18,9 +18,10 @@ from typing import Any, Protocol
 from spoold import state as st
 from spoold.daemon.journal import Changes
 from spoold.events import Event
+from spoold.files import write_atomic, write_json
 from spoold.pipeline.base import Context
 from spoold.publish import PublishError, open_folder, publish, read_published
-from spoold.spool import Spool, write_atomic, write_json
+from spoold.spool import Spool
 from spoold.states import Folder, Line, Outcome, RequestState
 
 

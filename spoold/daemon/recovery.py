@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 from spoold import events
 from spoold import state as st
-from spoold.spool import LEGACY_CLAIM_RECORDS, Claimed, Spool, new_request_id, rename_noreplace
+from spoold.files import rename_noreplace
+from spoold.spool import LEGACY_CLAIM_RECORDS, Claimed, Spool, new_request_id
 from spoold.states import Folder, belongs_in
 
 log = logging.getLogger("spoold")

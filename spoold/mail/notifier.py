@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from spoold.events import Event
-from spoold.mail.compose import REPLY_EVENTS, Folder, compose
+from spoold.files import write_atomic, write_json
+from spoold.mail.compose import REPLY_EVENTS, compose
+from spoold.mail.folder import Folder
 from spoold.mail.smtp import PermanentFailure, SmtpSender
-from spoold.spool import STATE_DIRS, write_atomic, write_json
+from spoold.spool import STATE_DIRS
 from spoold.states import Text
 
 log = logging.getLogger("spoold.mail.notifier")

@@ -321,7 +321,7 @@ class Runner:
         if log_file is not None and log_file.is_file():
             text += f"\nThe last lines of {log_file.relative_to(ctx.folder) if log_file.is_relative_to(ctx.folder) else log_file}:\n"
             text += tail(log_file) + "\n"
-        from spoold.spool import write_atomic
+        from spoold.files import write_atomic
 
         write_atomic(ctx.folder / "error.txt", text)
         self._cancel_chained(ctx, step)
