@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from spoold import __version__
+from spoold.states import Action
 
 #: subcommand -> (module under spoold.commands, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -28,10 +29,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "check a request file: exactly the messages the daemon would give"),
     "submit": ("submit", "validate a request and put it into the spool; prints its id"),
     "status": ("status", "list requests with their step and progress, or one request in detail"),
-    "cancel": ("cancel", "cancel a request and stop its tasks"),
-    "retry": ("retry", "put a failed or cancelled request back in the queue (history is kept)"),
-    "hold": ("hold", "hold a request until 'spool release'"),
-    "release": ("release", "let a held request go on"),
+    # the actions the daemon applies (spoold.states.Action), each its own module
+    Action.CANCEL.value: (Action.CANCEL.value, "cancel a request and stop its tasks"),
+    Action.RETRY.value: (Action.RETRY.value, "put a failed or cancelled request back in the queue (history is kept)"),
+    Action.HOLD.value: (Action.HOLD.value, "hold a request until 'spool release'"),
+    Action.RELEASE.value: (Action.RELEASE.value, "let a held request go on"),
 }
 
 

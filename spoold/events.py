@@ -1,7 +1,7 @@
 """``events.jsonl`` and the request's ``log``: what happened to a request, append-only.
 
 One JSON line per event: ``{"time", "event", "step", "detail", "attempt"}`` with
-``event`` one of :data:`EVENTS`. Lines are appended with O_APPEND and fsynced.
+``event`` one of :class:`Event`. Lines are appended with O_APPEND and fsynced.
 The first line is the claim (``claimed``, its detail the name the file had in
 ``incoming``), written before the file is moved into the request's folder: the
 record a restarted daemon validates a claimed request from.
@@ -18,21 +18,30 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-EVENTS = (
-    "claimed",
-    "accepted",
-    "rejected",
-    "waiting",
-    "resumed",
-    "step-done",
-    "done",
-    "failed",
-    "cancelled",
-    "retried",
-    "held",
-    "released",
-    "put-aside",
-)
+from spoold.states import Text
+
+
+
+class Event(Text):
+    """What a journal line says happened (its ``event``)."""
+
+    CLAIMED = "claimed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WAITING = "waiting"
+    RESUMED = "resumed"
+    STEP_DONE = "step-done"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RETRIED = "retried"
+    HELD = "held"
+    RELEASED = "released"
+    PUT_ASIDE = "put-aside"
+
+
+#: what a journal line's ``event`` may say
+EVENTS: tuple[str, ...] = tuple(event.value for event in Event)
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "log"
 
@@ -118,7 +127,7 @@ def append_once(folder: Path, record: dict[str, Any], *, durable: bool = True) -
 def claim_of(folder: Path) -> tuple[str, float] | None:
     """Return (the name in incoming, claim time as a Unix time) from a request's ``claimed`` event, or None."""
     for record in read(folder):
-        if record.get("event") == "claimed":
+        if record.get("event") == Event.CLAIMED:
             try:
                 return str(record["detail"]), datetime.fromisoformat(record["time"]).timestamp()
             except (KeyError, TypeError, ValueError):

@@ -29,12 +29,15 @@ daemon's lock), always atomically. Shape::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from spoold import states
-from spoold.spool import now_utc, read_json, write_json
-from spoold.states import RequestState, StepStatus
+from spoold.executors.base import TaskState
+from spoold.files import read_json, write_json
+from spoold.spool import now_utc
+from spoold.states import Line, RequestState, StepStatus
 
 STATE_FILE = "state.json"
 
@@ -112,7 +115,7 @@ def save(folder: Path, state: dict[str, Any], *, sync_dir: bool = True, durable:
     """Write a request's state atomically (stamping ``updated``).
 
     ``sync_dir=False`` when the folder is moved (and the move synced) right after;
-    ``in_place=True`` only while the folder is in intake (see :func:`spoold.spool.write_in_place`).
+    ``in_place=True`` only while the folder is in intake (see :func:`spoold.files.write_in_place`).
     """
     state["updated"] = now_iso()
     write_json(Path(folder) / STATE_FILE, state, sync_dir=sync_dir, durable=durable, in_place=in_place)
@@ -146,12 +149,41 @@ def progress(state: dict[str, Any]) -> str:
     if not record or not record.get("tasks"):
         return ""
     tasks = record["tasks"].values()
-    finished = sum(1 for t in tasks if t.get("state") == "succeeded")
-    running = sum(1 for t in tasks if t.get("state") == "running")
-    failed = sum(1 for t in tasks if t.get("state") in ("failed", "lost", "cancelled"))
+    finished = sum(1 for t in tasks if t.get("state") == TaskState.SUCCEEDED)
+    running = sum(1 for t in tasks if t.get("state") == TaskState.RUNNING)
+    failed = sum(1 for t in tasks if t.get("state") in (TaskState.FAILED, TaskState.LOST, TaskState.CANCELLED))
     text = f"{finished}/{len(record['tasks'])} done"
     if running:
         text += f", {running} running"
     if failed:
         text += f", {failed} failed"
     return text
+
+
+class Records:
+    """The writes of a transition (:class:`spoold.states.Records`): the journal, ``state.json``, the move.
+
+    Parameters
+    ----------
+    spool : Spool
+        Whose folders the request moves between.
+    emit : callable
+        ``emit(folder, state, event, step=, detail=, durable=)``: journals an event
+        (at most once per event, step and attempt) and tells whoever listens (the daemon's).
+    """
+
+    def __init__(self, spool: Any, emit: Callable[..., None]) -> None:
+        self.spool = spool
+        self.emit = emit
+
+    def journal(self, folder: Path, state: dict, line: Line, *, durable: bool) -> None:
+        """Journal one line of a transition."""
+        self.emit(folder, state, line.event, step=line.step, detail=line.detail, durable=durable)
+
+    def save(self, folder: Path, state: dict, *, sync_dir: bool, durable: bool, in_place: bool) -> None:
+        """Write ``state.json`` (see :func:`save`)."""
+        save(folder, state, sync_dir=sync_dir, durable=durable, in_place=in_place)
+
+    def move(self, request_id: str, src: str, dst: str, *, durable: bool) -> Path:
+        """Move the request's folder (see :meth:`spoold.spool.Spool.move`)."""
+        return self.spool.move(request_id, src, dst, durable=durable)

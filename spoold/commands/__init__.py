@@ -51,8 +51,9 @@ def act(args: argparse.Namespace, action: str) -> int:
 
     When a daemon holds the spool's lock, the action is left in ``control/``
     and the daemon applies it on its next turn (the command waits for its
-    answer); otherwise the command takes the lock itself and applies it, so
-    both never touch a request at the same time.
+    answer); otherwise the command takes the lock itself and applies it with
+    :class:`spoold.daemon.controls.Controls`, so both never touch a request at
+    the same time.
 
     Returns
     -------
@@ -66,8 +67,7 @@ def act(args: argparse.Namespace, action: str) -> int:
         request is not in a state where the action applies.
     """
     from spoold.cli import SpoolCommandError, site_and_spool
-    from spoold.daemon import Daemon
-    from spoold.lock import SpoolLocked
+    from spoold.lock import SpoolLock, SpoolLocked
 
     request_id = check_id(args.id)
     site, spool = site_and_spool(args)
@@ -82,19 +82,19 @@ def act(args: argparse.Namespace, action: str) -> int:
         print(f"{request_id} is still in incoming and no daemon serves {spool.root}: the {action} is left in "
               f"{spool.dir('control')} and is applied when spoold takes the request.")
         return 0
-    daemon = Daemon(site, spool_root=spool.root)
-    daemon.lock.what = f"spool {action}"
+    lock = SpoolLock(spool.root)
+    lock.what = f"spool {action}"
     try:
         if waiting_in_incoming:
             raise SpoolLocked("the daemon has to pick it up first")
-        daemon.lock.acquire()
+        lock.acquire()
     except SpoolLocked:
         pass
     else:
         try:
-            answer = daemon.apply(request_id, action)
+            answer = _apply_here(site, spool, request_id, action)
         finally:
-            daemon.stop()
+            lock.release()
         return _report(answer.ok, answer.message)
     done = spool.dir("control") / f".{request_id}.{action}.done"
     done.unlink(missing_ok=True)  # an old answer to the same action
@@ -112,6 +112,29 @@ def act(args: argparse.Namespace, action: str) -> int:
         return 0
     ok, message = answer
     return _report(ok, message)
+
+
+def _apply_here(site, spool, request_id: str, action: str):
+    """Apply an action with the spool's lock held and no daemon: controls and a journal, no daemon.
+
+    The executor (to stop a cancelled request's tasks) is made only when there are some, and closed after.
+    """
+    from spoold.daemon.controls import Controls
+    from spoold.daemon.journal import Journal
+    from spoold.executors import make_executor
+
+    made = []
+
+    def executor():
+        if not made:
+            made.append(make_executor(site))
+        return made[0]
+
+    try:
+        return Controls(spool, Journal(spool), executor).apply(request_id, action)
+    finally:
+        for one in made:
+            one.close()
 
 
 def _daemon_serves(spool) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from spoold.commands import act, add_id_argument
+from spoold.states import Action
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,4 +15,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Hold a request: a pending one at once, a running one when its current step ends."""
-    return act(args, "hold")
+    return act(args, Action.HOLD)

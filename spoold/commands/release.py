@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from spoold.commands import act, add_id_argument
+from spoold.states import Action
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,4 +15,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Let a held request go on where it was."""
-    return act(args, "release")
+    return act(args, Action.RELEASE)

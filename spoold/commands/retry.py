@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from spoold.commands import act, add_id_argument
+from spoold.states import Action
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,4 +15,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Put a failed or cancelled request back into pending; its history is kept in state.json."""
-    return act(args, "retry")
+    return act(args, Action.RETRY)

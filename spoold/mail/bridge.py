@@ -35,10 +35,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from spoold.files import fsync_dir, write_file
 from spoold.mail import imap, message as msg
 from spoold.mail.seen import SeenStore
 from spoold.mail.tls import MailSetupError
-from spoold.spool import Spool, fsync_dir, new_request_id, write_file
+from spoold.spool import Spool, new_request_id
 
 log = logging.getLogger("spoold.mail.bridge")
 

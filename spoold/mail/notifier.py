@@ -21,9 +21,13 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-from spoold.mail.compose import REPLY_EVENTS, Folder, compose
+from spoold.events import Event
+from spoold.files import write_atomic, write_json
+from spoold.mail.compose import REPLY_EVENTS, compose
+from spoold.mail.folder import Folder
 from spoold.mail.smtp import PermanentFailure, SmtpSender
-from spoold.spool import STATE_DIRS, write_atomic, write_json
+from spoold.spool import STATE_DIRS
+from spoold.states import Text
 
 log = logging.getLogger("spoold.mail.notifier")
 
@@ -74,8 +78,8 @@ class Notifier:
         if name not in REPLY_EVENTS:
             return
         attempt = int(event.get("attempt") or 1)
-        outbox, sent = folder / "mail" / "outbox", folder / "mail" / "sent"
-        if name == "waiting" and any(
+        outbox, sent = folder / "mail" / Box.OUTBOX, folder / "mail" / Box.SENT
+        if name == Event.WAITING and any(
             any(box.glob(f"*-waiting-a{attempt}.*")) for box in (outbox, sent) if box.is_dir()
         ):
             return  # "waiting for data" is told once
@@ -113,10 +117,10 @@ class Notifier:
                     try:
                         refused = smtp.send(message)
                     except PermanentFailure as error:
-                        _file_away(folder, eml, "failed", str(error))
+                        _file_away(folder, eml, Box.FAILED, str(error))
                         log.error("the %s reply of %s was refused: %s", message["X-Astran-Event"], folder.name, error)
                         continue
-                    _file_away(folder, eml, "sent", f"refused: {', '.join(refused)}" if refused else "")
+                    _file_away(folder, eml, Box.SENT, f"refused: {', '.join(refused)}" if refused else "")
                     sent += 1
                     log.info("sent the %s reply of %s to %s", message["X-Astran-Event"], folder.name,
                              ", ".join(filter(None, [message["To"], message["Cc"]])))
@@ -132,7 +136,7 @@ class Notifier:
 
     def _compose_all(self, folder: Path) -> list[tuple[Path, Path]]:
         """Turn queued events into messages; return (folder, .eml) pairs waiting to be sent."""
-        outbox = folder / "mail" / "outbox"
+        outbox = folder / "mail" / Box.OUTBOX
         ready = []
         for entry in sorted(outbox.glob("[0-9]*.json")):
             eml = entry.with_suffix(".eml")
@@ -143,16 +147,25 @@ class Notifier:
                                       from_address=self.mail.from_address, keyword=self.mail.keyword)
                 except Exception as error:  # noqa: BLE001 - one broken entry must not block the rest
                     log.exception("could not compose %s of %s", entry.name, folder.name)
-                    _file_away(folder, entry, "failed", f"could not compose: {error}")
+                    _file_away(folder, entry, Box.FAILED, f"could not compose: {error}")
                     continue
                 if message is None:
-                    _file_away(folder, entry, "unsent", "nobody to tell (no email sender, no notify list)")
+                    _file_away(folder, entry, Box.UNSENT, "nobody to tell (no email sender, no notify list)")
                     continue
                 write_atomic(eml, message.as_bytes(policy=policy.SMTP))
             entry.unlink(missing_ok=True)
         for eml in sorted(outbox.glob("[0-9]*.eml")):
             ready.append((folder, eml))
         return ready
+
+
+class Box(Text):
+    """The folders of a request's ``mail/``: queued replies, and where each ends."""
+
+    OUTBOX = "outbox"  # composed or waiting to be composed, not sent yet
+    SENT = "sent"
+    FAILED = "failed"  # refused by the mail server, or it could not be composed
+    UNSENT = "unsent"  # nobody to tell
 
 
 def _has_entries(folder: Path) -> bool:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from spoold.spool import write_json
+from spoold.files import write_json
 
 
 class SeenStore:

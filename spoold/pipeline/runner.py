@@ -1,14 +1,11 @@
 """Advance one running request by what its executor reports: submit, poll, finish.
 
-Crash safety rests on three rules, in this order for every transition:
-
-1. the journal first: ``events.append_once`` (a ``step-done`` or ``failed`` line
-   is written at most once per step and attempt);
-2. then ``state.json`` (atomically);
-3. then the folder move (one rename).
-
-A daemon that dies between any two of them redoes the rest on restart and the
-journal deduplicates; a step is marked ``submitting`` in state.json before it
+Every change of the request's state goes through the daemon's ``transition``
+(:func:`spoold.states.transition`): the journal first (a ``step-done`` or
+``failed`` line is written at most once per step and attempt), then
+``state.json`` (atomically), then the folder move (one rename). A daemon that
+dies between any two of them redoes the rest on restart and the journal
+deduplicates. A step's own progress is ``state.json`` alone; a step is marked ``submitting`` in state.json before it
 is handed to the executor, and on restart the executor's :meth:`find` (Slurm:
 by job name) or the tasks' ``.started`` markers (local) re-attach to it.
 
@@ -28,9 +25,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from spoold import events, state as st
+from spoold.events import Event
 from spoold.executors.base import Executor, Resources, StepJob, StepPoll, Task, TaskState
 from spoold.pipeline.base import Context, Step
 from spoold.pipeline.resolve import missing_sentence, resolve, wait_deadline
+from spoold.states import Line, Outcome, RequestState, StepStatus
 
 log = logging.getLogger("spoold.runner")
 
@@ -44,7 +43,11 @@ class Services(Protocol):
     site: Any
     executor: Executor
 
-    def emit(self, folder: Path, state: dict, event: str, *, step: str | None = None, detail: str = "") -> None: ...
+    def emit(self, folder: Path, state: dict, event: str, *, step: str | None = None, detail: str = "") -> None:
+        """Journal an event (at most once per event, step and attempt)."""
+
+    def transition(self, folder: Path, state: dict, to: RequestState, *lines: Line, **fields: Any) -> Path:
+        """Change the request's state (:func:`spoold.states.transition`); return where its folder is."""
 
 
 def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -76,6 +79,16 @@ def resources(site: Any, request: Any) -> Resources:
     )
 
 
+def in_flight(state: dict) -> list[tuple[str, dict]]:
+    """(step name, record) of a request's steps handed to the executor and not finished."""
+    attempt = state.get("attempt", 1)
+    return [
+        (name, rec)
+        for name, rec in (state.get("steps") or {}).items()
+        if rec.get("attempt") == attempt and rec.get("status") in (StepStatus.SUBMITTING, StepStatus.SUBMITTED)
+    ]
+
+
 class Runner:
     """Moves running requests through their steps.
 
@@ -96,27 +109,22 @@ class Runner:
         """The steps this request needs, in order."""
         return [s for s in self.steps if s.wanted(ctx)]
 
-    def in_flight(self, state: dict) -> list[tuple[str, dict]]:
-        """(step name, record) of steps handed to the executor and not finished."""
-        attempt = state.get("attempt", 1)
-        return [
-            (name, rec)
-            for name, rec in (state.get("steps") or {}).items()
-            if rec.get("attempt") == attempt and rec.get("status") in ("submitting", "submitted")
-        ]
+    in_flight = staticmethod(in_flight)
 
     # -- one request, one turn -------------------------------------------------------
-    def advance(self, ctx: Context, polls: dict[str, StepPoll]) -> str:
-        """Do what can be done now; return the request's state afterwards.
+    def advance(self, ctx: Context, polls: dict[str, StepPoll]) -> Outcome:
+        """Do what can be done now; return what it came to.
 
         ``polls`` holds this request's answers from the daemon's one batched
-        :meth:`Executor.poll`. Returns ``running``, ``waiting``, ``done`` or ``failed``.
+        :meth:`Executor.poll`. Returns an :class:`~spoold.states.Outcome`: running,
+        waiting, hold (a hold was asked for before the next step), done (every step
+        done; the daemon publishes it) or failed (the request is in failed/ now).
         """
         state = ctx.state
         rec = st.step(state, "resolve")
         if rec["status"] not in st.STEP_FINISHED:
             outcome = self._resolve(ctx, rec)
-            if outcome != "done":
+            if outcome != Outcome.DONE:
                 return outcome
         for step in self.wanted(ctx):
             rec = st.step(state, step.name)
@@ -125,29 +133,29 @@ class Runner:
             if state.get("step") != step.name:
                 state["step"] = step.name
                 st.save(ctx.folder, state)
-            if rec["status"] == "pending" and state.get("hold_requested"):
-                return "hold"
-            if rec["status"] in ("pending", "submitting"):
+            if rec["status"] == StepStatus.PENDING and state.get("hold_requested"):
+                return Outcome.HOLD
+            if rec["status"] in (StepStatus.PENDING, StepStatus.SUBMITTING):
                 outcome = self._submit(ctx, step, rec)
-                if rec["status"] == "submitted" and self.services.executor.supports_dependencies:
+                if rec["status"] == StepStatus.SUBMITTED and self.services.executor.supports_dependencies:
                     self._submit_chain(ctx, step)
                 return outcome
-            if rec["status"] == "submitted":
+            if rec["status"] == StepStatus.SUBMITTED:
                 poll = polls.get(step.name)
                 if poll is not None:
                     outcome = self._collect(ctx, step, rec, poll)
-                    if outcome == "done":
+                    if outcome == Outcome.DONE:
                         continue
-                    if outcome != "running":
+                    if outcome != Outcome.RUNNING:
                         return outcome
                 if self.services.executor.supports_dependencies:
                     self._submit_chain(ctx, step)
-                return "running"
-            if rec["status"] == "failed":
+                return Outcome.RUNNING
+            if rec["status"] == StepStatus.FAILED:
                 return self.fail(ctx, step.name, rec.get("note") or "the step failed")
-        return "done"
+        return Outcome.DONE
 
-    def _resolve(self, ctx: Context, rec: dict) -> str:
+    def _resolve(self, ctx: Context, rec: dict) -> Outcome:
         state, site = ctx.state, self.services.site
         state["step"] = "resolve"
         found = resolve(ctx)
@@ -165,31 +173,27 @@ class Runner:
             changed = waiting.get("missing") != list(found.missing)
             state["waiting"] = {"since": since, "until": until.isoformat(timespec="seconds"),
                                 "missing": list(found.missing)}
-            if state.get("state") != "waiting" or changed:
-                state["state"] = "waiting"
+            if state.get("state") != RequestState.WAITING or changed:
                 detail = f"{len(found.missing)} input file(s) missing, waiting until {until:%Y-%m-%d %H:%M} UTC"
-                if first:
-                    self.services.emit(ctx.folder, state, "waiting", step="resolve", detail=detail)
+                told = [Line(Event.WAITING, "resolve", detail)] if first else []
+                self.services.transition(ctx.folder, state, RequestState.WAITING, *told)
                 events.log(ctx.folder, f"waiting: {', '.join(found.missing[:5])}")
-                st.save(ctx.folder, state)
-            return "waiting"
+            return Outcome.WAITING
         resumed = state.get("waiting") is not None
         state["runs"] = list(found.runs)
         state["nights"] = list(found.nights)
         state["run_nights"] = {str(k): v for k, v in found.run_nights.items() if v}
         state["inputs"] = {str(k): v for k, v in found.inputs.items()}
         state["waiting"] = None
-        state["state"] = "running"
-        rec["status"] = "done"
+        rec["status"] = StepStatus.DONE
         rec["note"] = f"{len(found.runs)} run(s): {', '.join(str(r) for r in found.runs)}"
         if len(found.nights) > 1:
             rec["note"] += f" of {len(found.nights)} nights ({', '.join(found.nights)})"
         rec["finished"] = st.now_iso()
-        if resumed:
-            self.services.emit(ctx.folder, state, "resumed", step="resolve", detail="the input data are there")
-        self.services.emit(ctx.folder, state, "step-done", step="resolve", detail=rec["note"])
-        st.save(ctx.folder, state)
-        return "done"
+        lines = [Line(Event.RESUMED, "resolve", "the input data are there")] if resumed else []
+        lines.append(Line(Event.STEP_DONE, "resolve", rec["note"]))
+        self.services.transition(ctx.folder, state, RequestState.RUNNING, *lines)
+        return Outcome.DONE
 
     def _submit_chain(self, ctx: Context, upstream: Step) -> None:
         """Submit the wanted steps after ``upstream`` (submitted, unfinished), each after the one before."""
@@ -197,14 +201,14 @@ class Runner:
         wanted = self.wanted(ctx)
         for step in wanted[wanted.index(upstream) + 1:]:
             rec = st.step(state, step.name)
-            if rec["status"] in ("pending", "submitting"):
+            if rec["status"] in (StepStatus.PENDING, StepStatus.SUBMITTING):
                 if state.get("hold_requested"):
                     return
                 handle = st.step(state, upstream.name).get("handle")
                 if not handle:
                     return
                 self._submit(ctx, step, rec, after=(handle,))
-            elif rec["status"] != "submitted":
+            elif rec["status"] != StepStatus.SUBMITTED:
                 return
             upstream = step
 
@@ -222,27 +226,27 @@ class Runner:
             submitter=ctx.state.get("submitter"), after=tuple(after),
         )
 
-    def _submit(self, ctx: Context, step: Step, rec: dict, after: tuple = ()) -> str:
+    def _submit(self, ctx: Context, step: Step, rec: dict, after: tuple = ()) -> Outcome:
         """Hand ``step`` to the executor (re-attaching after a crash); ``after``: upstream handles.
 
         A step chained after a running upstream is never skipped: its inputs are being made again.
         """
         state = ctx.state
-        if rec["status"] == "pending" and not after:
+        if rec["status"] == StepStatus.PENDING and not after:
             reason = step.done_already(ctx)
             if reason:
-                rec["status"], rec["note"], rec["finished"] = "skipped", f"skipped: {reason}", st.now_iso()
+                rec["status"], rec["note"], rec["finished"] = StepStatus.SKIPPED, f"skipped: {reason}", st.now_iso()
                 events.log(ctx.folder, f"step {step.name} skipped: {reason}")
-                self.services.emit(ctx.folder, state, "step-done", step=step.name, detail=rec["note"])
+                self.services.emit(ctx.folder, state, Event.STEP_DONE, step=step.name, detail=rec["note"])
                 st.save(ctx.folder, state)
                 return self.advance(ctx, {})
-        if rec["status"] == "pending":
+        if rec["status"] == StepStatus.PENDING:
             self._clean(ctx, step)
         job = self._job(ctx, step, after)
         executor = self.services.executor
-        handle = executor.find(job) if rec["status"] == "submitting" else None
+        handle = executor.find(job) if rec["status"] == StepStatus.SUBMITTING else None
         if handle is None:
-            rec["status"], rec["started"] = "submitting", rec.get("started") or st.now_iso()
+            rec["status"], rec["started"] = StepStatus.SUBMITTING, rec.get("started") or st.now_iso()
             st.save(ctx.folder, state)
             handle = executor.submit(job)
             chained = f", to start when {', '.join(str(h.get('job_id')) for h in after)} succeeded" if after else ""
@@ -250,7 +254,7 @@ class Runner:
                                    f"{chained}")
         else:
             events.log(ctx.folder, f"step {step.name}: re-attached to {handle.get('job_id')}")
-        rec["status"], rec["handle"] = "submitted", handle
+        rec["status"], rec["handle"] = StepStatus.SUBMITTED, handle
         rec["tasks"] = {
             str(t.index): {"label": t.label, "state": TaskState.QUEUED.value, "job_id": None, "exit_code": None,
                            "detail": "", "log": str(t.log_file.relative_to(ctx.folder))}
@@ -258,9 +262,8 @@ class Runner:
         }
         if after:
             rec["after"] = [h.get("name") for h in after]
-        state["state"] = "running"
-        st.save(ctx.folder, state)
-        return "running"
+        self.services.transition(ctx.folder, state, RequestState.RUNNING)
+        return Outcome.RUNNING
 
     @staticmethod
     def _clean(ctx: Context, step: Step) -> None:
@@ -278,7 +281,7 @@ class Runner:
             events.log(ctx.folder, f"step {step.name}: removed {len(removed)} output(s) an earlier attempt left: "
                                    f"{', '.join(removed[:5])}")
 
-    def _collect(self, ctx: Context, step: Step, rec: dict, poll: StepPoll) -> str:
+    def _collect(self, ctx: Context, step: Step, rec: dict, poll: StepPoll) -> Outcome:
         state = ctx.state
         changed = poll.handle != rec.get("handle")
         rec["handle"] = poll.handle
@@ -291,7 +294,7 @@ class Runner:
         if not poll.finished:
             if changed:
                 st.save(ctx.folder, state)
-            return "running"
+            return Outcome.RUNNING
         bad = [(i, s) for i, s in sorted(poll.tasks.items()) if s.state is not TaskState.SUCCEEDED]
         if bad:
             index, status = bad[0]
@@ -303,29 +306,28 @@ class Runner:
         problem = step.verify(ctx)
         if problem:
             return self.fail(ctx, step.name, problem)
-        rec["status"], rec["finished"] = "done", st.now_iso()
+        rec["status"], rec["finished"] = StepStatus.DONE, st.now_iso()
         rec["note"] = f"{len(poll.tasks)} task(s) succeeded"
-        self.services.emit(ctx.folder, state, "step-done", step=step.name, detail=rec["note"])
+        self.services.emit(ctx.folder, state, Event.STEP_DONE, step=step.name, detail=rec["note"])
         st.save(ctx.folder, state)
-        return "done"
+        return Outcome.DONE
 
-    def fail(self, ctx: Context, step: str, sentence: str, *, log_file: Path | None = None) -> str:
-        """Mark the request failed at ``step`` and write error.txt (the daemon moves the folder)."""
+    def fail(self, ctx: Context, step: str, sentence: str, *, log_file: Path | None = None) -> Outcome:
+        """Fail the request at ``step``: error.txt, then the transition to failed (which moves its folder)."""
         state = ctx.state
         rec = st.step(state, step)
-        rec["status"], rec["note"], rec["finished"] = "failed", sentence, st.now_iso()
+        rec["status"], rec["note"], rec["finished"] = StepStatus.FAILED, sentence, st.now_iso()
         text = f"The request failed in step {step}: {sentence}\n"
         if log_file is not None and log_file.is_file():
             text += f"\nThe last lines of {log_file.relative_to(ctx.folder) if log_file.is_relative_to(ctx.folder) else log_file}:\n"
             text += tail(log_file) + "\n"
-        from spoold.spool import write_atomic
+        from spoold.files import write_atomic
 
         write_atomic(ctx.folder / "error.txt", text)
         self._cancel_chained(ctx, step)
-        state["state"], state["step"], state["error"] = "failed", step, sentence
-        self.services.emit(ctx.folder, state, "failed", step=step, detail=sentence)
-        st.save(ctx.folder, state)
-        return "failed"
+        self.services.transition(ctx.folder, state, RequestState.FAILED, Line(Event.FAILED, step, sentence),
+                                 step=step, error=sentence)
+        return Outcome.FAILED
 
     def _cancel_chained(self, ctx: Context, failed: str) -> None:
         """Cancel the steps submitted after ``failed`` and record them as not run.
@@ -341,6 +343,6 @@ class Runner:
                     self.services.executor.cancel(rec["handle"])
                 except Exception:  # noqa: BLE001 - the request fails anyway; say so in the log
                     log.exception("cancelling step %s of %s failed", name, ctx.state.get("id"))
-            rec["status"], rec["finished"] = "cancelled", st.now_iso()
+            rec["status"], rec["finished"] = StepStatus.CANCELLED, st.now_iso()
             rec["note"] = f"not run: step {failed} failed"
             events.log(ctx.folder, f"step {name} cancelled: step {failed} failed")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spoold.mail.compose import Folder, _request_lines
+from spoold.mail.bodies import _request_lines
+from spoold.mail.folder import Folder
 
 
 def test_the_request_lines_name_every_night_resolved():

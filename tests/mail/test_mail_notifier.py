@@ -10,7 +10,9 @@ from pathlib import Path
 from conftest import wait_for
 
 from spoold import events
-from spoold.mail.compose import Folder, compose, key_numbers
+from spoold.mail.bodies import key_numbers
+from spoold.mail.compose import compose
+from spoold.mail.folder import Folder
 from spoold.mail.notifier import Notifier
 from spoold.site import MailSettings, load_site
 

@@ -77,7 +77,7 @@ def test_spoold_verbose_logs_every_journal_event(tmp_path: Path) -> None:
     spool_cmd("init", str(spool), cwd=tmp_path)
     rid = spool_cmd("submit", str(_write(tmp_path / "crab.yaml", request_yaml(runs=(15864,)))), "--spool",
                     str(spool), cwd=tmp_path).stdout.strip()
-    once = subprocess.run([PYTHON, "-m", "spoold.daemon_cli", "--spool", str(spool), "--once", "-v"], cwd=tmp_path,
+    once = subprocess.run([PYTHON, "-m", "spoold.daemon.cli", "--spool", str(spool), "--once", "-v"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert once.returncode == 0, once.stderr[-3000:]
     journal = [json.loads(line) for line in (spool / "failed" / rid / "events.jsonl").read_text().splitlines()]

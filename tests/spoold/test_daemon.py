@@ -229,7 +229,7 @@ def test_once_exits_when_only_waiting_requests_remain(spool: Path) -> None:
 def test_a_second_daemon_refuses(spool: Path, daemon) -> None:
     first = daemon()
     wait_for(lambda: _lock_text(spool), what="the lock")
-    second = subprocess.run([PYTHON, "-m", "spoold.daemon_cli", "--spool", str(spool)], capture_output=True,
+    second = subprocess.run([PYTHON, "-m", "spoold.daemon.cli", "--spool", str(spool)], capture_output=True,
                             text=True, timeout=60)
     assert second.returncode == 3
     assert "already served by spoold pid" in second.stderr and str(first.pid) in second.stderr

@@ -29,7 +29,7 @@ def test_spoold_once_takes_simulated_dl2_to_dl3_and_index(tmp_path: Path) -> Non
     request.write_text("source: Crab Nebula\nnight: 2023-12-07\nstart_from: dl2\n"
                        "cuts: {gh_efficiency: 0.7, theta_containment: 0.7}\nproducts: [dl3]\n")
     rid = spool_cmd("submit", str(request), "--spool", str(spool), cwd=tmp_path).stdout.strip()
-    done = subprocess.run([sys.executable, "-m", "spoold.daemon_cli", "--spool", str(spool), "--once"],
+    done = subprocess.run([sys.executable, "-m", "spoold.daemon.cli", "--spool", str(spool), "--once"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     folder = spool / "done" / rid
@@ -45,7 +45,7 @@ def test_spoold_once_takes_simulated_dl2_to_dl3_and_index(tmp_path: Path) -> Non
     assert check.returncode == 0, check.stdout + check.stderr
 
     # a second drain finds nothing to do: a finished request is never touched again
-    again = subprocess.run([sys.executable, "-m", "spoold.daemon_cli", "--spool", str(spool), "--once"],
+    again = subprocess.run([sys.executable, "-m", "spoold.daemon.cli", "--spool", str(spool), "--once"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0
     assert json.loads((folder / "state.json").read_text()) == state  # a done request is left alone

@@ -30,7 +30,7 @@ FLUXES = (0.5, 1.0, 2.0)
 
 
 def _drain(spool: Path, cwd: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "spoold.daemon_cli", "--spool", str(spool), "--once"],
+    done = subprocess.run([sys.executable, "-m", "spoold.daemon.cli", "--spool", str(spool), "--once"],
                           cwd=cwd, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
 

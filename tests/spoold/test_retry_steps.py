@@ -78,7 +78,7 @@ def test_each_task_carries_its_own_outputs_to_the_executor(tmp_path: Path, start
 
 
 def _once(spool: Path, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "spoold.daemon_cli", "--spool", str(spool), "--once"], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "spoold.daemon.cli", "--spool", str(spool), "--once"], cwd=cwd,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -131,7 +131,7 @@ def test_cancel_after_the_first_dl3_then_retry_finishes(tmp_path: Path) -> None:
     request.write_text(REQUEST.format(start="dl2").replace("products: [dl3, theta2, skymap, diagnostics]",
                                                            "products: [dl3]"))
     rid = spool_cmd("submit", str(request), "--spool", str(spool), "--config", str(site), cwd=tmp_path).stdout.strip()
-    daemon = subprocess.Popen([sys.executable, "-m", "spoold.daemon_cli", "--spool", str(spool), "--config", str(site)],
+    daemon = subprocess.Popen([sys.executable, "-m", "spoold.daemon.cli", "--spool", str(spool), "--config", str(site)],
                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "daemon.log", "wb"))
     try:
         first = spool / "running" / rid / "dl3" / f"dl3_LST-1.Run{RUNS[0]:05d}.fits.gz"

@@ -16,8 +16,9 @@ import pytest
 from spoold import events
 from spoold.executors.base import StepJob, Task, TaskState
 from spoold.executors.local import LocalExecutor
+from spoold.files import write_atomic
 from spoold.lock import SpoolLock, SpoolLocked, holder_alive
-from spoold.spool import ID_RE, Spool, new_request_id, write_atomic
+from spoold.spool import ID_RE, Spool, new_request_id
 from spoold.taskrun import EXIT_ALREADY_STARTED, read_result
 from spoold.watch import filesystem_type, needs_polling
 

@@ -1,8 +1,9 @@
 """Where a request's products go, and their move there when it is done.
 
-Part of :class:`spoold.daemon.Daemon` (a mixin: it uses the daemon's site, spool,
-runner and emit). Tasks write inside the request's folder; with ``output`` or the
-site's ``output_root`` into ``<folder>/products``, which the daemon moves to the
+:class:`Products` is one of the daemon's parts; what it needs from the others is
+:class:`Failing` (the runner) and :class:`~spoold.daemon.journal.Changes`. Tasks
+write inside the request's folder; with ``output`` or the site's ``output_root``
+into ``<folder>/products``, which the daemon moves to the
 destination at the end through :mod:`spoold.publish` (no link followed, nothing
 replaced). The destination is checked once before any work, too.
 """
@@ -12,17 +13,43 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from spoold import state as st
+from spoold.daemon.journal import Changes
+from spoold.events import Event
+from spoold.files import write_atomic, write_json
 from spoold.pipeline.base import Context
 from spoold.publish import PublishError, open_folder, publish, read_published
-from spoold.spool import write_atomic, write_json
-from spoold.states import Folder, RequestState
+from spoold.spool import Spool
+from spoold.states import Folder, Line, Outcome, RequestState
 
 
-class ProductsMixin:
-    """The products' destination and publication (mixed into :class:`spoold.daemon.Daemon`)."""
+class Failing(Protocol):
+    """What the products need from the runner (:class:`spoold.pipeline.runner.Runner`)."""
+
+    def fail(self, ctx: Context, step: str, sentence: str) -> Outcome:
+        """Fail the request at ``step`` with a sentence (it moves to failed/)."""
+
+
+class Products:
+    """The products' destination and publication.
+
+    Parameters
+    ----------
+    site : Site
+    spool : Spool
+    changes : Changes
+        Journals and changes the requests' states.
+    runner : Failing
+        Fails a request whose products cannot go where they should.
+    """
+
+    def __init__(self, site: Any, spool: Spool, changes: Changes, runner: Failing) -> None:
+        self.site = site
+        self.spool = spool
+        self.changes = changes
+        self.runner = runner
 
     def destination(self, folder: Path, state: dict, request: Any) -> tuple[Path, tuple[Path, ...]] | None:
         """Where a request's products go when it is done, and the roots that path must stay in.
@@ -41,7 +68,7 @@ class ProductsMixin:
             return Path(root) / user_folder(str(state["submitter"])) / folder.name, (Path(root),)
         return Path(root) / folder.name, (Path(root),)
 
-    def _destination_problem(self, path: Path, roots: tuple[Path, ...]) -> str | None:
+    def destination_problem(self, path: Path, roots: tuple[Path, ...]) -> str | None:
         """A sentence when the products could not be put at ``path`` (checked before any work)."""
         output_root = getattr(self.site, "output_root", None)
         try:
@@ -54,8 +81,8 @@ class ProductsMixin:
         except OSError as error:
             return f"{error.filename or path} cannot be created ({error.strerror})."
 
-    def _done(self, ctx: Context) -> str:
-        """Publish the products (when they go elsewhere) and mark the request done; 'failed' if they cannot go."""
+    def done(self, ctx: Context) -> Outcome:
+        """Publish the products (when they go elsewhere) and make the request done (failed if they cannot go)."""
         state = ctx.state
         summary = ctx.folder / "summary.json"
         final = self.spool.dir(Folder.DONE) / ctx.folder.name
@@ -71,11 +98,11 @@ class ProductsMixin:
                 write_atomic(summary, text.replace(str(ctx.folder), str(final)))
         else:
             write_json(summary, self._bare_summary(state))
-        state["state"], state["finished"] = RequestState.DONE, st.now_iso()
         results = final if target is None else target[0]
-        self.emit(ctx.folder, state, "done", step=state.get("step"), detail=f"results in {results}")
-        st.save(ctx.folder, state)
-        return "done"
+        self.changes.transition(ctx.folder, state, RequestState.DONE,
+                                Line(Event.DONE, state.get("step"), f"results in {results}"),
+                                finished=st.now_iso())
+        return Outcome.DONE
 
     def _publish(self, ctx: Context, target: tuple[Path, tuple[Path, ...]], summary: Path) -> str | None:
         """Move the products to ``target`` and keep their summary.json (saying where) in the request's folder."""

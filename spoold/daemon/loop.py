@@ -17,18 +17,21 @@ only set flags. At start it takes the spool's lock and recovers what an
 earlier daemon left half-done (Postfix: everything in ``intake`` is validated
 again; a folder whose state.json already says where it belongs is moved there).
 
-Intake lives in :mod:`spoold.daemon_intake`, the spool command's actions in
-:mod:`spoold.daemon_controls`, recovery at start in :mod:`spoold.daemon_recover`,
-the products' destination in :mod:`spoold.daemon_products`, and the guard that
-keeps one request's trouble its own in :mod:`spoold.daemon_guard`; this module
-keeps the loop, scheduling and advancing.
+The daemon is composed of parts, each given what it needs from the others as a
+small Protocol: :class:`~spoold.daemon.intake.Intake` (claims and validates),
+:class:`~spoold.daemon.controls.Controls` (the ``spool`` command's actions),
+:class:`~spoold.daemon.recovery.Recovery` (at start),
+:class:`~spoold.daemon.products.Products` (where the products go),
+:class:`~spoold.daemon.guard.Guard` (one request's trouble stays its own),
+:class:`~spoold.daemon.journal.Journal` (events and changes of state) and the
+:class:`~spoold.pipeline.runner.Runner`; this module keeps the loop, scheduling
+and advancing, and is the services those parts are given.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
-import queue
 import signal
 import threading
 import time
@@ -36,12 +39,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from spoold import events, state as st
-from spoold.daemon_controls import ControlsMixin
-from spoold.daemon_guard import GuardMixin, SpoolWideError
-from spoold.daemon_intake import IntakeMixin
-from spoold.daemon_products import ProductsMixin
-from spoold.daemon_recover import FOLDER_OF, RecoveryMixin
+from spoold import state as st
+from spoold.daemon.controls import ActionAnswer, Controls
+from spoold.daemon.guard import Guard, SpoolWideError
+from spoold.daemon.intake import Intake
+from spoold.daemon.journal import Journal
+from spoold.daemon.products import Products
+from spoold.daemon.recovery import Recovery
 from spoold.executors import make_executor
 from spoold.executors.base import Executor, StepPoll
 from spoold.lock import SpoolLock
@@ -49,8 +53,8 @@ from spoold.pipeline.base import Context, Step
 from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
 from spoold.request import RequestRejected, parse_request
-from spoold.spool import Claimed, Spool
-from spoold.states import Folder, RequestState, StepStatus
+from spoold.spool import Spool
+from spoold.states import Action, Folder, Line, Outcome, RequestState, StepStatus
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
 
@@ -60,7 +64,7 @@ log = logging.getLogger("spoold")
 LOCAL_POLL_SECONDS = 0.25
 
 
-class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixin):
+class Daemon:
     """The spool's one worker.
 
     Parameters
@@ -89,15 +93,16 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         self.wake = Wakeup()
         self.stop_requested = False
         self.lock = SpoolLock(self.spool.root)
-        self.notifier = None
+        self.journal = Journal(self.spool)
         self.watcher: Watcher | None = None
         self._requests: dict[str, Any] = {}  # parsed requests by id
         self._waiting_checked: dict[str, float] = {}
         self._busy = False  # tasks in flight: poll often
-        self._picked: queue.Queue[Claimed] = queue.Queue()  # claimed by the watcher thread
-        self._intaking = False  # the main loop is in intake: the watcher thread leaves claims to it
-        self._handles_of: dict[str, list[dict]] = {}  # the in-flight handles last seen per running request
-        self._deferred: dict[str, tuple[float, str]] = {}  # request id -> (left alone until, why)
+        self.guard = Guard(self)
+        self.intake = Intake(self)
+        self.controls = Controls(self.spool, self.journal, lambda: self.executor)
+        self.products = Products(site, self.spool, self.journal, self.runner)
+        self.recovery = Recovery(self.spool, self.guard, self.intake.accept)
 
     # -- services for the runner ------------------------------------------------------
     @property
@@ -109,18 +114,26 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
 
     def emit(self, folder: Path, state: dict, event: str, *, step: str | None = None, detail: str = "",
              durable: bool = True) -> None:
-        """Journal an event (at most once per event, step and attempt) and tell the notifier."""
-        record = events.make(event, step=step, detail=detail, attempt=int(state.get("attempt", 1)))
-        if not events.append_once(folder, record, durable=durable):
-            return
-        line = f"{event}{' ' + step if step else ''}{': ' + detail if detail else ''}"
-        events.log(folder, line)
-        log.info("%s %s", folder.name, line)  # spoold -v: every journal event, one line each
-        if self.notifier is not None:
-            try:
-                self.notifier.event(folder, record)
-            except Exception:  # noqa: BLE001 - the notifier must never stop the daemon
-                log.exception("the notifier failed on %s", folder.name)
+        """Journal an event (:meth:`spoold.daemon.journal.Journal.emit`)."""
+        self.journal.emit(folder, state, event, step=step, detail=detail, durable=durable)
+
+    def transition(self, folder: Path, state: dict, to: RequestState, *lines: Line, **options: Any) -> Path:
+        """Change a request's state (:meth:`spoold.daemon.journal.Journal.transition`)."""
+        return self.journal.transition(folder, state, to, *lines, **options)
+
+    def apply(self, request_id: str, action: str) -> ActionAnswer:
+        """Apply one of the ``spool`` command's actions now (:meth:`spoold.daemon.controls.Controls.apply`)."""
+        return self.controls.apply(request_id, action)
+
+    def remember_request(self, request_id: str, request: Any) -> None:
+        """Keep the parsed request of an accepted request (so it is not parsed again)."""
+        self._requests[request_id] = request
+
+    def forget(self, request_id: str) -> None:
+        """Drop what the daemon keeps in memory about a request that leaves running/."""
+        self._requests.pop(request_id, None)
+        self._waiting_checked.pop(request_id, None)
+        self.guard.forget(request_id)
 
     # -- start and stop -------------------------------------------------------------------
     def start(self) -> None:
@@ -130,19 +143,19 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
             group=getattr(getattr(self.site, "shared_account", None), "group", None),
         )
         self.lock.acquire(wait_for_commands=30.0)
-        self.recover()
+        self.recovery.recover()
         if getattr(self.site, "mail", None) is not None:
             try:
                 from spoold.mail.notifier import Notifier
 
-                self.notifier = Notifier(self.site)
+                self.journal.notifier = Notifier(self.site)
             except Exception:  # noqa: BLE001 - mail is optional; say so and go on
                 log.exception("mail notifications are off: the notifier could not start")
         if not self.once:
             self.watcher = Watcher([self.spool.dir("incoming"), self.spool.dir("control"), self.spool.dir("mailin")],
                                    self.wake,
                                    poll=self.poll_mode, incoming=self.spool.dir("incoming"),
-                                   on_complete=self._pickup)
+                                   on_complete=self.intake.pickup)
             self.watcher.start()
             log.info("watching %s by %s", self.spool.dir("incoming"), self.watcher.mode)
             # validating the first request reads a run catalogue with astropy, ~1 s to import:
@@ -220,12 +233,12 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         """True when nothing can move without new input: all terminal, held or waiting."""
         if self.spool.incoming_names() or self.spool.mailin_names() or self.spool.list(Folder.INTAKE):
             return False
-        if any(not self.left_alone(f.name) for f in self.spool.list(Folder.PENDING)):
+        if any(not self.guard.left_alone(f.name) for f in self.spool.list(Folder.PENDING)):
             return False
         if self.spool.controls():
             return False
         for folder in self.spool.list(Folder.RUNNING):
-            if self.left_alone(folder.name):
+            if self.guard.left_alone(folder.name):
                 continue
             state = st.load(folder) or {}
             if state.get("state") != RequestState.WAITING:
@@ -238,13 +251,13 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         self.lock.heartbeat()
         if self.watcher is not None:
             self.watcher.check()
-        self.intake()
-        self.apply_controls()
+        self.intake.intake()
+        self.controls.apply_controls()
         self.schedule()
         self.advance_all()
-        if self.notifier is not None:
+        if self.journal.notifier is not None:
             try:
-                self.notifier.flush(self.spool.root)
+                self.journal.notifier.flush(self.spool.root)
             except Exception:  # noqa: BLE001
                 log.exception("the notifier's flush failed")
 
@@ -254,21 +267,19 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         limit = int(self.site.limits.max_requests_in_flight)
         active = 0
         for folder in self.spool.list(Folder.RUNNING):
-            if not self.left_alone(folder.name) and (st.load(folder) or {}).get("state") != RequestState.WAITING:
+            if not self.guard.left_alone(folder.name) and (st.load(folder) or {}).get("state") != RequestState.WAITING:
                 active += 1
         for folder in self.spool.list(Folder.PENDING):
             if active >= limit:
                 break
-            if self.guarded(folder, Folder.PENDING, self._start_one, folder):
+            if self.guard.guarded(folder, Folder.PENDING, self._start_one, folder):
                 active += 1
 
     def _start_one(self, folder: Path) -> bool:
-        state = self.state_or_aside(folder, Folder.PENDING)
+        state = self.guard.state_or_aside(folder, Folder.PENDING)
         if state is None:
             return False
-        state["state"] = RequestState.RUNNING
-        st.save(folder, state, sync_dir=False)
-        self.spool.move(folder.name, Folder.PENDING, Folder.RUNNING)
+        self.transition(folder, state, RequestState.RUNNING, sync_dir=False)
         return True
 
     def request_of(self, folder: Path, state: dict) -> Any:
@@ -288,10 +299,10 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
         seen = set()
         for folder in self.spool.list(Folder.RUNNING):
             seen.add(folder.name)
-            ctx = self.guarded(folder, Folder.RUNNING, self._context, folder, now)
+            ctx = self.guard.guarded(folder, Folder.RUNNING, self._context, folder, now)
             if ctx is not None:
                 contexts.append(ctx)
-        self.forget_vanished(seen)
+        self.guard.forget_vanished(seen)
         handles, keys = [], []
         for ctx in contexts:
             for name, rec in self.runner.in_flight(ctx.state):
@@ -313,16 +324,16 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
             by_request.setdefault(rid, {})[step] = answer
         busy = False
         for ctx in contexts:
-            outcome = self.guarded(ctx.folder, Folder.RUNNING, self._advance_one, ctx, by_request.get(ctx.folder.name, {}))
-            busy = busy or outcome == "running"
+            outcome = self.guard.guarded(ctx.folder, Folder.RUNNING, self._advance_one, ctx, by_request.get(ctx.folder.name, {}))
+            busy = busy or outcome == Outcome.RUNNING
         self._busy = busy
 
     def _context(self, folder: Path, now: float) -> Context | None:
         """The context of one running request, or None when it is left alone this turn."""
-        state = self.state_or_aside(folder, Folder.RUNNING)
+        state = self.guard.state_or_aside(folder, Folder.RUNNING)
         if state is None:
             return None
-        self.remember_handles(folder.name, state)
+        self.guard.remember_handles(folder.name, state)
         reconcile = float(self.site.limits.reconcile_seconds)
         if state.get("state") == RequestState.WAITING and now - self._waiting_checked.get(folder.name, 0) < reconcile:
             return None
@@ -333,10 +344,10 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
             reasons = error.errors if isinstance(error, RequestRejected) else [str(error)]
             ctx = Context(self.site, None, folder, state, folder)
             self.runner.fail(ctx, state.get("step") or "resolve", "The request is no longer valid: " + " ".join(reasons))
-            self._finish(folder, state)
+            self.forget(folder.name)
             return None
         try:
-            target = self.destination(folder, state, request)
+            target = self.products.destination(folder, state, request)
         except ValueError as error:
             target, problem = None, f"The products cannot be put anywhere: {error}."
         else:
@@ -346,15 +357,15 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
             products = folder / "products"
             state["products"] = str(target[0])
             if not products.is_dir():  # checked once, before any work; again when they are moved there
-                problem = self._destination_problem(*target)
+                problem = self.products.destination_problem(*target)
         if problem:
             self.runner.fail(Context(self.site, request, folder, state, folder), "publish", problem)
-            self._finish(folder, state)
+            self.forget(folder.name)
             return None
         products.mkdir(exist_ok=True)
         return Context(self.site, request, folder, state, products)
 
-    def _advance_one(self, ctx: Context, polls: dict[str, StepPoll]) -> str:
+    def _advance_one(self, ctx: Context, polls: dict[str, StepPoll]) -> Outcome:
         try:
             outcome = self.runner.advance(ctx, polls)
         except OSError:
@@ -363,19 +374,13 @@ class Daemon(IntakeMixin, ControlsMixin, GuardMixin, RecoveryMixin, ProductsMixi
             log.error("advancing %s failed:\n%s", ctx.folder.name, traceback.format_exc())
             outcome = self.runner.fail(ctx, ctx.state.get("step") or "resolve",
                                        f"spoold hit an internal error ({type(error).__name__}: {error}).")
-        if outcome == "done":
-            outcome = self._done(ctx)
-        if outcome in ("done", "failed"):
-            self._finish(ctx.folder, ctx.state)
-        elif outcome == "hold":
-            self.apply(ctx.folder.name, "hold")
+        if outcome == Outcome.DONE:
+            outcome = self.products.done(ctx)
+        if outcome in (Outcome.DONE, Outcome.FAILED):
+            self.forget(ctx.folder.name)  # its transition moved it to done/ or failed/
+        elif outcome == Outcome.HOLD:
+            self.controls.apply(ctx.folder.name, Action.HOLD)
         return outcome
-
-    def _finish(self, folder: Path, state: dict) -> None:
-        """Move a finished request to done/ or failed/."""
-        self._forget(folder.name)
-        target = FOLDER_OF[state["state"]]
-        self.spool.move(folder.name, Folder.RUNNING, target)
 
 
 def _import_run_catalog_reader() -> None:

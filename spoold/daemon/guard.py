@@ -1,7 +1,7 @@
 """One bad request never stops the spool: the guard around every piece of per-request work.
 
-Part of :class:`spoold.daemon.Daemon` (a mixin: it uses the daemon's spool, runner,
-executor and emit). Postfix's rule: a damaged queue file is kept in ``corrupt/``
+:class:`Guard` is one of the daemon's parts; what it needs from the daemon is
+:class:`GuardServices`. Postfix's rule: a damaged queue file is kept in ``corrupt/``
 with a reason and the queue goes on. Whatever goes wrong while the daemon handles
 one request is decided here, for that request alone:
 
@@ -28,10 +28,13 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from spoold import events, state as st
+from spoold.executors.base import Executor
 from spoold.pipeline.base import Context
+from spoold.pipeline.runner import Runner, in_flight
+from spoold.spool import Spool
 from spoold.states import Folder
 
 log = logging.getLogger("spoold")
@@ -48,8 +51,32 @@ class SpoolWideError(Exception):
     """The spool itself cannot be served (not one request's trouble); the message says why."""
 
 
-class GuardMixin:
-    """Isolation of per-request failures (mixed into :class:`spoold.daemon.Daemon`)."""
+class GuardServices(Protocol):
+    """What the guard needs from the daemon."""
+
+    site: Any
+    spool: Spool
+    executor: Executor
+    runner: Runner
+
+    def forget(self, request_id: str) -> None:
+        """Drop what the daemon keeps in memory about a request that leaves running/."""
+
+
+class Guard:
+    """Keeps one request's trouble its own (see the module's description).
+
+    Parameters
+    ----------
+    services : GuardServices
+        The daemon (site, spool, executor, runner, forget).
+    """
+
+    def __init__(self, services: GuardServices) -> None:
+        self.services = services
+        self.spool = services.spool
+        self._handles_of: dict[str, list[dict]] = {}  # the in-flight handles last seen per running request
+        self._deferred: dict[str, tuple[float, str]] = {}  # request id -> (left alone until, why)
 
     # -- the guard -------------------------------------------------------------------------
     def guarded(self, folder: Path, where: str, work: Callable[..., Any], *args: Any) -> Any:
@@ -85,7 +112,7 @@ class GuardMixin:
             return
         sentence = f"spoold hit an internal error ({type(error).__name__}: {error})."
         try:
-            self._fail_in(folder, where, sentence)
+            self._fail_in(folder, sentence)
         except Exception as second:  # noqa: BLE001 - it cannot even be failed: keep it aside
             self._aside(folder, where, f"{sentence} Failing it failed too ({type(second).__name__}: {second}).")
 
@@ -107,7 +134,7 @@ class GuardMixin:
         rid = folder.name
         state = st.load(folder) or {}
         self._cancel_known(rid, "it was put aside", state)
-        self._forget(rid)
+        self.services.forget(rid)
         moved = self.spool.put_aside(rid, where, reason)
         log.error("%s/%s put aside in %s: %s", where, rid, moved.parent.name, reason)
         if moved.parent == self.spool.dir(Folder.CORRUPT) and os.access(moved, os.W_OK):
@@ -126,14 +153,13 @@ class GuardMixin:
             log.error("%s", sentence)
         self._deferred[rid] = (time.monotonic() + DEFER_SECONDS, sentence)
 
-    def _fail_in(self, folder: Path, where: str, sentence: str) -> None:
+    def _fail_in(self, folder: Path, sentence: str) -> None:
         state = st.load(folder)
         if state is None:
             raise ValueError("its state.json cannot be read")
-        ctx = Context(self.site, None, folder, state, folder)
-        self.runner.fail(ctx, state.get("step") or "resolve", sentence)
-        self._forget(folder.name)
-        self.spool.move(folder.name, where, Folder.FAILED)
+        ctx = Context(self.services.site, None, folder, state, folder)
+        self.services.runner.fail(ctx, state.get("step") or "resolve", sentence)  # its transition: to failed/
+        self.services.forget(folder.name)
 
     # -- memory of what runs -------------------------------------------------------------------
     def left_alone(self, request_id: str) -> bool:
@@ -178,17 +204,15 @@ class GuardMixin:
                 continue
             seen.add(key)
             try:
-                self.executor.cancel(handle)
+                self.services.executor.cancel(handle)
                 log.warning("%s: cancelled its tasks (%s) because %s", request_id, handle.get("job_id"), why)
             except Exception:  # noqa: BLE001 - say so and go on
                 log.exception("%s: cancelling %s failed", request_id, handle.get("job_id"))
 
     def _in_flight_handles(self, state: dict) -> list[dict]:
         """The executor handles of a request's steps that are handed out and not finished."""
-        return [rec["handle"] for _, rec in self.runner.in_flight(state) if rec.get("handle")]
+        return [rec["handle"] for _, rec in in_flight(state) if rec.get("handle")]
 
-    def _forget(self, request_id: str) -> None:
-        """Drop what the daemon keeps in memory about a request that leaves running/."""
-        self._requests.pop(request_id, None)
-        self._waiting_checked.pop(request_id, None)
+    def forget(self, request_id: str) -> None:
+        """Drop the handles kept of a request that leaves running/."""
         self._handles_of.pop(request_id, None)

@@ -1,7 +1,8 @@
-"""The ``spool`` command's actions, applied by the daemon: cancel, hold, release, retry.
+"""The ``spool`` command's actions: cancel, hold, release, retry.
 
-Part of :class:`spoold.daemon.Daemon` (a mixin: it uses the daemon's spool, runner,
-executor and emit). The ``spool`` command leaves one file per action in
+:class:`Controls` applies them, for the daemon (which reads them from
+``control/`` on every turn) and for the ``spool`` command itself when no daemon
+serves the spool (it holds the spool's lock meanwhile). The ``spool`` command leaves one file per action in
 ``control/`` named ``<id>.<action>``; the daemon, the only owner of the request
 folders, applies it and answers in ``control/.<id>.<action>.done`` with
 ``{"ok": true|false, "message": "..."}`` (``ok`` is false when the action was
@@ -15,12 +16,18 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from spoold import state as st
-from spoold.spool import ID_RE, write_json
-from spoold.states import Folder, RequestState, StepStatus
+from spoold.daemon.journal import Changes
+from spoold.events import Event
+from spoold.executors.base import Executor, TaskState
+from spoold.files import write_json
+from spoold.pipeline.runner import in_flight
+from spoold.spool import ID_RE, Spool
+from spoold.states import ACTS_ON, Action, Folder, Line, RequestState, StepStatus
 
 log = logging.getLogger("spoold")
 
@@ -48,10 +55,23 @@ def _refused(message: str) -> ActionAnswer:
     return ActionAnswer(False, message)
 
 
-class ControlsMixin:
-    """Actions from the spool command (mixed into :class:`spoold.daemon.Daemon`)."""
+class Controls:
+    """The actions of the ``spool`` command, applied to the requests of one spool.
 
-    # -- actions from the spool command ----------------------------------------------------------
+    Parameters
+    ----------
+    spool : Spool
+    changes : Changes
+        Journals and changes the requests' states (:class:`spoold.daemon.journal.Journal`).
+    executor : callable
+        Returns the executor whose tasks a cancel stops (called only when there are some).
+    """
+
+    def __init__(self, spool: Spool, changes: Changes, executor: Callable[[], Executor]) -> None:
+        self.spool = spool
+        self.changes = changes
+        self.executor = executor
+
     def apply_controls(self) -> None:
         """Apply cancel, hold, release and retry left in control/ by the spool command."""
         for request_id, action, path in self.spool.controls():
@@ -86,40 +106,41 @@ class ControlsMixin:
                     path.name[:80], aside)
 
     def apply(self, request_id: str, action: str) -> ActionAnswer:
-        """Apply one action now; return whether it was done and a sentence saying what happened."""
+        """Apply one action now; return whether it was done and a sentence saying what happened.
+
+        Which folders each action applies in is :data:`spoold.states.ACTS_ON`; the
+        change of state itself is the daemon's ``transition``.
+        """
         found = self.spool.find(request_id)
         if found is None:
             return _refused(f"There is no request {request_id} in this spool.")
         where, folder = found
         state = st.load(folder) or st.new_state(request_id)
-        actions = {"cancel": self._cancel, "hold": self._hold, "release": self._release, "retry": self._retry}
+        actions = {Action.CANCEL: self._cancel, Action.HOLD: self._hold, Action.RELEASE: self._release,
+                   Action.RETRY: self._retry}
         if action not in actions:
             return _refused(f"Unknown action {action!r}: use cancel, hold, release or retry.")
-        return actions[action](request_id, where, folder, state)
+        return actions[Action(action)](request_id, where, folder, state)
 
     def _cancel(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
-        if where not in (Folder.PENDING, Folder.RUNNING, Folder.HOLD):
+        if where not in ACTS_ON[Action.CANCEL]:
             return _refused(f"{request_id} is {said_state(where)}: only pending, running or held requests "
                             "can be cancelled.")
-        for _name, rec in self.runner.in_flight(state):
+        for _name, rec in in_flight(state):
             if rec.get("handle"):
-                self.executor.cancel(rec["handle"])
+                self.executor().cancel(rec["handle"])
             rec["status"] = StepStatus.CANCELLED
             for task in (rec.get("tasks") or {}).values():  # what they were last seen doing no longer holds
-                if task.get("state") in ("queued", "running"):
-                    task.update(state="cancelled", detail="cancelled by spool cancel")
-        state["state"] = RequestState.CANCELLED
-        self.emit(folder, state, "cancelled", step=state.get("step"), detail="cancelled by spool cancel")
-        st.save(folder, state)
-        self.spool.move(request_id, where, Folder.CANCELLED)
+                if task.get("state") in (TaskState.QUEUED, TaskState.RUNNING):
+                    task.update(state=TaskState.CANCELLED, detail="cancelled by spool cancel")
+        self.changes.transition(folder, state, RequestState.CANCELLED,
+                                Line(Event.CANCELLED, state.get("step"), "cancelled by spool cancel"))
         return ActionAnswer(True, f"{request_id} is cancelled.")
 
     def _hold(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
-        if where == Folder.PENDING or (where == Folder.RUNNING and not self.runner.in_flight(state)):
-            state["held_from"], state["state"], state["hold_requested"] = where, RequestState.HELD, False
-            self.emit(folder, state, "held", detail=f"held while {where}")
-            st.save(folder, state)
-            self.spool.move(request_id, where, Folder.HOLD)
+        if where in ACTS_ON[Action.HOLD] and not (where == Folder.RUNNING and in_flight(state)):
+            self.changes.transition(folder, state, RequestState.HELD, Line(Event.HELD, None, f"held while {where}"),
+                                    held_from=where, hold_requested=False)
             return ActionAnswer(True, f"{request_id} is held; 'spool release {request_id}' lets it go on.")
         if where == Folder.RUNNING:
             state["hold_requested"] = True
@@ -134,18 +155,15 @@ class ControlsMixin:
             state["hold_requested"] = False
             st.save(folder, state)
             return ActionAnswer(True, f"{request_id} is no longer to be held.")
-        if where != Folder.HOLD:
+        if where not in ACTS_ON[Action.RELEASE]:
             return _refused(f"{request_id} is {said_state(where)}, not held: only held requests can be released.")
         back = state.get("held_from") or Folder.PENDING
-        state["state"] = RequestState.RUNNING if back == Folder.RUNNING else RequestState.PENDING
-        state["held_from"] = None
-        self.emit(folder, state, "released", detail=f"back to {back}")
-        st.save(folder, state)
-        self.spool.move(request_id, Folder.HOLD, back)
+        self.changes.transition(folder, state, RequestState.RUNNING if back == Folder.RUNNING else RequestState.PENDING,
+                                Line(Event.RELEASED, None, f"back to {back}"), held_from=None)
         return ActionAnswer(True, f"{request_id} is released.")
 
     def _retry(self, request_id: str, where: str, folder: Path, state: dict) -> ActionAnswer:
-        if where not in (Folder.FAILED, Folder.CANCELLED):
+        if where not in ACTS_ON[Action.RETRY]:
             return _refused(f"{request_id} is {said_state(where)}: only failed or cancelled requests "
                             "can be retried.")
         attempt = int(state.get("attempt", 1))
@@ -157,8 +175,7 @@ class ControlsMixin:
         for old in ("error.txt",):
             if (folder / old).exists():
                 os.replace(folder / old, folder / f"error.attempt{attempt}.txt")
-        state.update(attempt=attempt + 1, state=RequestState.PENDING, error=None, waiting=None, hold_requested=False)
-        self.emit(folder, state, "retried", detail=f"attempt {attempt + 1}")
-        st.save(folder, state)
-        self.spool.move(request_id, where, Folder.PENDING)
+        self.changes.transition(folder, state, RequestState.PENDING,
+                                Line(Event.RETRIED, None, f"attempt {attempt + 1}"),
+                                attempt=attempt + 1, error=None, waiting=None, hold_requested=False)
         return ActionAnswer(True, f"{request_id} is pending again (attempt {attempt + 1}).")

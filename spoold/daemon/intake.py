@@ -1,7 +1,7 @@
 """spoold's intake: settled files in ``incoming`` claimed and validated into pending or rejected.
 
-Part of :class:`spoold.daemon.Daemon` (a mixin: it uses the daemon's spool, site,
-watcher, emit and request cache). Postfix's pickup and cleanup: a claim is one
+:class:`Intake` is one of the daemon's parts; what it needs from the daemon is
+:class:`IntakeServices`. Postfix's pickup and cleanup: a claim is one
 rename; validation writes ``state.json`` (or ``errors.txt``) and moves the folder.
 Large bursts are flushed once (group commit) instead of file by file.
 """
@@ -15,12 +15,16 @@ import queue
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from spoold import state as st
+from spoold.events import Event
+from spoold.files import fsync_dir, sync_filesystem, write_in_place
 from spoold.request import RequestRejected, parse_request, read_request_file
-from spoold.spool import IGNORED_SUFFIXES, Claimed, fsync_dir, sync_filesystem, write_in_place
-from spoold.states import Folder, RequestState
+from spoold.spool import IGNORED_SUFFIXES, Claimed, Spool
+from spoold.states import Folder, Line, RequestState
+from spoold.wakeup import Wakeup
+from spoold.watch import Watcher
 
 log = logging.getLogger("spoold")
 
@@ -52,22 +56,49 @@ def user_name(uid: int | None) -> str | None:
         return str(uid)
 
 
-class IntakeMixin:
-    """Claiming and validating new requests (mixed into :class:`spoold.daemon.Daemon`)."""
+class IntakeServices(Protocol):
+    """What intake needs from the daemon."""
 
-    # -- intake ------------------------------------------------------------------------------
-    def _pickup(self, name: str) -> None:
+    site: Any
+    spool: Spool
+    wake: Wakeup
+    watcher: Watcher | None
+    stop_requested: bool
+
+    def transition(self, folder: Path, state: dict, to: RequestState, *lines: Line, **options: Any) -> Path:
+        """Change a request's state (:func:`spoold.states.transition`)."""
+
+    def remember_request(self, request_id: str, request: Any) -> None:
+        """Keep the parsed request of an accepted request (so it is not parsed again)."""
+
+
+class Intake:
+    """Claiming and validating new requests.
+
+    Parameters
+    ----------
+    services : IntakeServices
+        The daemon (site, spool, wake, watcher, stop flag, transition, request memory).
+    """
+
+    def __init__(self, services: IntakeServices) -> None:
+        self.services = services
+        self.spool = services.spool
+        self._picked: queue.Queue[Claimed] = queue.Queue()  # claimed by the watcher thread
+        self._intaking = False  # the main loop is in intake: the watcher thread leaves claims to it
+
+    def pickup(self, name: str) -> None:
         """Claim a file inotify saw complete, at once (in the watcher's thread; only a rename).
 
         Postfix's pickup: taking the file out of incoming is all it does; the main
-        loop validates it on its next turn (or, after a crash, :meth:`recover`).
+        loop validates it on its next turn (or, after a crash, :meth:`spoold.daemon.recovery.Recovery.recover`).
         """
-        if self.stop_requested or self._intaking or name.endswith(IGNORED_SUFFIXES):
+        if self.services.stop_requested or self._intaking or name.endswith(IGNORED_SUFFIXES):
             return  # while the main loop takes a burst it is the only claimer (its wake is set)
         claimed = self.spool.claim(name, durable=False)
         if claimed is not None:
             self._picked.put(claimed)
-            self.wake.set()
+            self.services.wake.set()
 
     def intake(self) -> int:
         """Claim and validate the settled files in incoming; return how many were taken."""
@@ -78,9 +109,9 @@ class IntakeMixin:
             self._intaking = False
 
     def _intake(self) -> int:
-        settle = float(self.site.limits.settle_seconds)
+        settle = float(self.services.site.limits.settle_seconds)
         now = time.time()
-        watcher = self.watcher
+        watcher = self.services.watcher
         batch: list[Claimed] = []
         while True:  # what the watcher thread took; while a burst is coming in, gather it
             try:
@@ -159,8 +190,8 @@ class IntakeMixin:
             self._reject(folder, state, [ORIGIN_SENTENCE.format(name=claimed.name)], moves)
             return
         try:
-            raw = read_request_file(folder / "request.yaml", max_bytes=int(self.site.limits.max_request_bytes))
-            request = parse_request(raw, site=self.site, now=when)
+            raw = read_request_file(folder / "request.yaml", max_bytes=int(self.services.site.limits.max_request_bytes))
+            request = parse_request(raw, site=self.services.site, now=when)
         except RequestRejected as rejected:
             self._reject(folder, state, rejected.errors, moves)
             return
@@ -171,16 +202,11 @@ class IntakeMixin:
                 "and the administrator can see the details in the daemon's log."], moves)
             return
         durable = moves is None
-        self._requests[claimed.request_id] = request
+        self.services.remember_request(claimed.request_id, request)
         state["request"] = _summary(request)
-        state["state"], state["accepted"] = RequestState.PENDING, st.now_iso()
-        self.emit(folder, state, "accepted", detail=f"{request.source_name}, products {', '.join(request.products)}",
-                  durable=durable)
-        st.save(folder, state, sync_dir=False, durable=durable, in_place=True)
-        if moves is None:
-            self.spool.move(claimed.request_id, Folder.INTAKE, Folder.PENDING)
-        else:
-            moves.append((claimed.request_id, Folder.PENDING))
+        self.services.transition(folder, state, RequestState.PENDING,
+                                 Line(Event.ACCEPTED, None, f"{request.source_name}, products {', '.join(request.products)}"),
+                                 moves=moves, durable=durable, sync_dir=False, in_place=True, accepted=st.now_iso())
 
     def _reject(self, folder: Path, state: dict, errors: list[str],
                 moves: list[tuple[str, str]] | None = None) -> None:
@@ -188,13 +214,10 @@ class IntakeMixin:
         name = state.get("incoming_name") or "request.yaml"
         errors = [name + e[len("request.yaml"):] if e.startswith("request.yaml ") else e for e in errors]
         write_in_place(folder / "errors.txt", "".join(f"{e}\n" for e in errors), durable=durable)
-        state["state"], state["error"] = RequestState.REJECTED, errors[0] if errors else "rejected"
-        self.emit(folder, state, "rejected", detail="; ".join(errors)[:2000], durable=durable)
-        st.save(folder, state, sync_dir=False, durable=durable, in_place=True)
-        if moves is None:
-            self.spool.move(folder.name, Folder.INTAKE, Folder.REJECTED)
-        else:
-            moves.append((folder.name, Folder.REJECTED))
+        self.services.transition(folder, state, RequestState.REJECTED,
+                                 Line(Event.REJECTED, None, "; ".join(errors)[:2000]),
+                                 moves=moves, durable=durable, sync_dir=False, in_place=True,
+                                 error=errors[0] if errors else RequestState.REJECTED.value)
 
 
 def _summary(request: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """spoold's recovery at start: finish what a crashed daemon left half-done (Postfix's rule).
 
-Part of :class:`spoold.daemon.Daemon` (a mixin: it uses the daemon's spool, accept
-and guard). Everything left in ``intake`` is validated again; a folder whose
+:class:`Recovery` is one of the daemon's parts: it needs the spool, the guard
+(:class:`Guarding`) and intake's ``accept``. Everything left in ``intake`` is validated again; a folder whose
 ``state.json`` already says where it belongs is moved there; a damaged one is put
 aside, one by one, so one bad folder never stops the start.
 """
@@ -9,29 +9,52 @@ aside, one by one, so one bad folder never stops the start.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
-from spoold import events, states
+from spoold import events
 from spoold import state as st
-from spoold.spool import LEGACY_CLAIM_RECORDS, Claimed, new_request_id, rename_noreplace
-from spoold.states import Folder, RequestState
+from spoold.files import rename_noreplace
+from spoold.spool import LEGACY_CLAIM_RECORDS, Claimed, Spool, new_request_id
+from spoold.states import Folder, belongs_in
 
 log = logging.getLogger("spoold")
 
-#: the folder a request's state belongs in (see spoold.states)
-FOLDER_OF: dict[str, str] = {state.value: folder.value for state, folder in states.FOLDER_OF.items()}
+
+class Guarding(Protocol):
+    """What recovery needs from the guard (:class:`spoold.daemon.guard.Guard`)."""
+
+    def guarded(self, folder: Path, where: str, work: Callable[..., Any], *args: Any) -> Any:
+        """Run ``work(*args)`` for one request; on any failure decide for it alone."""
+
+    def state_or_aside(self, folder: Path, where: str) -> dict | None:
+        """The request's state, or None when it was put aside or is left alone."""
 
 
-class RecoveryMixin:
-    """Recovery at start (mixed into :class:`spoold.daemon.Daemon`)."""
+class Recovery:
+    """Recovery at start.
+
+    Parameters
+    ----------
+    spool : Spool
+    guard : Guarding
+    accept : callable
+        Validates a claimed request (:meth:`spoold.daemon.intake.Intake.accept`).
+    """
+
+    def __init__(self, spool: Spool, guard: Guarding, accept: Callable[[Claimed], None]) -> None:
+        self.spool = spool
+        self.guard = guard
+        self.accept = accept
 
     def recover(self) -> None:
         """Finish what a crashed daemon left half-done; put damaged requests aside, one by one."""
         for folder in self.spool.list(Folder.INTAKE):
-            self.guarded(folder, Folder.INTAKE, self._recover_intake, folder)
+            self.guard.guarded(folder, Folder.INTAKE, self._recover_intake, folder)
         for where in (Folder.PENDING, Folder.RUNNING, Folder.HOLD):
             for folder in self.spool.list(where):
-                self.guarded(folder, where, self._recover_one, folder, where)
+                self.guard.guarded(folder, where, self._recover_one, folder, where)
         removed = self.spool.sweep_tmp()
         if removed:
             log.info("removed %d half-written file(s) older than 36 h from tmp/", removed)
@@ -57,11 +80,9 @@ class RecoveryMixin:
                 state["id"] = fresh
                 st.save(folder, state)
         state = st.load(folder) or {}
-        target = FOLDER_OF.get(state.get("state", ""))
-        if state.get("accepted") and target == Folder.PENDING:
-            self.spool.move(folder.name, Folder.INTAKE, Folder.PENDING)
-        elif target == Folder.REJECTED:
-            self.spool.move(folder.name, Folder.INTAKE, Folder.REJECTED)
+        target = belongs_in(Folder.INTAKE, state)  # accepted or rejected before the crash: only the move is left
+        if target is not None:
+            self.spool.move(folder.name, Folder.INTAKE, target)
         else:
             claim = events.claim_of(folder)  # the claim's record; older spoolds began state.json instead
             claimed_at = state.get("claimed_at") or (claim[1] if claim else folder.stat().st_mtime)
@@ -73,13 +94,13 @@ class RecoveryMixin:
                                 recovered=True))
 
     def _recover_one(self, folder: Path, where: str) -> None:
-        state = self.state_or_aside(folder, where)
+        state = self.guard.state_or_aside(folder, where)
         if state is None:
             return
         for leftover in folder.glob(".*.tmp"):  # a write_atomic cut short by the crash
             leftover.unlink(missing_ok=True)
-        target = FOLDER_OF.get(state.get("state", ""), where)
-        if target != where and not (where == Folder.RUNNING and state.get("state") == RequestState.PENDING):
+        target = belongs_in(where, state)  # a transition cut short after its state.json: the move is left
+        if target is not None:
             self.spool.move(folder.name, where, target)
 
 
