@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from spoold.executors.resources import Resources
 from spoold.request.messages import schema_sentences
 from spoold.request.yamlsafe import YamlProblem, load_yaml_mapping
 from spoold.sources import SourceCatalog, embedded_catalog, sources_from_mapping
@@ -115,16 +116,10 @@ class SharedAccount:
 
 
 @dataclass(frozen=True)
-class SlurmSettings:
-    """Slurm resources and the executor's behaviour; a request may override the first six."""
+class SlurmSettings(Resources):
+    """The site's Slurm resources (the fields of :class:`~spoold.executors.resources.Resources`,
+    which a request may override) and the executor's behaviour (the fields below)."""
 
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    time: str = "01:00:00"
-    mem: str = "4G"
-    cpus_per_task: int = 1
-    extra: list[str] = field(default_factory=list)
     array_throttle: int = 10
     max_jobs_in_flight: int = 200
     poll_seconds: float = 5.0

@@ -51,26 +51,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from spoold.executors.resources import Resources
+
 #: What an executor returns from submit() and the daemon stores in state.json.
 Handle = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What a task may use; ``None`` means the site's default.
-
-    Slurm maps these to ``--time``, ``--mem``, ``--cpus-per-task``,
-    ``--partition``, ``--account``, ``--qos`` and appends ``extra`` verbatim;
-    the local executor ignores them.
-    """
-
-    time: str | None = None
-    mem: str | None = None
-    cpus_per_task: int | None = None
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    extra: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,7 +104,8 @@ class StepJob:
         The tasks' working directory; the executor may keep its own files
         (batch scripts, scheduler logs) in ``workdir / ".executor"``.
     resources : Resources
-        Requested resources (site defaults merged with the request's overrides).
+        The request's own resources (``None`` fields: the site's); the Slurm executor
+        merges them with the site's once (:func:`spoold.executors.resources.for_request`).
     after : tuple of Handle
         Handles of steps that must all succeed before this one starts
         (Slurm: ``--dependency=afterok:...`` and ``--kill-on-invalid-dep=yes``).

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from spoold import events, state as st
 from spoold.events import Event
-from spoold.executors.base import Executor, Resources, StepJob, StepPoll, Task, TaskState
+from spoold.executors.base import Executor, StepJob, StepPoll, Task, TaskState
 from spoold.pipeline.base import Context, Step
 from spoold.pipeline.resolve import missing_sentence, resolve, wait_deadline
 from spoold.states import Line, Outcome, RequestState, StepStatus
@@ -61,22 +61,6 @@ def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
-
-
-def resources(site: Any, request: Any) -> Resources:
-    """The site's Slurm defaults merged with the request's overrides."""
-    slurm = getattr(site, "slurm", None)
-    over = getattr(request, "slurm", None)
-
-    def pick(name: str) -> Any:
-        value = getattr(over, name, None) if over is not None else None
-        return value if value not in (None, (), []) else getattr(slurm, name, None)
-
-    extra = tuple(getattr(slurm, "extra", ()) or ()) + tuple(getattr(over, "extra", ()) or ())
-    return Resources(
-        time=pick("time"), mem=pick("mem"), cpus_per_task=pick("cpus_per_task"),
-        partition=pick("partition"), account=pick("account"), qos=pick("qos"), extra=extra,
-    )
 
 
 def in_flight(state: dict) -> list[tuple[str, dict]]:
@@ -222,7 +206,7 @@ class Runner:
         )
         return StepJob(
             request_id=ctx.state["id"], step=step.name, attempt=int(ctx.state.get("attempt", 1)),
-            tasks=tasks, workdir=ctx.folder, resources=resources(self.services.site, ctx.request),
+            tasks=tasks, workdir=ctx.folder, resources=ctx.request.slurm,
             submitter=ctx.state.get("submitter"), after=tuple(after),
         )
 

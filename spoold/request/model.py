@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lappana.paths import irf_set_name
+from spoold.executors.resources import Resources
 
 __all__ = ["Cuts", "SlurmOverrides", "Request", "RequestRejected", "DEFAULT_PRODUCTS", "PRODUCTS"]
 
@@ -64,17 +65,8 @@ class ResolvedSource:
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class SlurmOverrides:
-    """Per-request Slurm resources; None (or empty) means the site's value."""
-
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    time: str | None = None
-    mem: str | None = None
-    cpus_per_task: int | None = None
-    extra: tuple[str, ...] = ()
+#: A request's own Slurm resources (None, or empty, means the site's value): the executors' one copy.
+SlurmOverrides = Resources
 
 
 @dataclass(frozen=True)

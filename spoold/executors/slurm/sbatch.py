@@ -8,88 +8,14 @@ Each array element looks up its task in a ``case`` table and runs it through
 
 from __future__ import annotations
 
-import re
 import shlex
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([KMGT]?)B?$", re.IGNORECASE)
-_UNITS_MB = {"": 1.0, "K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 * 1024.0}
+from spoold.executors.resources import Resources, memory_mb
 
-
-@dataclass(frozen=True)
-class Resources:
-    """What one array element asks Slurm for.
-
-    Attributes
-    ----------
-    partition, account, qos : str or None
-        Passed as ``--partition``, ``--account``, ``--qos`` when set.
-    time : str
-        Wall-clock limit per task in Slurm's syntax (``"01:00:00"``, ``"30"`` minutes).
-    mem : str
-        Memory per task (``"4G"``, ``"500M"``).
-    cpus_per_task : int
-        ``--cpus-per-task``.
-    extra : tuple of str
-        Further sbatch options, each a whole option such as ``"--constraint=fat"``.
-    """
-
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    time: str = "01:00:00"
-    mem: str = "4G"
-    cpus_per_task: int = 1
-    extra: tuple[str, ...] = ()
-
-    def overridden(self, overrides: Mapping[str, object] | object | None) -> "Resources":
-        """These resources with the fields a request sets replacing the site's.
-
-        Parameters
-        ----------
-        overrides : mapping or object or None
-            A mapping or an object with some of this class's field names; ``None``
-            values (and ``None`` itself) change nothing. A non-empty ``extra`` replaces
-            the site's options (the daemon passes the site's and the request's together,
-            :func:`spoold.pipeline.runner.resources`).
-        """
-        if overrides is None:
-            return self
-        if not isinstance(overrides, Mapping):
-            overrides = {name: getattr(overrides, name, None) for name in self.__dataclass_fields__}
-        changes: dict[str, object] = {}
-        for name in self.__dataclass_fields__:
-            value = overrides.get(name)
-            if value is None:
-                continue
-            if name == "extra":
-                if value:
-                    changes["extra"] = tuple(str(v) for v in value)  # type: ignore[union-attr]
-            elif name == "cpus_per_task":
-                changes[name] = int(value)  # type: ignore[arg-type]
-            else:
-                changes[name] = str(value)
-        return replace(self, **changes)
-
-    def with_memory_factor(self, factor: float) -> "Resources":
-        """These resources with the memory multiplied by ``factor`` (for an out-of-memory retry)."""
-        return replace(self, mem=f"{int(round(memory_mb(self.mem) * factor))}M")
-
-
-def memory_mb(mem: str) -> float:
-    """Slurm's memory syntax (``"4G"``, ``"512M"``, ``"2048"``) in megabytes.
-
-    Raises
-    ------
-    ValueError
-        When ``mem`` is not a number with an optional K, M, G or T suffix.
-    """
-    match = _MEMORY.match(mem.strip())
-    if not match:
-        raise ValueError(f"memory {mem!r} is not a number with an optional K, M, G or T suffix")
-    return float(match.group(1)) * _UNITS_MB[match.group(2).upper()]
+__all__ = ["ArrayScript", "Resources", "TaskCommand", "array_chunks", "memory_mb", "submission_name"]
 
 
 def submission_name(step_name: str, submission: int) -> str:
@@ -130,7 +56,11 @@ class TaskCommand:
 
 @dataclass(frozen=True)
 class ArrayScript:
-    """Everything in one batch script; :meth:`render` gives its text."""
+    """Everything in one batch script; :meth:`render` gives its text.
+
+    ``resources`` are the merged ones (:func:`spoold.executors.resources.for_request`):
+    ``time``, ``mem`` and ``cpus_per_task`` are set.
+    """
 
     name: str
     tasks: Sequence[TaskCommand]
