@@ -20,6 +20,7 @@ only once).
 
 from __future__ import annotations
 
+import enum
 import os
 import signal
 import socket
@@ -50,6 +51,17 @@ from spoold.taskrun import (
 
 #: seconds between SIGTERM and SIGKILL when a task is cancelled
 KILL_GRACE_SECONDS = 3.0
+#: the handle's key that says :meth:`LocalExecutor.cancel` was asked for (its tasks end CANCELLED);
+#: spelled as the task state, as in every handle written so far
+CANCELLED = TaskState.CANCELLED.value
+
+
+class Gate(enum.Enum):
+    """Whether a queued task may start, by the steps its step runs after."""
+
+    GO = enum.auto()  # every one succeeded (or there are none)
+    WAIT = enum.auto()  # one has not ended yet
+    UPSTREAM_FAILED = enum.auto()  # one failed: the task is reported cancelled, never started
 
 
 class LocalExecutor(Executor):
@@ -121,14 +133,14 @@ class LocalExecutor(Executor):
             if running >= self.max_tasks:
                 break
             handle = self._handles.get(name)
-            if handle is None or handle.get("cancelled"):
+            if handle is None or handle.get(CANCELLED):
                 self._queue.remove((name, index))
                 continue
             gate = self._gate(handle)
-            if gate == "wait":
+            if gate is Gate.WAIT:
                 continue
             self._queue.remove((name, index))
-            if gate == "failed":
+            if gate is Gate.UPSTREAM_FAILED:
                 handle["tasks"][index]["dependency_failed"] = True
                 continue
             self._launch(handle, index)
@@ -140,8 +152,8 @@ class LocalExecutor(Executor):
         """Stop the step: drop queued tasks, SIGTERM then SIGKILL running ones' process groups."""
         name = handle["name"]
         own = self._handles.setdefault(name, handle)
-        own["cancelled"] = True
-        handle["cancelled"] = True
+        own[CANCELLED] = True
+        handle[CANCELLED] = True
         self._queue = [(n, i) for n, i in self._queue if n != name]
         groups = []
         for index, task in own["tasks"].items():
@@ -173,7 +185,7 @@ class LocalExecutor(Executor):
         if name in self._handles:
             return
         self._handles[name] = handle
-        if handle.get("cancelled"):
+        if handle.get(CANCELLED):
             return
         for index, task in handle["tasks"].items():
             result = Path(task["result"])
@@ -182,16 +194,16 @@ class LocalExecutor(Executor):
             if read_started(result) is None and _clear_unreadable_marker(result):
                 self._queue.append((name, index))
 
-    def _gate(self, handle: Handle) -> str:
-        """``"go"`` when the steps this one runs after all succeeded, ``"wait"`` or ``"failed"``."""
+    def _gate(self, handle: Handle) -> Gate:
+        """Whether the step may start: the steps it runs after all succeeded, one has not ended, or one failed."""
         for results in handle.get("after_results", []):
             for path in results:
                 result = read_result(Path(path))
                 if result is None:
-                    return "wait"
+                    return Gate.WAIT
                 if not result.ok:
-                    return "failed"
-        return "go"
+                    return Gate.UPSTREAM_FAILED
+        return Gate.GO
 
     def _launch(self, handle: Handle, index: str) -> None:
         task = handle["tasks"][index]
@@ -250,8 +262,8 @@ class LocalExecutor(Executor):
         if result is not None:
             if result.ok:
                 return TaskStatus(TaskState.SUCCEEDED, job_id, 0, f"{result.seconds:.1f} s on {result.host}")
-            if handle.get("cancelled") and result.signal:
-                return TaskStatus(TaskState.CANCELLED, job_id, result.exit_code, "cancelled")
+            if handle.get(CANCELLED) and result.signal:
+                return TaskStatus(TaskState.CANCELLED, job_id, result.exit_code, TaskState.CANCELLED.value)
             detail = f"exit code {result.exit_code}"
             if result.signal:
                 detail = f"killed by signal {result.signal}"
@@ -260,14 +272,14 @@ class LocalExecutor(Executor):
             return TaskStatus(TaskState.CANCELLED, None, None, "an earlier step failed")
         if started is not None:
             if self._live_pid(handle, task) is not None:
-                return TaskStatus(TaskState.RUNNING, job_id, None, "running")
+                return TaskStatus(TaskState.RUNNING, job_id, None, TaskState.RUNNING.value)
             if started.get("host") != self.host:
                 return TaskStatus(TaskState.LOST, job_id, None, f"started on host {started.get('host')}, not here")
             # it may have written its result just now
             result = read_result(result_file)
             if result is not None:
                 return self._status(handle, index, task)
-            state = TaskState.CANCELLED if handle.get("cancelled") else TaskState.LOST
+            state = TaskState.CANCELLED if handle.get(CANCELLED) else TaskState.LOST
             return TaskStatus(state, job_id, None, "ended without writing its result (killed?)")
         child = self._children.get((handle["name"], index))
         code = child.poll() if child is not None else task.get("taskrun_exit")
@@ -275,7 +287,7 @@ class LocalExecutor(Executor):
             return TaskStatus(TaskState.RUNNING, job_id, None, "starting")
         if code == EXIT_NO_MARKER:
             return TaskStatus(TaskState.FAILED, job_id, code, _no_marker_reason(task))
-        if handle.get("cancelled"):
+        if handle.get(CANCELLED):
             return TaskStatus(TaskState.CANCELLED, None, None, "cancelled before it started")
         if code is not None and code != EXIT_ALREADY_STARTED:
             return TaskStatus(TaskState.LOST, job_id, code, f"taskrun exited with {code} before starting the task")
