@@ -25,6 +25,15 @@ bin from 0.03 to 10 TeV, two conditions fix the two numbers,
    (:func:`lappana.simulate.model.cosmic_dr_di`) and the fraction of them that the θ cut
    of the table puts in the ON region, give the table's ``BckgRate_per_second``.
 
+Where the real forests, trained by ``lstchain_mc_trainpipe`` on the simulated MC, came out
+otherwise (``scripts/check-realism``), the nodes were moved against what they gave, not
+against the simulator's own gammaness: at 0.16 and 0.25 TeV (log10 E = −0.8, −0.6) their
+70 % cut sat above the table's (0.59 against 0.44 and 0.50), so ``s`` and ``σ_h`` there were
+solved for a posterior 0.3 and 0.15 lower in log-odds with 1.4 and 1.2 times the hadrons
+passing it; from 0.63 TeV up they let through half of the table's background above 1 TeV
+with the table's cuts, so ``s`` is 0.1 (at −0.2) and 0.2 (from 0.0) lower. :data:`_FOREST_BLUR`
+was re-solved at the same nodes so that the simulator's own 70 % cut stays where it was.
+
 ``scripts/check-realism`` shows what the real lstchain tools make of it.
 """
 
@@ -38,9 +47,9 @@ TRAINING_PROTONS_PER_GAMMA = 5.0
 #: Nodes of the calibration, log10 of the energy in TeV at the reference zenith.
 _LOG_E_NODES = np.array([-1.4, -1.2, -1.0, -0.8, -0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
 #: Separation s of the mean scores of gammas and hadrons (in units of the gammas' spread).
-_SEPARATION = np.array([1.20, 1.15, 2.15, 2.45, 2.00, 2.15, 2.38, 2.60, 2.90, 3.00, 3.00, 3.20, 3.40])
+_SEPARATION = np.array([1.20, 1.15, 2.15, 2.31, 1.95, 2.15, 2.28, 2.40, 2.70, 2.80, 2.80, 3.00, 3.20])
 #: Spread σ_h of the hadrons' score (the gammas' is 1).
-_HADRON_SPREAD = np.array([1.20, 1.20, 1.10, 0.88, 0.72, 0.68, 0.80, 0.90, 0.80, 0.75, 0.70, 0.70, 0.70])
+_HADRON_SPREAD = np.array([1.20, 1.20, 1.10, 0.87, 0.72, 0.68, 0.80, 0.90, 0.80, 0.75, 0.70, 0.70, 0.70])
 #: Zenith angle (deg) of the tables the nodes were calibrated on.
 _REFERENCE_ZENITH_DEG = 6.0
 
@@ -125,7 +134,7 @@ def forest_blur(energy_tev: np.ndarray, zenith_deg: float | np.ndarray = _REFERE
     return np.interp(_scaled_log_energy(energy_tev, zenith_deg), _LOG_E_NODES, _FOREST_BLUR)
 
 
-_FOREST_BLUR = np.array([0.25, 0.20, 0.40, 0.50, 0.20, 0.25, 0.20, 0.20, 0.50, 0.55, 0.60, 0.68, 0.78])
+_FOREST_BLUR = np.array([0.25, 0.20, 0.40, 0.37, 0.05, 0.25, 0.05, 0.05, 0.35, 0.42, 0.49, 0.58, 0.69])
 
 
 def forest_gammaness(rng: np.random.Generator, score: np.ndarray, energy_tev: np.ndarray,
