@@ -17,7 +17,8 @@ from lappana.highlevel.crab import crab_dnde, crab_integral_flux
 from lappana.highlevel.spectrum import spectrum
 
 CRAB = SkyCoord(83.633, 22.014, unit="deg")
-pytestmark = pytest.mark.slow
+#: the 2-hour night at LST-1's rate takes ~8 min of CPU to make, more than the suite's 15-minute timeout on a busy machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 def injected_lp_at(truth: dict, reference: u.Quantity) -> dict:
