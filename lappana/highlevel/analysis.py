@@ -18,6 +18,7 @@ from lappana.highlevel.report import write_report
 from lappana.highlevel.skymap import SkyMaps, make_skymap, write_skymap_fits
 from lappana.highlevel.summary import build_summary, write_summary_doc
 from lappana.highlevel.theta2 import Theta2Result, theta2
+from lappana.highlevel.threshold import NO_MAX_TEV, EnergyBand, energy_band
 
 #: The parts ``make_highlevel`` can make.
 PARTS = ("theta2", "skymap", "diagnostics", "spectrum", "lightcurve")
@@ -36,13 +37,6 @@ class HighlevelOutcome:
     products: dict[str, str] = field(default_factory=dict)
 
 
-#: Reconstructed energies (TeV) that θ² and the sky map count when no range is asked for.
-#: Above 0.2 TeV, as LST-1 quotes its Crab rates (≈10 γ/min against ≈2.4 background/min
-#: with 70 %/70 % cuts): at all energies the background of LST-1's ≈30 GeV threshold
-#: (≈2,500/min in the ON region) buries the source (≈7 σ/√h against ≈28 σ/√h).
-COUNTING_ENERGY_RANGE_TEV = (0.2, 1e4)
-
-
 def make_highlevel(
     dl3_dir: str | Path,
     out_dir: str | Path,
@@ -51,7 +45,7 @@ def make_highlevel(
     source_ra_deg: float,
     source_dec_deg: float,
     n_off: int = 3,
-    energy_range: tuple[float, float] | None = None,
+    energy_range: tuple[float | None, float | None] | None = None,
     theta2_cut: float | None = None,
     dl2_files: list[str | Path] | None = None,
     lstchain_version: str | None = None,
@@ -74,10 +68,11 @@ def make_highlevel(
         The source (ICRS deg).
     n_off : int
         OFF regions per run.
-    energy_range : (float, float), optional
-        Reconstructed energy range (TeV). θ² and the sky map count events in
-        :data:`COUNTING_ENERGY_RANGE_TEV` when none is given; the spectrum and light
-        curve then use the safe energy range of the IRFs.
+    energy_range : (float or None, float or None), optional
+        Reconstructed energy range ``(min, max)`` in TeV of θ², the sky map, the spectrum
+        and the light curve. A missing ``min`` is the safe threshold of the IRFs, a
+        missing ``max`` none (:func:`lappana.highlevel.threshold.energy_band`); the
+        summary's ``energy_threshold`` says which.
     theta2_cut : float, optional
         Global θ² cut (deg²); default RAD_MAX of the files.
     dl2_files : list of path, optional
@@ -117,12 +112,18 @@ def make_highlevel(
         products[role] = str(path.relative_to(out_dir)) if path.is_relative_to(out_dir) else str(path)
         return path
 
-    counting = COUNTING_ENERGY_RANGE_TEV if energy_range is None else energy_range
+    band: EnergyBand | None = None
     try:
         runs = read_dl3_folder(dl3_dir)
     except LappanaError as exc:
         runs = None
         problems.append(str(exc))
+    if runs is not None:
+        try:
+            band = energy_band(runs, source_ra_deg, source_dec_deg, energy_range)
+        except LappanaError as exc:
+            problems.append(str(exc))
+    counting = band.range_tev if band is not None else _given_range(energy_range)
     if runs is not None:
         try:
             result = theta2(dl3_dir, n_off=n_off, energy_range=counting, theta2_cut=theta2_cut, runs=runs,
@@ -163,7 +164,7 @@ def make_highlevel(
     if runs is not None and ({"spectrum", "lightcurve"} & set(parts)):
         from lappana.highlevel.flux import make_flux
 
-        flux = make_flux(dl3_dir, out_dir, energy_range=energy_range, spectrum="spectrum" in parts,
+        flux = make_flux(dl3_dir, out_dir, energy_range=counting, spectrum="spectrum" in parts,
                          lightcurve_bin=lightcurve_bin if "lightcurve" in parts else None, **source)
         problems += flux.problems
         for title, path in flux.figures:
@@ -177,12 +178,20 @@ def make_highlevel(
                   dl3_dir=_as_seen_from(out_dir, dl3_dir), theta2_result=result, skymaps=maps, diagnostics=diags, products=products,
                   problems=problems, lstchain_version=lstchain_version, n_off=n_off, energy_range=counting,
                   quality_cuts=asdict(quality_cuts), flux=flux, provenance=provenance, dl3_runs=runs,
-                  lstchain_version_from=version_from)
+                  lstchain_version_from=version_from, energy_threshold=band.to_dict() if band else None)
     doc = build_summary(**kwargs)
     summary_path = write_summary_doc(out_dir, doc)
     report_path = write_report(out_dir, summary=doc, figures=figures)
     return HighlevelOutcome(summary=summary_path, report=report_path, status=doc["status"],
                             problems=doc["problems"], products=products)
+
+
+def _given_range(energy_range) -> tuple[float, float] | None:
+    """The asked-for range with its open ends filled (0 and no maximum), or None (all energies)."""
+    if energy_range is None or all(e is None for e in energy_range):
+        return None
+    lo, hi = energy_range
+    return (0.0 if lo is None else float(lo), NO_MAX_TEV if hi is None else float(hi))
 
 
 def _as_seen_from(out_dir: str | Path, path: str | Path) -> str:

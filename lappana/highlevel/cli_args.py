@@ -15,19 +15,34 @@ def add_common(parser: argparse.ArgumentParser, output_help: str) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help=output_help)
     add_source(parser, default_help="OBJECT, RA_OBJ and DEC_OBJ of the DL3 files")
     parser.add_argument("--n-off", type=int, default=3, help="OFF regions per run (default: %(default)s)")
-    parser.add_argument("--emin", type=float, help="lowest reconstructed energy, TeV")
-    parser.add_argument("--emax", type=float, help="highest reconstructed energy, TeV")
+    parser.add_argument("--emin", type=float,
+                        help="lowest reconstructed energy, TeV (default: the IRFs' safe threshold, where the "
+                             "effective area reaches 10 %% of its maximum)")
+    parser.add_argument("--emax", type=float, help="highest reconstructed energy, TeV (default: none)")
 
 
-def energy_range(args: argparse.Namespace) -> tuple[float, float] | None:
-    """``(emin, emax)`` in TeV, or None when neither is given."""
+def energy_range(args: argparse.Namespace) -> tuple[float | None, float | None] | None:
+    """``(emin, emax)`` in TeV, an end None when not given, or None when neither is given."""
     if args.emin is None and args.emax is None:
         return None
-    lo = 0.0 if args.emin is None else args.emin
-    hi = 1e4 if args.emax is None else args.emax
-    if not 0 <= lo < hi:
+    lo, hi = args.emin, args.emax
+    if (lo is not None and lo < 0) or (hi is not None and hi <= 0) or (None not in (lo, hi) and lo >= hi):
         raise LappanaError(f"--emin {lo} must be below --emax {hi}, both in TeV and not negative.")
     return lo, hi
+
+
+def band(args: argparse.Namespace, src: dict):
+    """The DL3 runs and the energy band of the options: an end not given from the IRFs' safe threshold, or none.
+
+    Returns
+    -------
+    (list of Dl3Run, lappana.highlevel.threshold.EnergyBand)
+    """
+    from lappana.highlevel.dl3files import read_dl3_folder
+    from lappana.highlevel.threshold import energy_band
+
+    runs = read_dl3_folder(args.dl3_dir)
+    return runs, energy_band(runs, src["source_ra_deg"], src["source_dec_deg"], energy_range(args))
 
 
 def source(args: argparse.Namespace) -> dict:

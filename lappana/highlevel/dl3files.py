@@ -21,6 +21,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from lappana.errors import LappanaError
+from lappana.highlevel.threshold import EffectiveArea, read_effective_area
 
 HDU_INDEX_NAMES = ("hdu-index.fits.gz", "hdu-index.fits")
 #: Runs read at the same time.
@@ -103,6 +104,8 @@ class Dl3Run:
     rad_max : RadMax or None
     header : astropy.io.fits.Header
         The EVENTS header.
+    aeff : lappana.highlevel.threshold.EffectiveArea or None
+        The ``EFFECTIVE AREA`` HDU (the safe energy threshold comes from it).
     """
 
     obs_id: int
@@ -121,6 +124,7 @@ class Dl3Run:
     gti: np.ndarray
     rad_max: RadMax | None
     header: fits.Header = field(repr=False)
+    aeff: EffectiveArea | None = field(default=None, repr=False)
 
     @property
     def n_events(self) -> int:
@@ -250,6 +254,7 @@ def read_run(path: str | Path, obs_id: int | None = None) -> Dl3Run:
                 gti=gti,
                 rad_max=read_rad_max(hdus, header),
                 header=header,
+                aeff=read_effective_area(hdus),
             )
     except LappanaError:
         raise

@@ -21,6 +21,7 @@ from astropy.coordinates import SkyCoord
 from astropy.time import Time
 
 from lappana.errors import LappanaError
+from lappana.highlevel.threshold import SAFE_AEFF_PERCENT
 
 #: Reconstructed energy axis (TeV; the recipe starts at 0.05, lower here so that the safe mask,
 #: not the axis, sets the threshold) and its bins per decade.
@@ -29,8 +30,6 @@ RECO_PER_DECADE = 8
 #: True energy axis (TeV) and bins per decade.
 TRUE_ENERGY_TEV = (0.01, 100.0)
 TRUE_PER_DECADE = 10
-#: The safe threshold: effective area at least this percentage of its maximum.
-SAFE_AEFF_PERCENT = 10.0
 
 
 def read_observations(dl3_dir: str | Path, obs_ids: list[int] | None = None):

@@ -7,6 +7,8 @@ import html
 import os
 from pathlib import Path
 
+from lappana.highlevel.threshold import NO_MAX_TEV
+
 REPORT_NAME = "report.html"
 
 _STYLE = """
@@ -72,12 +74,12 @@ def _key_numbers(s: dict) -> str:
 
 
 def energy_band(energy: list[float] | None) -> str:
-    """"above 0.2 TeV", "0.1–1 TeV" or "all energies" (reconstructed)."""
-    if not energy:
+    """"above 0.2 TeV", "0.1–1 TeV" or "all energies" (reconstructed; three significant figures)."""
+    if not energy or (energy[0] <= 0 and energy[1] >= NO_MAX_TEV):
         return "all energies"
-    if energy[1] >= 1e4:
-        return f"above {energy[0]:g} TeV"
-    return f"{energy[0]:g}–{energy[1]:g} TeV"
+    if energy[1] >= NO_MAX_TEV:
+        return f"above {energy[0]:.3g} TeV"
+    return f"{energy[0]:.3g}–{energy[1]:.3g} TeV"
 
 
 def flux_sentence(sp: dict) -> str:
@@ -138,6 +140,9 @@ def _provenance_section(s: dict) -> str:
     rows = [(label, pv.pop(key)) for key, label in _PROVENANCE_LABELS.items() if key in pv]
     rows += [(key, value) for key, value in pv.items() if key != "run_nights"]
     rows.append(("θ cut applied", s["cuts"]["theta"]))
+    threshold = s.get("energy_threshold")
+    rows.append(("Energy band", f'{energy_band(s["energy_range_tev"])} (reconstructed)'
+                 + (f'. {threshold["description"]}' if threshold else "")))
     files = sorted({r["irf_file"] for r in s["runs"] if r.get("irf_file")})
     rows.append(("IRF files used", ", ".join(files) if files else "not recorded in the DL3 files"))
     tools = s["tools"]

@@ -60,11 +60,14 @@ def build_summary(
     provenance: dict | None = None,
     dl3_runs: list | None = None,
     lstchain_version_from: str | None = None,
+    energy_threshold: dict | None = None,
 ) -> dict:
     """Assemble the summary document (a dict that validates against the schema).
 
     ``dl3_runs`` (the :class:`~lappana.highlevel.dl3files.Dl3Run` read) give each run's night,
-    UTC times and IRF node; ``lstchain_version_from`` says where ``lstchain_version`` was found.
+    UTC times and IRF node; ``lstchain_version_from`` says where ``lstchain_version`` was found;
+    ``energy_threshold`` (:meth:`lappana.highlevel.threshold.EnergyBand.to_dict`) where the band's
+    lower end comes from.
     """
     from lappana.highlevel.provenance import run_record
 
@@ -115,6 +118,7 @@ def build_summary(
             "background_error_per_min": r.background_rate_error_per_min if r else 0.0,
         },
         "energy_range_tev": list(energy_range) if energy_range else None,
+        "energy_threshold": energy_threshold,
         "cuts": {
             "theta": r.theta_cut if r else "not applied (no result)",
             "theta2_cut_deg2": r.theta2_cut_deg2 if r else None,

@@ -1,13 +1,15 @@
 """Helpers of the high-level tests: small simulated nights made into DL3 by lappana, the gammapy peer.
 
 Nights are simulated at a reduced cosmic-ray rate (``shower_rate_hz``) to keep
-each test to seconds; the truth file records what was injected at that rate.
+each test to seconds, or at LST-1's rate in the band analysed (:func:`lst1_rates_above`);
+the truth file records what was injected at those rates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -50,12 +52,35 @@ def run_gammapy(gammapy_python: Path, request: dict, tmp_path: Path) -> dict:
 FLUX_SHOWER_RATE_HZ = 700.0
 
 
-def make_flux_nights(out: Path, nights: list[dict], *, seed: int) -> tuple[Path, list[dict]]:
+#: The band of the 2-hour Crab night's spectrum (TeV): the acceptance's "above 0.2 TeV".
+CRAB_2H_BAND_TEV = (0.2, 100.0)
+
+
+def lst1_rates_above(band_min_tev: float) -> dict:
+    """LST-1's full cosmic-ray rate for an analysis above ``band_min_tev``, leaving out the showers that cannot reach it.
+
+    A cosmic ray's reconstructed energy is its gamma-equivalent energy within the
+    simulator's intensity spread (``INTENSITY_LN_SPREAD`` in ln E, see
+    ``lappana.simulate.showers.draw_reco_energy``): those more than six spreads below
+    ``band_min_tev`` are not simulated (``hadron_min_energy_tev``); the rest come at LST-1's
+    rate, so the background in the band, and every count there, is that of a real night.
+    """
+    from lappana.simulate.model import INTENSITY_LN_SPREAD
+
+    return {"shower_rate_hz": None, "hadron_min_energy_tev": band_min_tev * math.exp(-6 * INTENSITY_LN_SPREAD)}
+
+
+def make_flux_nights(out: Path, nights: list[dict], *, seed: int, rates: dict | None = None) -> tuple[Path, list[dict]]:
     """Simulate several nights (DL2 + IRFs) into one indexed DL3 folder; return it and the truth files.
 
     Each entry of ``nights`` has ``night`` (datetime.date), ``n_runs``, ``run_minutes``,
-    ``source_flux`` and optionally ``flare`` (lappana.simulate.variability.Flare).
+    ``source_flux`` and optionally ``flare`` (lappana.simulate.variability.Flare). ``rates``
+    are the simulator's ``shower_rate_hz`` (None: LST-1's) and ``hadron_min_energy_tev``;
+    default :data:`FLUX_SHOWER_RATE_HZ` and all cosmic rays.
     """
+    rates = dict(rates or {"shower_rate_hz": FLUX_SHOWER_RATE_HZ})
+    if rates.get("shower_rate_hz", 0) is None:
+        rates.pop("shower_rate_hz")
     dl3 = out / "DL3"
     truths = []
     first_run = 15864
@@ -63,7 +88,7 @@ def make_flux_nights(out: Path, nights: list[dict], *, seed: int) -> tuple[Path,
         night = simulate_night(out / f"night{i}", night=spec["night"], n_runs=spec["n_runs"],
                                run_minutes=spec["run_minutes"], first_run=first_run, seed=seed + i,
                                levels=("dl2",), mc=False, irfs=True, source_flux=spec["source_flux"],
-                               flare=spec.get("flare"), shower_rate_hz=FLUX_SHOWER_RATE_HZ, progress=False)
+                               flare=spec.get("flare"), progress=False, **rates)
         for dl2 in night.dl2_files.values():
             make_dl3(dl2, night.irf_dirs["eff_gh0.70_th0.70"], dl3, **CRAB)
         truths.append(json.loads(night.truth_file.read_text()))

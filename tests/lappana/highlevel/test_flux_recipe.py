@@ -12,7 +12,8 @@ from lappana.highlevel.lightcurve import LightCurveMaker
 from lappana.highlevel.onoff1d import SAFE_AEFF_PERCENT, OnOffMaker, read_observations, reco_energy_edges
 from lappana.highlevel.spectrum import SpectrumEstimator
 
-pytestmark = [pytest.mark.peers, pytest.mark.slow]
+#: crab_2h (LST-1's rate in its band) takes ~8 min of CPU to make: more than the 15-minute timeout on a busy machine
+pytestmark = [pytest.mark.peers, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 def test_spectrum_and_run_wise_light_curve_equal_the_recipe_within_1_percent(crab_2h, gammapy_python, tmp_path):

@@ -243,7 +243,7 @@ def test_run_with_no_event_after_cuts(crab_dl3, tmp_path):
 def test_theta2_and_skymap_commands(crab_dl3, tmp_path):
     done = _cli("theta2", str(crab_dl3), "-o", str(tmp_path), "--emin", "0.2")
     assert done.returncode == 0, done.stderr
-    assert "Crab: 2 run(s)" in done.stdout and "σ" in done.stdout
+    assert "Crab, above 0.2 TeV: 2 run(s)" in done.stdout and "σ" in done.stdout and "as asked for" in done.stdout
     result = json.loads((tmp_path / "theta2.json").read_text())
     assert result["n_on"] > 0 and (tmp_path / "theta2.png").is_file()
     done = _cli("skymap", str(crab_dl3), "-o", str(tmp_path), "--emin", "0.2", "--width", "1.0")
@@ -252,20 +252,45 @@ def test_theta2_and_skymap_commands(crab_dl3, tmp_path):
         assert hdus["SIGNIFICANCE"].data.shape == (51, 51)
     done = _cli("theta2", str(crab_dl3), "-o", str(tmp_path), "--emin", "5", "--emax", "1")
     assert done.returncode == 2 and "must be below --emax" in done.stderr and "Traceback" not in done.stderr
+    # no --emin: from the IRFs' safe threshold, as the report counts
+    from lappana.highlevel.dl3files import read_dl3_folder
+    from lappana.highlevel.threshold import energy_band
+
+    band = energy_band(read_dl3_folder(crab_dl3), CRAB["source_ra_deg"], CRAB["source_dec_deg"])
+    done = _cli("theta2", str(crab_dl3), "-o", str(tmp_path / "default"))
+    assert done.returncode == 0 and "the safe threshold of the IRFs" in done.stdout, done.stderr
+    assert json.loads((tmp_path / "default" / "theta2.json").read_text())["energy_range_tev"] == list(band.range_tev)
 
 
-def test_without_an_energy_range_theta2_counts_above_the_default_band_and_the_report_says_so(crab_dl3, tmp_path):
-    from lappana.highlevel.analysis import COUNTING_ENERGY_RANGE_TEV
+def test_without_an_energy_range_every_number_counts_from_gammapys_safe_threshold_and_the_report_says_so(
+        crab_dl3, tmp_path):
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    from lappana.highlevel.onoff1d import OnOffMaker, read_observations
     from lappana.highlevel.theta2 import theta2
+    from lappana.highlevel.threshold import NO_MAX_TEV
 
     done = _cli("report", str(crab_dl3), "-o", str(tmp_path / "out"), "--no-diagnostics", "--no-skymap")
     assert done.returncode == 0, done.stderr
     doc = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert doc["energy_range_tev"] == list(COUNTING_ENERGY_RANGE_TEV)
-    alone = theta2(crab_dl3, n_off=3, energy_range=COUNTING_ENERGY_RANGE_TEV, **CRAB)
+    # gammapy's SafeMaskMaker (aeff-max 10 %) on the same runs: the band starts at the highest run's first safe bin
+    datasets = OnOffMaker(SkyCoord(CRAB["source_ra_deg"], CRAB["source_dec_deg"], unit="deg")).run(
+        read_observations(crab_dl3))
+    first_safe = []
+    for d in datasets:
+        edges = d.counts.geom.axes["energy"].edges.to_value(u.TeV)
+        first_safe.append(edges[np.flatnonzero(d.mask_safe.data.reshape(len(edges) - 1, -1).any(axis=1))[0]])
+    assert doc["energy_range_tev"] == [pytest.approx(max(first_safe), rel=1e-9), NO_MAX_TEV]
+    threshold = doc["energy_threshold"]
+    assert threshold["from_threshold"] and threshold["aeff_percent"] == 10
+    assert set(threshold["true_energy_tev"]) == {str(d.name) for d in datasets}
+    assert all(e <= doc["energy_range_tev"][0] for e in threshold["true_energy_tev"].values())
+    alone = theta2(crab_dl3, n_off=3, energy_range=tuple(doc["energy_range_tev"]), **CRAB)
     assert (doc["n_on"], doc["n_off"]) == (alone.n_on, alone.n_off)
     page = (tmp_path / "out" / "report.html").read_text()
-    assert f"Significance (Li & Ma eq. 17), above {COUNTING_ENERGY_RANGE_TEV[0]:g} TeV" in page
+    assert f"Significance (Li & Ma eq. 17), above {doc['energy_range_tev'][0]:.3g} TeV" in page
+    assert "the safe threshold of the IRFs" in page
     # everything, when asked for
     done = _cli("report", str(crab_dl3), "-o", str(tmp_path / "all"), "--no-diagnostics", "--no-skymap", "--emin", "0")
     assert done.returncode == 0, done.stderr
