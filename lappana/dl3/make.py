@@ -33,6 +33,7 @@ from lappana.errors import LappanaError
 from lappana.io.dl2 import DL2_REQUIRED_COLUMNS
 from lappana.io.hdf5 import get_table, iter_table_chunks, open_table_file
 from lappana.paths import parse_run_id, run_file_name
+from lappana.units import sky_position
 
 __all__ = ["make_dl3", "DEFAULT_CHUNK_ROWS", "RunSummary"]
 
@@ -50,8 +51,9 @@ def make_dl3(
     output_dir: str | Path,
     *,
     source_name: str,
-    source_ra_deg: float,
-    source_dec_deg: float,
+    source_ra_deg: float | None = None,
+    source_dec_deg: float | None = None,
+    source=None,
     irf_pattern: str = DEFAULT_IRF_PATTERN,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     overwrite: bool = False,
@@ -70,8 +72,10 @@ def make_dl3(
         Where ``dl3_LST-1.RunNNNNN.fits.gz`` is written (created if needed).
     source_name : str
         The target's name (``OBJECT``).
-    source_ra_deg, source_dec_deg : float
+    source_ra_deg, source_dec_deg : float, optional
         The target's ICRS position in degrees (``RA_OBJ``, ``DEC_OBJ``).
+    source : astropy.coordinates.SkyCoord, optional
+        The same position as a SkyCoord (any frame), instead of the two floats.
     irf_pattern : str
         Glob pattern of IRF files when ``irf`` is a folder.
     chunk_rows : int
@@ -95,6 +99,7 @@ def make_dl3(
         column, an IRF without gammaness cut, a run without events (at all or
         after the cuts), an existing output without ``overwrite``.
     """
+    source_ra_deg, source_dec_deg = sky_position(source, source_ra_deg, source_dec_deg)
     dl2_path = Path(dl2_path)
     output_dir = Path(output_dir)
     try:

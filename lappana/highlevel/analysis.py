@@ -19,6 +19,7 @@ from lappana.highlevel.skymap import SkyMaps, make_skymap, write_skymap_fits
 from lappana.highlevel.summary import build_summary, write_summary_doc
 from lappana.highlevel.theta2 import Theta2Result, theta2
 from lappana.highlevel.threshold import NO_MAX_TEV, EnergyBand, energy_band
+from lappana.units import angle_deg, deg2, energy_range_tev, sky_position
 
 #: The parts ``make_highlevel`` can make.
 PARTS = ("theta2", "skymap", "diagnostics", "spectrum", "lightcurve")
@@ -42,8 +43,9 @@ def make_highlevel(
     out_dir: str | Path,
     *,
     source_name: str,
-    source_ra_deg: float,
-    source_dec_deg: float,
+    source_ra_deg: float | None = None,
+    source_dec_deg: float | None = None,
+    source=None,
     n_off: int = 3,
     energy_range: tuple[float | None, float | None] | None = None,
     theta2_cut: float | None = None,
@@ -64,23 +66,25 @@ def make_highlevel(
     out_dir : str or Path
         Where ``summary.json``, ``report.html``, the PNGs and ``skymap.fits`` go.
     source_name : str
-    source_ra_deg, source_dec_deg : float
+    source_ra_deg, source_dec_deg : float, optional
         The source (ICRS deg).
+    source : astropy.coordinates.SkyCoord, optional
+        The same position as a SkyCoord (any frame), instead of the two floats.
     n_off : int
         OFF regions per run.
-    energy_range : (float or None, float or None), optional
+    energy_range : (float or None, float or None) or Quantity, optional
         Reconstructed energy range ``(min, max)`` in TeV of θ², the sky map, the spectrum
         and the light curve. A missing ``min`` is the safe threshold of the IRFs, a
         missing ``max`` none (:func:`lappana.highlevel.threshold.energy_band`); the
         summary's ``energy_threshold`` says which.
-    theta2_cut : float, optional
-        Global θ² cut (deg²); default RAD_MAX of the files.
+    theta2_cut : float or Quantity, optional
+        Global θ² cut (a float in deg²); default RAD_MAX of the files.
     dl2_files : list of path, optional
         DL2 files of the runs, for the diagnostics before cuts (dR/dI, all-shower rate).
     lstchain_version : str, optional
         The lstchain version that made the DL2 (its environment's), recorded in summary.json when the
         DL2 files do not record one themselves.
-    correlation_radius_deg : float
+    correlation_radius_deg : float or Angle
         Sky-map correlation radius.
     quality_cuts : QualityCuts, optional
         Thresholds of the run-quality flags.
@@ -97,6 +101,10 @@ def make_highlevel(
     -------
     HighlevelOutcome
     """
+    source_ra_deg, source_dec_deg = sky_position(source, source_ra_deg, source_dec_deg)
+    energy_range = energy_range_tev(energy_range)
+    theta2_cut = deg2(theta2_cut)
+    correlation_radius_deg = (angle_deg(correlation_radius_deg),)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     source = {"source_name": source_name, "source_ra_deg": source_ra_deg, "source_dec_deg": source_dec_deg}

@@ -33,6 +33,7 @@ from lappana.highlevel.dl3files import Dl3Run, read_dl3_folder
 from lappana.highlevel.lima import li_ma_significance
 from lappana.highlevel.regions import angular_separation, rotate_about, wobble_off_positions
 from lappana.highlevel.theta2 import FOV_RADIUS_DEG
+from lappana.units import angle_deg, energy_range_tev, sky_position
 
 
 @dataclass
@@ -186,8 +187,9 @@ def make_skymap(
     dl3_dir: str | Path,
     *,
     source_name: str,
-    source_ra_deg: float,
-    source_dec_deg: float,
+    source_ra_deg: float | None = None,
+    source_dec_deg: float | None = None,
+    source=None,
     n_off: int = 3,
     energy_range: tuple[float, float] | None = None,
     correlation_radius_deg: float = 0.1,
@@ -203,17 +205,19 @@ def make_skymap(
     dl3_dir : str or Path
         An indexed DL3 folder.
     source_name : str
-    source_ra_deg, source_dec_deg : float
+    source_ra_deg, source_dec_deg : float, optional
         Map centre and excluded source (ICRS deg).
+    source : astropy.coordinates.SkyCoord, optional
+        The same position as a SkyCoord (any frame), instead of the two floats.
     n_off : int
         Wobble reflections per run used as background.
     energy_range : (float, float), optional
         Reconstructed energy range in TeV.
-    correlation_radius_deg : float
+    correlation_radius_deg : float or Angle
         Radius of the top-hat the counts are summed in (θ cut-like, default 0.1°).
-    exclusion_radius_deg : float
+    exclusion_radius_deg : float or Angle
         Events within this radius of the source are not used as background.
-    width_deg, binsz_deg : float
+    width_deg, binsz_deg : float or Angle
         Map size and pixel size.
     runs : list of Dl3Run, optional
         Runs already read.
@@ -222,6 +226,10 @@ def make_skymap(
     -------
     SkyMaps
     """
+    source_ra_deg, source_dec_deg = sky_position(source, source_ra_deg, source_dec_deg)
+    energy_range = energy_range_tev(energy_range)
+    correlation_radius_deg, exclusion_radius_deg, width_deg, binsz_deg = (
+        angle_deg(a) for a in (correlation_radius_deg, exclusion_radius_deg, width_deg, binsz_deg))
     if correlation_radius_deg <= 0 or binsz_deg <= 0 or width_deg <= 0:
         raise LappanaError("The correlation radius, pixel size and map width must be positive (in degrees).")
     runs = read_dl3_folder(dl3_dir) if runs is None else runs

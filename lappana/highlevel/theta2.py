@@ -18,6 +18,7 @@ from lappana.errors import LappanaError
 from lappana.highlevel.dl3files import Dl3Run, read_dl3_folder
 from lappana.highlevel.lima import excess, excess_error, li_ma_significance
 from lappana.highlevel.regions import angular_separation, wobble_off_positions
+from lappana.units import deg2, energy_range_tev, sky_position
 
 #: Largest source offset from the pointing (deg) treated as inside LST-1's field of view.
 FOV_RADIUS_DEG = 2.0
@@ -191,8 +192,9 @@ def theta2(
     dl3_dir: str | Path,
     *,
     source_name: str,
-    source_ra_deg: float,
-    source_dec_deg: float,
+    source_ra_deg: float | None = None,
+    source_dec_deg: float | None = None,
+    source=None,
     n_off: int = 3,
     energy_range: tuple[float, float] | None = None,
     theta2_cut: float | None = None,
@@ -206,14 +208,16 @@ def theta2(
     dl3_dir : str or Path
         An indexed DL3 folder (``hdu-index.fits.gz``).
     source_name : str
-    source_ra_deg, source_dec_deg : float
+    source_ra_deg, source_dec_deg : float, optional
         The ON centre (ICRS, deg).
+    source : astropy.coordinates.SkyCoord, optional
+        The same position as a SkyCoord (any frame), instead of the two floats.
     n_off : int
         OFF regions per run (reduced, with a note, where they would overlap).
-    energy_range : (float, float), optional
-        Reconstructed energy range in TeV, ``lo <= E < hi``.
-    theta2_cut : float, optional
-        A global θ² cut in deg²; default: ``RAD_MAX`` of the files.
+    energy_range : (float, float) or Quantity, optional
+        Reconstructed energy range (floats in TeV, or energies), ``lo <= E < hi``.
+    theta2_cut : float or Quantity, optional
+        A global θ² cut (a float in deg²); default: ``RAD_MAX`` of the files.
     theta2_edges : numpy.ndarray, optional
         θ² histogram edges in deg² (default: :func:`default_theta2_edges`).
     runs : list of Dl3Run, optional
@@ -223,6 +227,9 @@ def theta2(
     -------
     Theta2Result
     """
+    source_ra_deg, source_dec_deg = sky_position(source, source_ra_deg, source_dec_deg)
+    energy_range = energy_range_tev(energy_range)
+    theta2_cut = deg2(theta2_cut)
     if n_off < 1:
         raise LappanaError("The number of OFF regions must be at least 1 (--n-off).")
     if theta2_cut is not None and theta2_cut <= 0:

@@ -45,6 +45,7 @@ from lappana.simulate.observation import plan_night
 from lappana.simulate.parallel import RunJob, write_runs
 from lappana.simulate.run import RunTruth
 from lappana.simulate.variability import Flare, injected_spectrum, run_fluxes
+from lappana.units import sky_position
 
 #: Processing version and cleaning folder of the DL1/DL2 trees.
 DATA_VERSION = "v0.10"
@@ -167,6 +168,7 @@ def simulate_night(
     flare: Flare | None = None,
     workers: int | None = None,
     hadron_min_energy_tev: float = 0.0,
+    source=None,
 ) -> SimulatedNight:
     """Simulate an LST-1 night of wobble runs on one source, and everything around it.
 
@@ -178,6 +180,8 @@ def simulate_night(
         The evening's date (names the night folders).
     source_name, source_ra, source_dec : str, float, float
         The source, ICRS degrees. Default: the Crab.
+    source : astropy.coordinates.SkyCoord, optional
+        The source's position as a SkyCoord (any frame), in place of ``source_ra``/``source_dec``.
     n_runs, run_minutes, first_run : int, float, int
         How many runs, how long, and the first run number.
     seed : int
@@ -215,6 +219,8 @@ def simulate_night(
     -------
     SimulatedNight
     """
+    if source is not None:
+        source_ra, source_dec = sky_position(source)
     levels = _check_levels(levels)
     if source_flux < 0:
         raise LappanaError("The source flux cannot be negative (0 means no source).")
