@@ -10,30 +10,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 from lappana.env import offline_astropy
+from tests.helpers.require import missing
 
 # The suite is an entry point: no network here, astropy must not try to download (lappana.env).
 offline_astropy()
-
-# Session fixtures of the lstchain chain (models trained by lstchain_mc_trainpipe, a DL2 run
-# written by the real lstchain_dl1_to_dl2), shared by the DL2, DL3 and high-level tests.
-sys.path.insert(0, str(Path(__file__).parent / "lappana"))
-pytest_plugins = ["chain_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 PEERS = Path(os.environ.get("ASTRAN_PEERS", Path.home() / ".cache" / "astran" / "peers"))
 
 
 def _missing(what: str, how: str):
-    message = f"{what} is not available: run {how} (scripts/test does it)."
-    if os.environ.get("ASTRAN_REQUIRE_PEERS") == "1":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    missing(f"{what} is not available: run {how} (scripts/test does it).")
 
 
 @pytest.fixture(scope="session")

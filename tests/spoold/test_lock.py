@@ -16,9 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import daemon_command, drop, request_yaml, wait_for
+from tests.helpers.spool import daemon_command, drop, request_yaml
+from tests.helpers.waiting import wait_for
 from spoold.lock import SpoolLock, read_holder
-from test_daemon import daemon, request_id_of, spool, terminal  # noqa: F401 - fixtures
+from tests.helpers.spool import request_id_of, terminal
 
 
 def _record(spool: Path) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_for
+from tests.helpers.waiting import wait_for
 from spoold.executors.base import StepJob, Task, TaskState
 from spoold.executors.local import LocalExecutor
 from spoold.taskrun import EXIT_ALREADY_STARTED, EXIT_NO_MARKER, NO_MARKER_LINE, read_started, started_file

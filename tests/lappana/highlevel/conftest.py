@@ -1,7 +1,6 @@
 """Session fixtures of the high-level tests: small simulated Crab nights made into DL3 by lappana.
 
-Helpers live in ``highlevel_helpers.py`` (a unique module name: several conftest.py files
-exist in the suite, so tests never import from ``conftest``).
+Helpers live in :mod:`tests.helpers.highlevel`; tests import them from there, never from a conftest.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import pytest
 
 import datetime as dt
 
-from highlevel_helpers import CRAB_2H_BAND_TEV, lst1_rates_above, make_flux_nights, make_night_dl3
+from tests.helpers.highlevel import CRAB_2H_BAND_TEV, lst1_rates_above, make_flux_nights, make_night_dl3
 from lappana.simulate.variability import Flare
 
 
@@ -50,7 +49,7 @@ def crab_2h(tmp_path_factory):
 
     The acceptance asks for LST-1's rates; the cosmic rays that cannot reach 0.2 TeV of
     reconstructed energy (gamma-equivalent energies below 0.124 TeV, ~77 % of LST-1's ~8.5 kHz)
-    are not simulated (:func:`highlevel_helpers.lst1_rates_above`): the whole rate would take
+    are not simulated (:func:`tests.helpers.highlevel.lst1_rates_above`): the whole rate would take
     ~30 min of CPU and 18 GB for the same events in the band, this takes ~8 min and 4.2 GB
     (measured 2 Dec 2026, docs/highlevel.md).
     """

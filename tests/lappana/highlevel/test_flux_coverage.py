@@ -22,7 +22,7 @@ import astropy.units as u
 import numpy as np
 import pytest
 
-from highlevel_helpers import make_flux_nights
+from tests.helpers.highlevel import make_flux_nights
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 SEEDS = range(100, 120)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 
-from highlevel_helpers import CRAB, run_gammapy
+from tests.helpers.highlevel import CRAB, run_gammapy
 from lappana.highlevel.lightcurve import LightCurveMaker
 from lappana.highlevel.onoff1d import SAFE_AEFF_PERCENT, OnOffMaker, read_observations, reco_energy_edges
 from lappana.highlevel.spectrum import SpectrumEstimator

@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from highlevel_helpers import CRAB
+from tests.helpers.highlevel import CRAB
 from lappana.highlevel.skymap import make_skymap
 from lappana.highlevel.theta2 import theta2
 

@@ -21,7 +21,7 @@ from lappana.highlevel.analysis import PARTS, make_highlevel
 from lappana.highlevel.summary import load_schema, validate_summary
 from lappana.index import make_index
 
-from highlevel_helpers import CRAB
+from tests.helpers.highlevel import CRAB
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]

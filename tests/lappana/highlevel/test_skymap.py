@@ -8,7 +8,7 @@ from astropy.io import fits
 
 from lappana.highlevel.skymap import correlate, make_skymap, tophat_kernel, write_skymap_fits
 
-from highlevel_helpers import CRAB, run_gammapy
+from tests.helpers.highlevel import CRAB, run_gammapy
 
 
 def test_correlate_sums_the_disk():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 
-from highlevel_helpers import CRAB_2H_BAND_TEV, lst1_rates_above
+from tests.helpers.highlevel import CRAB_2H_BAND_TEV, lst1_rates_above
 from lappana.highlevel.crab import crab_dnde, crab_integral_flux
 from lappana.highlevel.spectrum import spectrum
 

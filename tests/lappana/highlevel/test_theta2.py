@@ -12,7 +12,7 @@ from lappana.highlevel.lima import li_ma_significance
 from lappana.highlevel.regions import angular_separation, wobble_off_positions
 from lappana.highlevel.theta2 import theta2
 
-from highlevel_helpers import CRAB, make_night_dl3, run_gammapy
+from tests.helpers.highlevel import CRAB, make_night_dl3, run_gammapy
 
 REFERENCE = [((10, 5, 0.3), 3.5853813), ((10, 23, 0.1), 3.4434155), ((1, 20, 1), -4.5903736),
              ((5, 1, 1), 1.7061746), ((0, 5, 0.5), -2.013616)]

@@ -13,7 +13,7 @@ from lappana.highlevel.onoff1d import TRUE_ENERGY_TEV, TRUE_PER_DECADE
 from lappana.highlevel.threshold import (NO_MAX_TEV, SAFE_AEFF_PERCENT, energy_band, read_effective_area,
                                          safe_reco_min_tev, safe_true_threshold_tev)
 
-from highlevel_helpers import CRAB
+from tests.helpers.highlevel import CRAB
 
 
 def gammapy_threshold_tev(irf_file, offset_deg: float) -> float | None:

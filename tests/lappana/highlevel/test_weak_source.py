@@ -21,7 +21,7 @@ import json
 import numpy as np
 import pytest
 
-from highlevel_helpers import CRAB
+from tests.helpers.highlevel import CRAB
 from lappana.dl3 import make_dl3
 from lappana.highlevel.lima import li_ma_significance
 from lappana.highlevel.theta2 import theta2
@@ -91,5 +91,5 @@ def test_weak_source_significance_is_what_the_truth_and_tables_imply(weak_source
     assert abs(result.excess - n_gamma) < 3.0 * result.excess_error
     assert abs(result.significance - expected) < 3.0 * spread
     # the simulated night is LST-1's: the significance the truth implies is the tables' to 35 %
-    # (γ rate within 25 %, background within 30 %: tests/lappana/test_simulate_acceptance.py)
+    # (γ rate within 25 %, background within 30 %: tests/lappana/simulate/test_simulate_acceptance.py)
     assert expected == pytest.approx(table, rel=0.35)

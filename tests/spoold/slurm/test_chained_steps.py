@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from slurm_helpers import slurm_cluster, slurm_up, stop_slurm_daemon  # noqa: F401 - fixture
-from test_daemon_slurm import H, _final, _request_id, daemon, spool  # noqa: F401 - fixtures
+from tests.helpers.slurm import slurm_up, stop_slurm_daemon
+from tests.helpers import spool as H
 
 pytestmark = pytest.mark.slurm
 
@@ -36,7 +36,7 @@ def _journal(spool: Path, rid: str) -> list[str]:
 def test_later_steps_wait_in_slurm_behind_afterok(spool: Path, daemon, slurm_cluster) -> None:
     daemon(seconds=15)
     H.drop(spool, "crab.yaml", H.request_yaml())
-    rid = _request_id(spool, "crab.yaml")
+    rid = H.request_id_of(spool, "crab.yaml")
     report = H.wait_for(lambda: _handle(spool, rid, "report").get("job_id"), timeout=60,
                         what="the whole chain to be submitted")
     dl3, index = _handle(spool, rid, "dl3")["job_id"], _handle(spool, rid, "index")["job_id"]
@@ -46,7 +46,7 @@ def test_later_steps_wait_in_slurm_behind_afterok(spool: Path, daemon, slurm_clu
     shown = {job: slurm_cluster.control("show", "job", job) for job in (index, report)}
     assert re.search(rf"Dependency=afterok:{dl3}(_\*)?\(unfulfilled\)", shown[index]), shown[index]
     assert re.search(rf"Dependency=afterok:{index}(_\*)?\(unfulfilled\)", shown[report]), shown[report]
-    assert _final(spool, rid) == "done", (spool.parent / "daemon.log").read_text()[-3000:]
+    assert H.terminal(spool, rid, timeout=180) == "done", (spool.parent / "daemon.log").read_text()[-3000:]
     journal = _journal(spool, rid)
     assert journal == ["dl3"] * 3 + ["index", "report"], journal
     state = H.state_of(spool, rid)
@@ -59,9 +59,9 @@ def test_later_steps_wait_in_slurm_behind_afterok(spool: Path, daemon, slurm_clu
 def test_a_failing_first_step_is_blamed_and_its_dependents_never_run(spool: Path, daemon, slurm_cluster) -> None:
     daemon(seconds=3, fail_step="dl3")
     H.drop(spool, "crab.yaml", H.request_yaml())
-    rid = _request_id(spool, "crab.yaml")
+    rid = H.request_id_of(spool, "crab.yaml")
     H.wait_for(lambda: _handle(spool, rid, "report").get("job_id"), timeout=60, what="the chain to be submitted")
-    assert _final(spool, rid) == "failed"
+    assert H.terminal(spool, rid, timeout=180) == "failed"
     error = (spool / "failed" / rid / "error.txt").read_text()
     assert error.startswith("The request failed in step dl3:"), error
     assert "exit code 3" in error, error
@@ -81,12 +81,12 @@ def test_daemon_killed_after_the_chain_is_submitted_submits_nothing_twice(spool:
                                                                           slurm_cluster) -> None:
     first = daemon(seconds=10)
     H.drop(spool, "crab.yaml", H.request_yaml())
-    rid = _request_id(spool, "crab.yaml")
+    rid = H.request_id_of(spool, "crab.yaml")
     H.wait_for(lambda: _handle(spool, rid, "report").get("job_id"), timeout=60, what="the chain to be submitted")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=20)
     daemon(seconds=10)
-    assert _final(spool, rid) == "done", (spool.parent / "daemon.log").read_text()[-3000:]
+    assert H.terminal(spool, rid, timeout=180) == "done", (spool.parent / "daemon.log").read_text()[-3000:]
     for step in ("dl3", "index", "report"):
         rows = slurm_cluster.sacct(names=[f"astran.{rid}.{step}.1"])
         assert len({r["JobID"].split("_")[0].split(".")[0] for r in rows}) == 1, (step, rows)
@@ -102,7 +102,7 @@ def test_request_completes_through_a_30_s_slurmctld_outage(spool: Path, daemon, 
     submitted once."""
     daemon(seconds=20)
     H.drop(spool, "crab.yaml", H.request_yaml())
-    rid = _request_id(spool, "crab.yaml")
+    rid = H.request_id_of(spool, "crab.yaml")
     H.wait_for(lambda: _handle(spool, rid, "report").get("job_id"), timeout=60, what="the chain to be submitted")
     dl3 = _handle(spool, rid, "dl3")["job_id"]
     H.wait_for(lambda: sum(r["State"] == "RUNNING" for r in slurm_cluster.squeue(job_ids=[dl3])) == 2,
@@ -115,7 +115,7 @@ def test_request_completes_through_a_30_s_slurmctld_outage(spool: Path, daemon, 
             time.sleep(1.0)
     finally:
         slurm_up()
-    assert _final(spool, rid, timeout=300) == "done", (spool.parent / "daemon.log").read_text()[-3000:]
+    assert H.terminal(spool, rid, timeout=300) == "done", (spool.parent / "daemon.log").read_text()[-3000:]
     assert _journal(spool, rid) == ["dl3"] * 3 + ["index", "report"]
     state = H.state_of(spool, rid)
     assert all(state["steps"][s]["status"] == "done" for s in ("dl3", "index", "report"))

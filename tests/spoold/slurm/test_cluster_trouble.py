@@ -10,8 +10,7 @@ import pytest
 
 from spoold.executors.base import TaskState
 
-from slurm_helpers import make_executor, run_until_final, shell_job, slurm_up, stop_slurm_daemon
-from slurm_helpers import slurm_cluster, workdir  # noqa: F401 - fixtures
+from tests.helpers.slurm import make_executor, run_until_final, shell_job, slurm_up, stop_slurm_daemon
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 

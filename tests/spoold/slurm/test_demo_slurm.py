@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slurm_helpers import REPO, slurm_cluster  # noqa: F401 - fixture
+from tests.helpers.slurm import REPO
 
 pytestmark = [pytest.mark.slurm, pytest.mark.peers, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ from spoold.executors.slurm.handles import SlurmHandle, TryRecord
 from spoold.request.model import SlurmOverrides
 from spoold.site import SlurmSettings
 
-from slurm_helpers import make_executor
+from tests.helpers.slurm import make_executor
 
 OLD = json.loads((Path(__file__).resolve().parent / "golden" / "old_handles.json").read_text())
 

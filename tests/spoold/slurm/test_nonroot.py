@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from slurm_helpers import slurm_cluster, workdir  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slurm
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TEST_USER = os.environ.get("ASTRAN_SLURM_TEST_USER", "astran-test")
 
 
@@ -34,11 +32,11 @@ def test_ordinary_user_submits_and_its_tasks_run_as_that_user(slurm_cluster, wor
     # the project and its venv's packages on PYTHONPATH (the same 3.11 ABI).
     python = shutil.which("python3.11", path="/usr/bin") or "/usr/bin/python3"
     site_packages = next((REPO / ".venv" / "lib").glob("python3*/site-packages"), None)
-    pythonpath = os.pathsep.join(str(p) for p in (REPO, site_packages, HERE) if p)
+    pythonpath = os.pathsep.join(str(p) for p in (REPO, site_packages) if p)
     program = textwrap.dedent(f"""
         import json, os
         from pathlib import Path
-        from slurm_helpers import make_executor, run_until_final, shell_job
+        from tests.helpers.slurm import make_executor, run_until_final, shell_job
         workdir = Path({str(workdir)!r})
         executor = make_executor()
         job = shell_job(workdir, ["id -un", "exit 3"])

@@ -9,8 +9,7 @@ import pytest
 
 from spoold.executors.base import TaskState
 
-from slurm_helpers import make_executor, run_until_final, shell_job
-from slurm_helpers import slurm_cluster, workdir  # noqa: F401 - fixtures
+from tests.helpers.slurm import make_executor, run_until_final, shell_job
 
 pytestmark = pytest.mark.slurm
 

@@ -13,13 +13,11 @@ import pytest
 
 from spoold.executors.base import StepJob, TaskState
 
-from slurm_helpers import make_executor, run_until_final, shell_job
-from slurm_helpers import slurm_cluster, workdir  # noqa: F401 - fixtures
+from tests.helpers.slurm import make_executor, run_until_final, shell_job
 
 pytestmark = pytest.mark.slurm
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _jobs_named(commands, name: str) -> set[str]:
@@ -33,8 +31,8 @@ def test_killed_right_after_sbatch_reattaches_without_a_duplicate(slurm_cluster,
     # before it could record anything.
     program = textwrap.dedent(f"""
         import os, pickle, sys
-        sys.path.insert(0, {str(HERE)!r})
-        from slurm_helpers import make_executor
+        sys.path.insert(0, {str(REPO)!r})
+        from tests.helpers.slurm import make_executor
         from spoold.executors.slurm import commands
         job = pickle.loads(bytes.fromhex({_pickle_hex(job)!r}))
         real = commands.SlurmCommands.sbatch

@@ -16,7 +16,7 @@ from spoold.executors.slurm.monitor import (
 from spoold.executors.slurm.retry import RetryPolicy, clean_for_retry
 from spoold.executors.slurm.sbatch import Resources, array_chunks, memory_mb, submission_name
 
-from slurm_helpers import make_executor
+from tests.helpers.slurm import make_executor
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
