@@ -41,8 +41,3 @@ CRAB_DEC_DEG = 22.014
 WOBBLE_OFFSET_DEG = 0.4
 
 TELESCOPE = "LST-1"
-
-#: How a run's IRF is made from an IRF set's pointing nodes: interpolated between the
-#: nodes around the run (lstchain_create_dl3_file's default) or the nearest node.
-IRF_INTERPOLATE, IRF_NEAREST = "interpolate", "nearest"
-IRF_METHODS = (IRF_INTERPOLATE, IRF_NEAREST)

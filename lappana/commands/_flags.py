@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lappana.constants import IRF_INTERPOLATE, IRF_NEAREST
+from lappana.irf_method import IRF_INTERPOLATE, IRF_NEAREST
 from lappana.errors import LappanaError
 
 __all__ = ["add_output", "add_source", "add_inputs", "inputs", "angle_deg", "add_irf_method"]

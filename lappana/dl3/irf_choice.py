@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import Delaunay, QhullError
 
-from lappana.constants import IRF_INTERPOLATE as INTERPOLATE, IRF_METHODS, IRF_NEAREST as NEAREST
+from lappana.irf_method import IRF_INTERPOLATE as INTERPOLATE, IRF_METHODS, IRF_NEAREST as NEAREST
 from lappana.dl3.irf import IrfNode
 
 __all__ = ["IrfChoice", "INTERPOLATE", "NEAREST", "IRF_METHODS", "choose_irf", "nearest_node"]
