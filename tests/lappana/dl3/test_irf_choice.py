@@ -7,6 +7,7 @@ interpolators call; the lstchain comparison itself is test_irf_interpolation_pee
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,13 +26,9 @@ from lappana.simulate.night import make_irfs
 WHEN = Time("2023-12-08T04:10:00")
 
 
-def _node(zenith, azimuth, b_delta, name=None):
-    return IrfNode(Path_(name or f"n_{zenith}_{azimuth}_{b_delta}"), zenith, azimuth, b_delta)
-
-
-def Path_(name):  # noqa: N802 - a fake file name: choose_irf reads no file
-    from pathlib import Path
-    return Path("/nowhere") / name
+def _node(zenith, azimuth, b_delta):
+    """A node with a file name only: choose_irf reads no file."""
+    return IrfNode(Path("/nowhere") / f"n_{zenith}_{azimuth}_{b_delta}", zenith, azimuth, b_delta)
 
 
 def _plane(zenith, b_delta):
@@ -140,8 +137,8 @@ def test_interpolated_hdus_between_two_zeniths(irf_files):
 
 
 def test_nodes_made_with_other_cuts_are_refused(irf_files):
-    mixed = [read_node(irf_files["eff_gh0.70_th0.70", 25.0, 250.0]), read_node(irf_files["eff_gh0.70_th0.70", 25.0, 290.0]),
-             read_node(irf_files["global_gh0.70_theta0.20", 40.0, 290.0])]
+    keys = [("eff_gh0.70_th0.70", 25.0, 250.0), ("eff_gh0.70_th0.70", 25.0, 290.0), ("global_gh0.70_theta0.20", 40.0, 290.0)]
+    mixed = [read_node(irf_files[key]) for key in keys]
     choice = choose_irf(mixed, 30.0, 275.0, 0.5 * (mixed[0].b_delta_deg + mixed[2].b_delta_deg))
     assert choice.interpolated
     with pytest.raises(LappanaError, match="cannot be interpolated"):
