@@ -9,7 +9,9 @@ Every subcommand spells the same thing the same way:
 - its inputs as positional arguments, and also under the option lstchain's own tool
   gives them (``-d/--input-dl2`` for ``dl3``, ``-d/--input-dl3-dir`` for ``index``,
   ``-f/--input-files`` for ``dl2``), so that the analysts' old names (``create_dl3_LP``
-  …), which took lstchain's flags, still take them.
+  …), which took lstchain's flags, still take them;
+- ``--irf-nearest`` the nearest IRF node instead of the interpolated IRF (lstchain's
+  ``--use-nearest-irf-node`` is an alias), into ``args.irf_method``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lappana.irf_method import IRF_INTERPOLATE, IRF_NEAREST
 from lappana.errors import LappanaError
 
-__all__ = ["add_output", "add_source", "add_inputs", "inputs", "angle_deg"]
+__all__ = ["add_output", "add_source", "add_inputs", "inputs", "angle_deg", "add_irf_method"]
 
 
 def angle_deg(text: str) -> float:
@@ -56,6 +59,14 @@ def add_source(parser: argparse.ArgumentParser, *, required: bool = False, defau
     parser.add_argument("--source-dec", "--dec", dest="source_dec", type=angle_deg, required=required,
                         default=dec, metavar="ANGLE",
                         help=f"the target's Dec, ICRS (degrees or an angle with its unit){tail}")
+
+
+def add_irf_method(parser: argparse.ArgumentParser) -> None:
+    """``--irf-nearest`` (alias ``--use-nearest-irf-node``): ``args.irf_method`` is nearest, else interpolate."""
+    parser.add_argument("--irf-nearest", "--use-nearest-irf-node", dest="irf_method", action="store_const",
+                        const=IRF_NEAREST, default=IRF_INTERPOLATE,
+                        help="take the IRF node nearest to each run unchanged instead of interpolating between "
+                             "the nodes around it (lstchain's default)")
 
 
 def add_inputs(parser: argparse.ArgumentParser, dest: str, *, metavar: str, help: str, option: tuple[str, ...],

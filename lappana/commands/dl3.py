@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lappana.commands._flags import add_inputs, add_output, add_source, inputs
-
+from lappana.commands._flags import add_inputs, add_irf_method, add_output, add_source, inputs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,9 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_inputs(parser, "dl2", metavar="DL2", help="DL2 file(s), dl2_LST-1.RunNNNNN.h5", option=("-d", "--input-dl2"))
     add_output(parser, "folder for the DL3 files", metavar="OUTDIR", old=("--output-dl3-path",))
     parser.add_argument("-i", "--irf", "--input-irf-path", dest="irf", type=Path, required=True,
-                        help="an IRF file, or a folder of IRF files (the nearest pointing node is used)")
+                        help="an IRF file, or a folder of IRF files of several pointing nodes "
+                             "(interpolated to each run's pointing, as lstchain_create_dl3_file)")
     parser.add_argument("-p", "--irf-pattern", "--irf-file-pattern", dest="irf_pattern", default=DEFAULT_IRF_PATTERN,
                         help="glob pattern of IRF files in an IRF folder (default: %(default)s)")
+    add_irf_method(parser)
     add_source(parser, required=True)
     parser.add_argument("--chunk-rows", type=int, default=None, help="DL2 rows read at a time (bounds memory)")
     parser.add_argument("--workers", type=int, default=None,
@@ -44,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
         path = make_dl3(dl2, args.irf, args.output, source_name=args.source_name,
                         source_ra_deg=args.source_ra, source_dec_deg=args.source_dec,
                         irf_pattern=args.irf_pattern, chunk_rows=chunk_rows, overwrite=args.overwrite,
-                        workers=args.workers)
+                        workers=args.workers, irf_method=args.irf_method)
         print(path)
     return 0

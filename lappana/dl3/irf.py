@@ -1,13 +1,10 @@
-"""IRF files for DL3: find them, read their pointing node, choose the nearest one.
+"""IRF files for DL3: find them, read their pointing node, lstchain's geomagnetic angle.
 
 An IRF "node" is one IRF file made for one telescope pointing, described by
 header keywords of its first HDU: ``ZEN_PNT`` and ``AZ_PNT`` (deg) and
 ``B_DELTA`` (deg, the angle between the geomagnetic field and the pointing).
-Like lstchain, the distance between a run and a node is measured in
-(cos ZEN_PNT, sin B_DELTA); among equally near nodes the nearest azimuth wins.
-lstchain interpolates between nodes when the run falls inside a triangle of
-them; lappana uses the nearest node (``lstchain_create_dl3_file
---use-nearest-irf-node``), whose IRF HDUs travel unchanged into the DL3 file.
+Which nodes a run takes, and how they are combined, is
+:mod:`lappana.dl3.irf_choice`; the interpolation itself is :mod:`lappana.dl3.irf_interp`.
 """
 
 from __future__ import annotations
@@ -23,8 +20,7 @@ from astropy.time import Time
 
 from lappana.errors import LappanaError
 
-__all__ = ["IrfNode", "DEFAULT_IRF_PATTERN", "find_irf_files", "read_node", "geomagnetic_field", "geomagnetic_delta_deg",
-           "nearest_node"]
+__all__ = ["IrfNode", "DEFAULT_IRF_PATTERN", "find_irf_files", "read_node", "geomagnetic_field", "geomagnetic_delta_deg"]
 
 #: lstchain_create_dl3_file's default pattern of IRF files in a folder.
 DEFAULT_IRF_PATTERN = "*irf*.fits*"
@@ -99,26 +95,3 @@ def geomagnetic_delta_deg(zenith_deg: float, azimuth_deg: float, time: Time) -> 
     zen, az = np.radians(zenith_deg), np.radians(azimuth_deg)
     term = np.sin(inc) * np.cos(zen) - np.cos(inc) * np.sin(zen) * np.cos(az - dec)
     return float(np.degrees(np.arccos(np.clip(term, -1.0, 1.0))))
-
-
-def nearest_node(nodes: list[IrfNode], zenith_deg: float, azimuth_deg: float, b_delta_deg: float) -> IrfNode:
-    """Return the node nearest to a run's mean pointing.
-
-    Parameters
-    ----------
-    nodes : list of IrfNode
-        The candidate IRF files.
-    zenith_deg, azimuth_deg, b_delta_deg : float
-        The run's mean zenith, azimuth (0–360) and geomagnetic angle.
-    """
-    if len(nodes) == 1:
-        return nodes[0]
-    use_b = all(n.b_delta_deg is not None for n in nodes)
-    target = [np.cos(np.radians(zenith_deg))] + ([np.sin(np.radians(b_delta_deg))] if use_b else [])
-    points = np.array([[np.cos(np.radians(n.zenith_deg))] + ([np.sin(np.radians(n.b_delta_deg))] if use_b else [])
-                       for n in nodes])
-    distance = np.round(np.hypot.reduce(points - np.array(target), axis=1) if points.shape[1] > 1
-                        else np.abs(points[:, 0] - target[0]), 9)
-    closest = np.flatnonzero(distance == distance.min())
-    az_gap = [abs((nodes[i].azimuth_deg - azimuth_deg + 180.0) % 360.0 - 180.0) for i in closest]
-    return nodes[int(closest[int(np.argmin(az_gap))])]

@@ -4,8 +4,9 @@ One pass over the DL2 table, chunk by chunk (in two processes, each reading
 one half of the run, when there are two cores): lstchain's effective time and the
 good time intervals on all showers, lstchain's event selection and the IRF's
 gammaness cut, then the selected events' sky coordinates, spooled to disk in
-FITS layout. The DL3 file (EVENTS, GTI, POINTING and the IRF HDUs of the
-nearest pointing node, gzip) is then streamed out. Memory depends on the
+FITS layout. The DL3 file (EVENTS, GTI, POINTING and the IRF HDUs, interpolated
+between pointing nodes as lstchain does or of the nearest node, gzip) is then
+streamed out. Memory depends on the
 chunk size, not on the run's length.
 """
 
@@ -25,7 +26,9 @@ from astropy.io import fits
 from lappana.constants import DL2_PARAMS_KEY
 from lappana.dl3.coords import altaz_to_icrs, icrs_to_galactic, time_since_reference, unix_to_time
 from lappana.dl3.headers import event_cards, gti_hdu, pointing_hdu
-from lappana.dl3.irf import DEFAULT_IRF_PATTERN, find_irf_files, geomagnetic_delta_deg, nearest_node, read_node
+from lappana.dl3.irf import DEFAULT_IRF_PATTERN, find_irf_files, geomagnetic_delta_deg, read_node
+from lappana.dl3.irf_choice import INTERPOLATE, IrfChoice, choose_irf
+from lappana.dl3.irf_interp import irf_hdus
 from lappana.dl3.selection import GammanessCut, gammaness_cut_from_irf, select_events
 from lappana.dl3.summary import RunSummary
 from lappana.dl3.writer import EventSpool, write_dl3
@@ -58,6 +61,7 @@ def make_dl3(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     overwrite: bool = False,
     workers: int | None = None,
+    irf_method: str = INTERPOLATE,
 ) -> Path:
     """Make the DL3 file of one run from its DL2 file and an IRF.
 
@@ -66,8 +70,8 @@ def make_dl3(
     dl2_path : str or Path
         lstchain's DL2 file, named ``dl2_LST-1.RunNNNNN.h5``.
     irf : str or Path
-        An IRF file, or a folder of IRF files of several pointing nodes (the
-        nearest node to the run's mean pointing is used).
+        An IRF file, or a folder of IRF files of several pointing nodes
+        (interpolated to the run's mean pointing, see ``irf_method``).
     output_dir : str or Path
         Where ``dl3_LST-1.RunNNNNN.fits.gz`` is written (created if needed).
     source_name : str
@@ -86,6 +90,10 @@ def make_dl3(
         Processes that read parts of the run at once (decompressing DL2 is most
         of the work). Default: 2 when the CPU has 2 cores or more and the run
         has at least 4 chunks, else 1. Each process holds one chunk.
+    irf_method : {"interpolate", "nearest"}
+        With several IRF nodes: interpolate the three nodes around the run as
+        ``lstchain_create_dl3_file`` (the nearest node when the run lies outside
+        them), or take the nearest node (``--use-nearest-irf-node``).
 
     Returns
     -------
@@ -114,11 +122,12 @@ def make_dl3(
         raise LappanaError(f"{dl2_path.name} has no events at all; there is nothing to make a DL3 file from.")
     b_delta = geomagnetic_delta_deg(zenith, azimuth, unix_to_time(first_time))
     nodes = [read_node(p) for p in find_irf_files(irf, irf_pattern)]
-    node = nearest_node(nodes, zenith, azimuth, b_delta)
-    log.info("run %d at zenith %.2f deg, azimuth %.2f deg: IRF %s", run_id, zenith, azimuth, node.path.name)
-    with fits.open(node.path) as irf_hdus:
-        gh_cut = gammaness_cut_from_irf(irf_hdus, f"The IRF file {node.path}")
-        irf_copies = [hdu.copy() for hdu in irf_hdus[1:]]
+    choice = choose_irf(nodes, zenith, azimuth, b_delta, irf_method)
+    log.info("run %d at zenith %.2f deg, azimuth %.2f deg: %s", run_id, zenith, azimuth, choice.reason)
+    irf_copies = irf_hdus(choice)
+    irf_name = choice.nodes[0].path.name if not choice.interpolated else "the interpolated IRF"
+    gh_cut = gammaness_cut_from_irf(fits.HDUList([fits.PrimaryHDU(), *irf_copies]),
+                                    f"The IRF file {choice.nodes[0].path}")
     output_dir.mkdir(parents=True, exist_ok=True)
     if workers is None:
         workers = 2 if (os.cpu_count() or 1) >= 2 and n_rows >= 4 * chunk_rows else 1
@@ -127,12 +136,12 @@ def make_dl3(
         if summary.n_selected == 0:
             raise LappanaError(
                 f"No event of run {run_id} ({summary.n_rows} rows) passes lstchain's event selection and the "
-                f"{gh_cut.describe()} of {node.path.name}, so there is no DL3 event list to write."
+                f"{gh_cut.describe()} of {irf_name}, so there is no DL3 event list to write."
             )
         cards = event_cards(
             run_id=run_id, summary=summary, source_name=source_name,
             source_ra_deg=source_ra_deg, source_dec_deg=source_dec_deg,
-        ) + irf_node_cards(node)
+        ) + irf_cards(choice)
         hdus = [gti_hdu(run_id, summary), pointing_hdu(run_id, summary, zenith, azimuth, b_delta), *irf_copies]
         write_dl3(output, spools, cards, hdus)
     finally:
@@ -141,11 +150,27 @@ def make_dl3(
     return output
 
 
-def irf_node_cards(node) -> list[tuple[str, object, str]]:
-    """EVENTS keywords naming the IRF node whose HDUs the file carries (read back by the report)."""
-    return [("IRF_FILE", node.path.name[:68], "IRF file used"),
-            ("IRF_ZEN", round(node.zenith_deg, 4), "[deg] zenith of its node"),
-            ("IRF_AZ", round(node.azimuth_deg, 4), "[deg] azimuth of its node")]
+def irf_cards(choice: IrfChoice) -> list[tuple[str, object, str]]:
+    """EVENTS keywords saying which IRF files the file's IRF HDUs come from and how (read back by the report).
+
+    ``IRF_FILE``, ``IRF_ZEN``, ``IRF_AZ``: the node used unchanged, or for an
+    interpolated IRF its first node and the run's point; ``IRF_METH``
+    (``nearest`` or ``interpolated``), ``IRF_NNOD``, then ``IRF_FILn``/``IRF_ZENn``/
+    ``IRF_AZn``/``IRF_WGTn`` for each node and ``IRF_WHY``, the choice's sentence.
+    """
+    first = choice.nodes[0]
+    zen, az = (choice.zenith_deg, choice.azimuth_deg) if choice.interpolated else (first.zenith_deg, first.azimuth_deg)
+    cards = [("IRF_FILE", first.path.name[:68], "IRF file"),
+             ("IRF_ZEN", round(zen, 4), "[deg] zenith of the IRF"),
+             ("IRF_AZ", round(az, 4), "[deg] azimuth of the IRF"),
+             ("IRF_METH", "interpolated" if choice.interpolated else "nearest", "how the IRF was made from nodes"),
+             ("IRF_NNOD", len(choice.nodes), "IRF nodes combined")]
+    for i, (node, weight) in enumerate(zip(choice.nodes, choice.weights), start=1):
+        cards += [(f"IRF_FIL{i}", node.path.name[:68], ""),
+                  (f"IRF_ZEN{i}", round(node.zenith_deg, 4), f"[deg] zenith of node {i}"),
+                  (f"IRF_AZ{i}", round(node.azimuth_deg, 4), f"[deg] azimuth of node {i}"),
+                  (f"IRF_WGT{i}", round(weight, 10), f"weight of node {i}")]
+    return cards + [("IRF_WHY", choice.reason, "")]
 
 
 def _run_pointing(dl2_path: Path, blocks: int = 20, rows_per_block: int = 500) -> tuple[int, float, float, float]:

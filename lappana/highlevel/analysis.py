@@ -104,7 +104,7 @@ def make_highlevel(
     source_ra_deg, source_dec_deg = sky_position(source, source_ra_deg, source_dec_deg)
     energy_range = energy_range_tev(energy_range)
     theta2_cut = deg2(theta2_cut)
-    correlation_radius_deg = (angle_deg(correlation_radius_deg),)
+    correlation_radius_deg = angle_deg(correlation_radius_deg)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     source = {"source_name": source_name, "source_ra_deg": source_ra_deg, "source_dec_deg": source_dec_deg}

@@ -2,9 +2,10 @@
 
 lstchain writes its version into every DL2 file it makes (the root attribute
 ``LSTCHAIN_VERSION``, its ``write_metadata``); an lstchain environment says its
-version in its installed package metadata. ``lappana dl3`` writes the IRF node it
-took into each DL3 file (``IRF_FILE``, ``IRF_ZEN``, ``IRF_AZ``); DL3 made by
-lstchain interpolates between nodes and names none.
+version in its installed package metadata. ``lappana dl3`` writes into each DL3
+file which IRF files its IRF comes from and how (``IRF_METH``, ``IRF_NNOD``,
+``IRF_FILn``/``IRF_ZENn``/``IRF_AZn``/``IRF_WGTn``, ``IRF_WHY``; older files only
+``IRF_FILE``, ``IRF_ZEN``, ``IRF_AZ``); DL3 made by lstchain names none.
 """
 
 from __future__ import annotations
@@ -76,12 +77,26 @@ def night_of_unix(unix_s: float) -> str:
     return (_dt.datetime.fromtimestamp(unix_s, _dt.timezone.utc) - _dt.timedelta(hours=12)).date().isoformat()
 
 
+def irf_record(header) -> dict | None:
+    """How a DL3 file's IRF was made: ``method``, each node's file, pointing and weight, and why (or None)."""
+    if "IRF_FILE" not in header:
+        return None
+    if "IRF_NNOD" not in header:  # a file of lappana before interpolation: one node, unchanged
+        nodes = [{"file": str(header["IRF_FILE"]), "zenith_deg": float(header.get("IRF_ZEN", float("nan"))),
+                  "azimuth_deg": float(header.get("IRF_AZ", float("nan"))), "weight": 1.0}]
+        return {"method": "nearest", "nodes": nodes, "reason": None}
+    nodes = [{"file": str(header[f"IRF_FIL{i}"]), "zenith_deg": float(header[f"IRF_ZEN{i}"]),
+              "azimuth_deg": float(header[f"IRF_AZ{i}"]), "weight": float(header[f"IRF_WGT{i}"])}
+             for i in range(1, int(header["IRF_NNOD"]) + 1)]
+    return {"method": str(header["IRF_METH"]), "nodes": nodes, "reason": str(header.get("IRF_WHY", "")) or None}
+
+
 def run_record(run: "Dl3Run") -> dict:
-    """A run's night, start and stop in UTC, and the IRF file and pointing node it used."""
+    """A run's night, start and stop in UTC, and the IRF files and nodes it used and how."""
     header = run.header
     node = None
     if "IRF_ZEN" in header and "IRF_AZ" in header:
         node = {"zenith_deg": float(header["IRF_ZEN"]), "azimuth_deg": float(header["IRF_AZ"])}
     return {"night": night_of_unix(MJDREF_UNIX + run.tstart_s), "tstart_utc": utc(run.tstart_s),
             "tstop_utc": utc(run.tstop_s), "irf_file": str(header["IRF_FILE"]) if "IRF_FILE" in header else None,
-            "irf_node": node}
+            "irf_node": node, "irf": irf_record(header)}

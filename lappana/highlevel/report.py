@@ -143,7 +143,8 @@ def _provenance_section(s: dict) -> str:
     threshold = s.get("energy_threshold")
     rows.append(("Energy band", f'{energy_band(s["energy_range_tev"])} (reconstructed)'
                  + (f'. {threshold["description"]}' if threshold else "")))
-    files = sorted({r["irf_file"] for r in s["runs"] if r.get("irf_file")})
+    files = sorted({n["file"] for r in s["runs"] for n in (r.get("irf") or {}).get("nodes", [])}
+                   | {r["irf_file"] for r in s["runs"] if r.get("irf_file") and not r.get("irf")})
     rows.append(("IRF files used", ", ".join(files) if files else "not recorded in the DL3 files"))
     tools = s["tools"]
     found = s.get("lstchain_version_from", "–")
@@ -161,6 +162,17 @@ def _plain(value) -> str:
     return "–" if value is None else str(value)
 
 
+def _irf_cell(r: dict) -> str:
+    """The IRF of a run: its node (zenith, azimuth), or the interpolated nodes with their weights."""
+    made = r.get("irf")
+    if made and made["method"] == "interpolated":
+        return "interpolated: " + ", ".join(f'{_e(n["file"])} ({n["zenith_deg"]:.1f}°, {n["azimuth_deg"]:.1f}°; '
+                                            f'weight {n["weight"]:.3f})' for n in made["nodes"])
+    node = r.get("irf_node")
+    return _e(r.get("irf_file") or "not recorded") + (
+        f' ({node["zenith_deg"]:.1f}°, {node["azimuth_deg"]:.1f}°)' if node else "")
+
+
 def _runs_table(s: dict) -> str:
     if not s["runs"]:
         return "<p>No run.</p>"
@@ -172,9 +184,7 @@ def _runs_table(s: dict) -> str:
     for r in s["runs"]:
         good = r.get("good")
         quality = "–" if good is None else ('<span class="ok">good</span>' if good else '<span class="bad">flagged</span>')
-        node = r.get("irf_node")
-        irf = _e(r.get("irf_file") or "not recorded") + (
-            f' ({node["zenith_deg"]:.1f}°, {node["azimuth_deg"]:.1f}°)' if node else "")
+        irf = _irf_cell(r)
         rows.append(
             f'<tr><td>{r["obs_id"]}</td><td>{_e(r.get("night", "–"))}</td>'
             f'<td>{_e((r.get("tstart_utc") or "–")[11:19])}</td><td>{_e((r.get("tstop_utc") or "–")[11:19])}</td>'

@@ -232,6 +232,7 @@ def _summary(request: Any) -> dict[str, Any]:
         "start_from": request.start_from,
         "cuts": request.cuts.as_dict(),
         "irf_set": request.irf_set_name,
+        "irf": request.irf,
         "products": list(request.products),
         "notify": list(request.notify),
     }

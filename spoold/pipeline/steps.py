@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from lappana.irf_method import IRF_NEAREST
 from lappana.paths import run_file_name
 from spoold.pipeline.base import Context, Step, TaskPlan
 
@@ -101,6 +102,7 @@ class Dl3Step(Step):
                 "dl3", dl2, "-o", ctx.products / "dl3", "--irf", irf,
                 "--source-name", request.source_name,
                 "--source-ra", f"{request.ra_deg:.6f}", "--source-dec", f"{request.dec_deg:.6f}",
+                *(["--irf-nearest"] if request.irf == IRF_NEAREST else []),
             )
             plans.append(TaskPlan(f"run{run:05d}", argv, (ctx.products / "dl3" / run_file_name("dl3", run),)))
         return plans
@@ -186,7 +188,7 @@ def provenance(ctx: Context) -> dict:
     return {"request_id": ctx.folder.name, "nights": iso, "runs": ctx.runs,
             "run_nights": {str(r): ctx.night_of_run(r) for r in ctx.runs if ctx.night_of_run(r)},
             "start_from": request.start_from, "cuts": request.cuts.as_dict(), "irf_set": request.irf_set_name,
-            "irf_dir": str(irf), "models": str(ctx.site.lstchain.models) if request.start_from == "dl1" else None}
+            "irf_dir": str(irf), "irf": request.irf, "models": str(ctx.site.lstchain.models) if request.start_from == "dl1" else None}
 
 
 def default_steps() -> list[Step]:

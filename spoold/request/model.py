@@ -100,6 +100,9 @@ class Request:
         Where the products go, inside one of the site's write roots; None: the request folder.
     energy_range : (float or None, float or None)
         Reconstructed energy band in TeV (``min``, ``max``); None: from the safe threshold up.
+    irf : {"interpolate", "nearest"}
+        How each run's IRF is made from the IRF set's nodes: interpolated (lstchain's
+        default) or the nearest node (``--irf-nearest``).
     lightcurve_bin : str
         Bins of the light curve: ``run``, ``night`` or a livetime like ``20 min``.
     raw : dict
@@ -118,6 +121,7 @@ class Request:
     slurm: SlurmOverrides
     output: Path | None = None
     energy_range: tuple[float | None, float | None] | None = None
+    irf: Literal["interpolate", "nearest"] = "interpolate"
     lightcurve_bin: str = "20 min"
     nights: tuple[_dt.date, ...] = ()
     nights_range: bool = False

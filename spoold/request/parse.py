@@ -6,6 +6,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lappana.irf_method import IRF_INTERPOLATE
 from spoold.request.checks import check_request, cuts_of
 from spoold.request.intake import read_request_file
 from spoold.request.messages import schema_report, sort_sentences
@@ -49,6 +50,7 @@ def _build(loaded: LoadedYaml, source, asked, products) -> Request:
         runs=tuple(int(r) for r in data["runs"]) if "runs" in data else None,
         start_from=data.get("start_from", "dl1"),
         cuts=cuts_of(data),
+        irf=data.get("irf", IRF_INTERPOLATE),
         products=products,
         notify=tuple(data.get("notify", ())),
         slurm=SlurmOverrides(

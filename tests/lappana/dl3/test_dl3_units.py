@@ -7,7 +7,8 @@ import pytest
 from astropy.io import fits
 
 from lappana.dl3.efftime import EffectiveTime
-from lappana.dl3.irf import IrfNode, nearest_node
+from lappana.dl3.irf import IrfNode
+from lappana.dl3.irf_choice import nearest_node
 from lappana.dl3.selection import GammanessCut, gammaness_cut_from_irf
 from lappana.dl3.writer import EventSpool, write_dl3
 from lappana.errors import LappanaError
