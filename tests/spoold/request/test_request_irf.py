@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_cases import prepared_site
+from tests.helpers.hostile import prepared_site
 from spoold.commands.template import template_text
 from spoold.pipeline.base import Context
 from spoold.pipeline.steps import Dl3Step, ReportStep
