@@ -169,6 +169,7 @@ def simulate_night(
     workers: int | None = None,
     hadron_min_energy_tev: float = 0.0,
     source=None,
+    dl2_compressed: bool = True,
 ) -> SimulatedNight:
     """Simulate an LST-1 night of wobble runs on one source, and everything around it.
 
@@ -214,6 +215,9 @@ def simulate_night(
     workers : int, optional
         Processes that write runs side by side (default: one per available CPU, see
         :mod:`lappana.simulate.parallel`); the files do not depend on it.
+    dl2_compressed : bool
+        Compress the DL2 files as lstchain does (blosc:zstd, the default); False writes the
+        same rows uncompressed (:data:`lappana.simulate.run.UNCOMPRESSED`).
 
     Returns
     -------
@@ -252,6 +256,7 @@ def simulate_night(
         dl1_path=data_dir(output, "dl1", night) / run_file_name("dl1", plan.run_id) if "dl1" in levels else None,
         dl2_path=data_dir(output, "dl2", night) / run_file_name("dl2", plan.run_id) if "dl2" in levels else None,
         cuts=nearest_node(irf_sets[irf_set_name(**EFFICIENCY_CUTS)], plan.mean_zenith_deg()),
+        dl2_compressed=dl2_compressed,
     ) for plan in plans]
 
     def done(job: RunJob, truth: RunTruth) -> None:

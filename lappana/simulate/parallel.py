@@ -34,6 +34,7 @@ class RunJob:
     dl1_path: Path | None
     dl2_path: Path | None
     cuts: IrfSet | None
+    dl2_compressed: bool = True
 
 
 def available_cpus() -> int:
@@ -46,7 +47,7 @@ def available_cpus() -> int:
 
 def _write(job: RunJob, progress=None) -> RunTruth:
     return write_run(job.plan, job.settings, seed=job.seed, dl1_path=job.dl1_path, dl2_path=job.dl2_path,
-                     cuts=job.cuts, progress=progress)
+                     cuts=job.cuts, progress=progress, dl2_compressed=job.dl2_compressed)
 
 
 def write_runs(jobs: Sequence[RunJob], *, workers: int | None = None, progress=None,

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import tables
 
 from lappana.constants import CRAB_DEC_DEG, CRAB_RA_DEG, EVENT_TYPE_SHOWER
 from lappana.errors import LappanaError
@@ -27,6 +28,10 @@ from lappana.simulate.observation import RunPlan, plan_night
 
 #: Reconstructed energy above which the truth rates are given (TeV).
 TRUTH_ENERGY_THRESHOLD_TEV = 0.2
+#: Filters of an uncompressed DL2 table: the same rows, written ~4× faster than with
+#: lstchain's blosc:zstd (which takes ~85 % of a run's CPU) and ~1.6× larger, for callers
+#: that only turn the run into DL3 (the flux tests at LST-1's rate).
+UNCOMPRESSED = tables.Filters(complevel=0)
 #: Intensity band (p.e.) around 422 p.e. where the cosmic-ray dR/dI is measured.
 _I_LOW, _I_HIGH = 422.0 / 1.2, 422.0 * 1.2
 
@@ -126,6 +131,7 @@ def write_run(
     cuts: IrfSet | None = None,
     duration_s: float | None = None,
     progress=None,
+    dl2_compressed: bool = True,
 ) -> RunTruth:
     """Simulate one run and stream it into its DL1 and/or DL2 file.
 
@@ -145,6 +151,9 @@ def write_run(
         Simulate only this many seconds.
     progress : tqdm.tqdm, optional
         Updated with the simulated seconds.
+    dl2_compressed : bool
+        Compress the DL2 table as lstchain does (blosc:zstd); False writes the same rows
+        uncompressed (:data:`UNCOMPRESSED`).
 
     Returns
     -------
@@ -158,7 +167,8 @@ def write_run(
     # watcher never takes a half-written run for a finished one.
     parts = {level: _part_path(path) for level, path in (("dl1", dl1_path), ("dl2", dl2_path)) if path}
     try:
-        _stream(plan, settings, seed, duration_s, counts, counter, parts, progress)
+        _stream(plan, settings, seed, duration_s, counts, counter, parts, progress,
+                FAST_FILTERS if dl2_compressed else UNCOMPRESSED)
     except BaseException:
         for part in parts.values():
             part.unlink(missing_ok=True)
@@ -201,7 +211,7 @@ def _part_path(path: Path) -> Path:
     return path.with_name(path.name + ".part")
 
 
-def _stream(plan, settings, seed, duration_s, counts, counter, parts, progress) -> None:
+def _stream(plan, settings, seed, duration_s, counts, counter, parts, progress, dl2_filters) -> None:
     first = True
     simulated = 0.0
     for chunk in iter_run_events(plan, settings, seed=seed, duration_s=duration_s, counts=counts):
@@ -212,7 +222,7 @@ def _stream(plan, settings, seed, duration_s, counts, counter, parts, progress) 
                            append=not first)
         if "dl2" in parts:
             write_dl2_file(parts["dl2"], _dl2_subset(chunk), run_id=plan.run_id, append=not first,
-                           filters=FAST_FILTERS)
+                           filters=dl2_filters)
         counter.add(chunk)
         first = False
         if progress is not None:

@@ -165,6 +165,22 @@ def test_same_seed_same_events_other_seed_other_events(night, tmp_path):
         different["dragon_time"], first["dragon_time"])
 
 
+
+def test_uncompressed_dl2_holds_the_same_rows(night, tmp_path):
+    import tables
+
+    plain = _small_night(tmp_path, mc=False, irfs=False, levels=("dl2",), dl2_compressed=False)
+    with tables.open_file(str(night.dl2_files[15864])) as h5:
+        assert h5.get_node(DL2_PARAMS_KEY).filters.complib == "blosc:zstd"
+    with tables.open_file(str(plain.dl2_files[15864])) as h5:
+        assert h5.get_node(DL2_PARAMS_KEY).filters.complevel == 0
+    compressed = read_table(night.dl2_files[15864], DL2_PARAMS_KEY)
+    uncompressed = read_table(plain.dl2_files[15864], DL2_PARAMS_KEY)
+    assert list(compressed) == list(uncompressed)
+    for name in compressed:
+        np.testing.assert_array_equal(compressed[name], uncompressed[name], err_msg=name)
+    assert plain.truth[15864].to_dict() == night.truth[15864].to_dict()
+
 def test_no_source_means_no_gammas(tmp_path):
     result = _small_night(tmp_path, source_flux=0.0, n_runs=1, mc=False, irfs=False, levels=("dl2",))
     assert result.truth[15864].n_gammas == 0
