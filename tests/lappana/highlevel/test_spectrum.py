@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 
-from tests.helpers.highlevel import CRAB_2H_BAND_TEV, lst1_rates_above
+from tests.helpers.highlevel import FLUX_BAND_TEV, lst1_rates_above
 from lappana.highlevel.crab import crab_dnde, crab_integral_flux
 from lappana.highlevel.spectrum import spectrum
 
 CRAB = SkyCoord(83.633, 22.014, unit="deg")
-#: the 2-hour night at LST-1's rate takes ~8 min of CPU to make, more than the suite's 15-minute timeout on a busy machine
+#: the 2-hour night at LST-1's rate takes ~2 min of CPU to make (4 min at load 6-8); 1 h leaves room on a busier machine
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
@@ -33,7 +33,7 @@ def injected_lp_at(truth: dict, reference: u.Quantity) -> dict:
 @pytest.fixture(scope="module")
 def crab_spectrum(crab_2h):
     dl3, truths = crab_2h
-    _, result = spectrum(dl3, CRAB, energy_range=list(CRAB_2H_BAND_TEV) * u.TeV)
+    _, result = spectrum(dl3, CRAB, energy_range=list(FLUX_BAND_TEV) * u.TeV)
     return result, truths[0]
 
 
@@ -42,8 +42,8 @@ def test_the_cosmic_rays_left_out_cannot_reach_the_band(crab_2h):
 
     _, truths = crab_2h
     parameters = truths[0]["parameters"]
-    cut = lst1_rates_above(CRAB_2H_BAND_TEV[0])["hadron_min_energy_tev"]
-    assert parameters["hadron_min_energy_tev"] == pytest.approx(cut) and cut < CRAB_2H_BAND_TEV[0]
+    cut = lst1_rates_above(FLUX_BAND_TEV[0])["hadron_min_energy_tev"]
+    assert parameters["hadron_min_energy_tev"] == pytest.approx(cut) and cut < FLUX_BAND_TEV[0]
     # at LST-1's rate: the simulator's default, not a reduced one
     from lappana.simulate.model import LST1_SHOWER_RATE_HZ
 
@@ -51,7 +51,7 @@ def test_the_cosmic_rays_left_out_cannot_reach_the_band(crab_2h):
     # a million cosmic rays just below the cut: none is reconstructed inside the band
     energy = np.full(1_000_000, cut)
     reco = draw_reco_energy(np.random.default_rng(0), energy, np.zeros(energy.size, dtype=bool))
-    assert reco.max() < CRAB_2H_BAND_TEV[0]
+    assert reco.max() < FLUX_BAND_TEV[0]
 
 
 def test_log_parabola_matches_the_injected_spectrum_within_2_sigma(crab_spectrum):
@@ -67,8 +67,8 @@ def test_log_parabola_matches_the_injected_spectrum_within_2_sigma(crab_spectrum
 def test_integral_flux_above_200_gev_within_10_percent(crab_spectrum):
     result, truth = crab_spectrum
     flux = truth["parameters"]["source_flux_crab"]
-    expected = flux * crab_integral_flux(CRAB_2H_BAND_TEV[0] * u.TeV, 100 * u.TeV)
-    assert result.energy_band[0].to_value(u.TeV) == pytest.approx(CRAB_2H_BAND_TEV[0])
+    expected = flux * crab_integral_flux(FLUX_BAND_TEV[0] * u.TeV, 100 * u.TeV)
+    assert result.energy_band[0].to_value(u.TeV) == pytest.approx(FLUX_BAND_TEV[0])
     assert result.integral_flux.to_value("cm-2 s-1") == pytest.approx(expected.to_value("cm-2 s-1"), rel=0.10)
     assert result.crab_units == pytest.approx(flux, rel=0.10)
     assert result.integral_flux_ul > result.integral_flux
