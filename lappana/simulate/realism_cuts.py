@@ -13,7 +13,6 @@ show how far the cuts move from one training to the next.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,23 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lappana.env import offline_astropy
     from lappana.model_irfs import make_model_irfs
     from lappana.paths import irf_set_name
-    from lappana.simulate.realism import train_models
+    from lappana.simulate.realism import add_common_arguments, lstchain_data, train_models
 
     offline_astropy()
     parser = argparse.ArgumentParser(prog="realism_cuts", description=__doc__.splitlines()[0])
-    parser.add_argument("--lstchain-env", type=Path, required=True, help="lstchain's venv")
-    parser.add_argument("--config", type=Path, required=True, help="lstchain configuration of the training")
-    parser.add_argument("--models", type=Path, help="trained models to use instead of training new ones")
+    add_common_arguments(parser)
     parser.add_argument("--mc-seed", type=int, default=2024, help="seed of the training MC (setup-lstchain's: 2024)")
     parser.add_argument("--mc-events", type=int, default=20_000, help="MC events per particle for training")
-    parser.add_argument("--zenith", type=float, nargs="+", default=[10.0, 40.0], metavar="DEG")
     parser.add_argument("--thrown", type=int, default=200_000, help="IRF gammas thrown per zenith")
     parser.add_argument("--seed", type=int, default=12, help="seed of the IRF MC (check-realism's: 12)")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed)")
     args = parser.parse_args(argv)
-    data = sorted(args.lstchain_env.glob("lib/python3*/site-packages/lstchain/data"))
-    if not data:
-        print(f"realism_cuts: no lstchain/data folder in {args.lstchain_env}; is it lstchain's venv?", file=sys.stderr)
+    data = lstchain_data(args.lstchain_env, "realism_cuts")
+    if data is None:
         return 2
     work = args.work or Path(tempfile.mkdtemp(prefix="astran-realism-cuts."))
     name = irf_set_name(gh_efficiency=0.7, theta_containment=0.7)
@@ -90,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         irfs = make_model_irfs(models, work / "IRF", lstchain_env=args.lstchain_env, zenith_nodes_deg=args.zenith,
                                seed=args.seed, n_thrown=args.thrown, cut_sets=cut_set)
         for i, zenith in enumerate(args.zenith):
-            print(format_rows(zenith, cut_ratios(irfs[name][i], data[0], zenith)))
+            print(format_rows(zenith, cut_ratios(irfs[name][i], data, zenith)))
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
