@@ -327,6 +327,25 @@ def write_json(path: Path, comparisons: Sequence[Comparison]) -> None:
 
 
 
+def add_common_arguments(parser) -> None:
+    """The options of ``check-realism`` that :mod:`lappana.simulate.realism_cuts` shares."""
+    parser.add_argument("--lstchain-env", type=Path, required=True, help="lstchain's venv")
+    parser.add_argument("--config", type=Path, required=True, help="lstchain configuration of the training")
+    parser.add_argument("--models", type=Path, help="trained models to use instead of training new ones")
+    parser.add_argument("--zenith", type=float, nargs="+", default=[10.0, 40.0], metavar="DEG")
+
+
+def lstchain_data(lstchain_env: Path, prog: str) -> Path | None:
+    """lstchain's ``lstchain/data`` folder (LST-1's tables) in its venv, or None with a message on stderr."""
+    import sys
+
+    data = sorted(Path(lstchain_env).glob("lib/python3*/site-packages/lstchain/data"))
+    if not data:
+        print(f"{prog}: no lstchain/data folder in {lstchain_env}; is it lstchain's venv?", file=sys.stderr)
+        return None
+    return data[0]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m lappana.simulate.realism``: the command ``scripts/check-realism`` runs."""
     import argparse
@@ -335,10 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     offline_astropy()
     parser = argparse.ArgumentParser(prog="check-realism", description=__doc__.splitlines()[0])
-    parser.add_argument("--lstchain-env", type=Path, required=True, help="lstchain's venv")
-    parser.add_argument("--config", type=Path, required=True, help="lstchain configuration of the training")
-    parser.add_argument("--models", type=Path, help="trained models to use instead of training new ones")
-    parser.add_argument("--zenith", type=float, nargs="+", default=[10.0, 40.0], metavar="DEG")
+    add_common_arguments(parser)
     parser.add_argument("--minutes", type=float, default=2.0,
                         help="minutes of the gamma run, of a 20-Crab source (default 2)")
     parser.add_argument("--background-minutes", type=float, default=4.0,
@@ -351,14 +367,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed)")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
-    data = sorted(args.lstchain_env.glob("lib/python3*/site-packages/lstchain/data"))
-    if not data:
-        print(f"check-realism: no lstchain/data folder in {args.lstchain_env}; is it lstchain's venv?", file=sys.stderr)
+    data = lstchain_data(args.lstchain_env, "check-realism")
+    if data is None:
         return 2
     work = args.work or Path(tempfile.mkdtemp(prefix="astran-check-realism."))
     try:
         comparisons = check_realism(
-            work, lstchain_env=args.lstchain_env, lstchain_data=data[0], config=args.config, zeniths_deg=args.zenith,
+            work, lstchain_env=args.lstchain_env, lstchain_data=data, config=args.config, zeniths_deg=args.zenith,
             seed=args.seed, mc_events=args.mc_events, irf_thrown=args.thrown, gamma_minutes=args.minutes,
             background_minutes=args.background_minutes, high_background_minutes=args.high_background_minutes,
             models=args.models,
