@@ -22,11 +22,6 @@ import os
 import time
 from pathlib import Path
 
-import tables
-
-from lappana.constants import DL1_PARAMS_KEY
-from lappana.errors import LappanaError
-from lappana.io.hdf5 import get_table, open_table_file
 
 __all__ = ["ABSENT", "dl1_not_ready"]
 
@@ -44,8 +39,20 @@ def _changing(path: Path, settle_seconds: float, now: float) -> str | None:
     return None
 
 
-def _unreadable(path: Path, table_key: str) -> str | None:
-    """The phrase for a settled file that cannot be opened or lacks ``table_key`` (None when fine)."""
+def _unreadable(path: Path, table_key: str | None) -> str | None:
+    """The phrase for a settled file that cannot be opened or lacks ``table_key`` (None when fine).
+
+    PyTables (and astropy, through lappana.constants) are imported here, not with the
+    module: spoold imports this module, and its start (up to watching incoming) should
+    not wait for them.
+    """
+    import tables
+
+    from lappana.constants import DL1_PARAMS_KEY
+    from lappana.errors import LappanaError
+    from lappana.io.hdf5 import get_table, open_table_file
+
+    table_key = table_key or DL1_PARAMS_KEY
     try:
         with open_table_file(path) as h5:
             table = get_table(h5, table_key)
@@ -60,7 +67,7 @@ def _unreadable(path: Path, table_key: str) -> str | None:
 
 
 def dl1_not_ready(path: str | os.PathLike, *, settle_seconds: float, now: float | None = None,
-                  table_key: str = DL1_PARAMS_KEY) -> str | None:
+                  table_key: str | None = None) -> str | None:
     """Say why the DL1 file ``path`` cannot be used yet, or return None when it can.
 
     Parameters
@@ -71,8 +78,8 @@ def dl1_not_ready(path: str | os.PathLike, *, settle_seconds: float, now: float 
         How long the file must have been left unchanged before it counts as written.
     now : float, optional
         The current time (``time.time()`` when omitted).
-    table_key : str
-        The table the file must hold.
+    table_key : str, optional
+        The table the file must hold (:data:`lappana.constants.DL1_PARAMS_KEY` by default).
 
     Returns
     -------

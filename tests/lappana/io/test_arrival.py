@@ -98,3 +98,15 @@ def test_a_file_its_writer_holds_open_is_not_ready(complete: Path, tmp_path: Pat
         holder.kill()
         holder.wait(timeout=30)
     assert dl1_not_ready(_aged(held), settle_seconds=SETTLE) is None  # once its writer let it go
+
+
+def test_the_daemon_starts_without_pytables_or_astropy() -> None:
+    """spoold imports lappana.io.arrival; HDF5 and astropy load only when a DL1 file is looked at.
+
+    Importing them with the daemon made its start ~1 s longer, and a file written in place into
+    incoming before the watcher was up was then taken half-written (tests/spoold/daemon/test_poison.py).
+    """
+    code = ("import sys, spoold.daemon.cli, spoold.pipeline.runner, spoold.pipeline.resolve\n"
+            "print(sorted(m for m in ('tables', 'astropy', 'h5py') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert shown.stdout.strip() == "[]"
