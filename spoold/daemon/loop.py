@@ -369,6 +369,7 @@ class Daemon:
         try:
             outcome = self.runner.advance(ctx, polls)
         except OSError:
+            self.guard.remember_handles(ctx.folder.name, ctx.state)  # what it just handed out can be cancelled
             raise  # the guard decides: the request's folder, its disk, or the spool
         except Exception as error:  # noqa: BLE001 - a bug in one request's handling fails that request
             log.error("advancing %s failed:\n%s", ctx.folder.name, traceback.format_exc())
@@ -380,6 +381,8 @@ class Daemon:
             self.forget(ctx.folder.name)  # its transition moved it to done/ or failed/
         elif outcome == Outcome.HOLD:
             self.controls.apply(ctx.folder.name, Action.HOLD)
+        else:  # tasks handed out this turn are known before the next turn lists running/
+            self.guard.remember_handles(ctx.folder.name, ctx.state)
         return outcome
 
 
