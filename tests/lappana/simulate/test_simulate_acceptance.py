@@ -108,7 +108,7 @@ def test_one_hour_of_crab_gives_lst1_rates(tmp_path, lstchain_env):
     night = simulate_night(
         tmp_path, night=dt.date(2023, 12, 7), n_runs=3, run_minutes=20.0, seed=7, levels=("dl2",),
         mc=False, irfs=True, shower_rate_hz=SHOWER_RATE_HZ, pedestal_rate_hz=10.0,
-        flatfield_rate_hz=10.0, progress=False,
+        flatfield_rate_hz=10.0, progress=False, dl2_compressed=False,  # same rows, a quarter of the CPU
     )
     source = SkyCoord(83.633 * u.deg, 22.014 * u.deg, frame="icrs")
     n_on = n_off = 0
