@@ -15,7 +15,7 @@ from pathlib import Path
 
 from spoold.pipeline.base import Context, nights_of
 from spoold.request.nights import tonight
-from lappana.io.arrival import ABSENT, dl1_not_ready
+from lappana.io.arrival import ABSENT, SETTLING, dl1_not_ready
 from lappana.io.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 
 
@@ -144,6 +144,12 @@ def wait_deadline(since_iso: str, hours: float) -> _dt.datetime:
     """Return when waiting that began at ``since_iso`` gives up."""
     since = _dt.datetime.fromisoformat(since_iso)
     return since + _dt.timedelta(hours=hours)
+
+
+def settling(reasons: dict[str, str]) -> bool:
+    """True when some awaited file is there and only too recently changed (it is ready within the settle time
+    if its writer is done)."""
+    return any(why.startswith(SETTLING) for why in reasons.values())
 
 
 def _split(missing, reasons: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -12,19 +12,23 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.arriving import start_slow_writer, write_dl1
-from tests.helpers.spool import drop, request_id_of, request_yaml, spool_cmd, state_of, terminal
+from tests.helpers.spool import (daemon_command, drop, request_id_of, request_yaml, spool_cmd, state_of, terminal,
+                                 where)
 from tests.helpers.waiting import wait_for
 
 RUN = 15864
 SETTLE = 1.5
 SITE = ("limits: {{reconcile_seconds: 0.3, settle_seconds: 0.1, max_tasks_in_flight: 2, "
-        "data_settle_seconds: " + str(SETTLE) + ", data_wait_hours: {hours}}}\n")
+        "data_settle_seconds: {settle}, data_wait_hours: {hours}}}\n")
+#: the ``--once`` tests' settle time: longer than submitting and starting ``spoold --once`` take
+ONCE_SETTLE = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +47,7 @@ def _dl1_path(spool: Path) -> Path:
 
 
 def _start(spool: Path, daemon, hours: float = 1.0) -> None:
-    (spool.parent / "site.yaml").write_text(SITE.format(hours=hours))
+    (spool.parent / "site.yaml").write_text(SITE.format(settle=SETTLE, hours=hours))
     daemon()
 
 
@@ -122,3 +126,48 @@ def test_a_dl1_file_still_truncated_at_the_deadline_fails_naming_it_and_why(
     error = state_of(spool, rid)["error"]
     assert f"{target.name} is an HDF5 file that cannot be opened" in error and "truncated" in error, error
     assert "did not appear within 0.001 hours" in error and "spool retry" in error
+
+
+def _submit_now(spool: Path) -> str:
+    """``spool submit`` the request (no daemon runs to claim a dropped file); its id."""
+    path = spool.parent / "arriving.yaml"
+    path.write_bytes(request_yaml(runs=(RUN,), start_from="dl1", products=("dl3",)))
+    return spool_cmd("submit", str(path), "--spool", str(spool), cwd=spool.parent).stdout.strip()
+
+
+def _once(spool: Path, timeout: float = 120) -> None:
+    """Run ``spoold --once`` (cheap steps) over the spool."""
+    done = subprocess.run(daemon_command(spool, once=True, config=spool.parent / "site.yaml"), cwd=spool.parent,
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_once_takes_a_dl1_file_written_just_before_it(spool: Path, complete: Path) -> None:
+    """A night simulated, then ``spoold --once`` (the demo): the file changed under a second ago settles
+    during the run, which ends with the request done."""
+    (spool.parent / "site.yaml").write_text(SITE.format(settle=ONCE_SETTLE, hours=1.0))
+    target = _dl1_path(spool)
+    shutil.copy(complete, target)  # its time is now
+    rid = _submit_now(spool)
+    _once(spool)
+    assert where(spool, rid) == ["done"], state_of(spool, rid)
+    assert _resolved_at(spool, rid) >= target.stat().st_mtime + ONCE_SETTLE - 1.0  # it waited for the file to settle
+
+
+def test_once_leaves_a_file_that_keeps_growing_waiting(spool: Path, complete: Path, tmp_path: Path) -> None:
+    """A file written for 45 s, longer than the ONCE_SETTLE_TIMES settle times (15 s) ``--once`` gives it:
+    ``--once`` returns while it is written, with the request waiting, for the next run."""
+    (spool.parent / "site.yaml").write_text(SITE.format(settle=ONCE_SETTLE, hours=1.0))
+    target = _dl1_path(spool)
+    writer = start_slow_writer("copy", target, source=complete, run=RUN, done=tmp_path / "written", pieces=90,
+                               pause=0.5)
+    try:
+        wait_for(target.exists, timeout=60, what="the writer to begin")
+        rid = _submit_now(spool)
+        _once(spool)
+        assert writer.poll() is None, "the writer ended before --once: the file did not keep growing"
+    finally:
+        writer.kill()
+        writer.wait()
+    assert where(spool, rid) == ["running"] and state_of(spool, rid)["state"] == "waiting"
+    assert "still being written" in _reason(spool, rid)
