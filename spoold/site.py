@@ -103,6 +103,7 @@ class Limits:
     max_tasks_in_flight: int = 2
     data_wait_hours: float = 36.0
     settle_seconds: float = 0.5
+    data_settle_seconds: float = 10.0
     reconcile_seconds: float = 5.0
 
 

@@ -12,7 +12,7 @@ daemon's lock), always atomically. Shape::
       "claimed_at": 1701.., "accepted": "...", "updated": "...",
       "request": {"source": ..., "night": ..., "runs": [...], "start_from": ..., "products": [...]},
       "runs": [15864, ...],          # resolved by the resolve step
-      "waiting": {"missing": [...], "until": "...", "since": "..."} | null,
+      "waiting": {"missing": [...], "reasons": {path: why}, "until": "...", "since": "..."} | null,
       "steps": {
         "dl2": {"status": "pending|submitted|done|skipped|failed|cancelled",
                 "attempt": 1, "note": "...", "started": "...", "finished": "...",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from lappana.commands._flags import add_inputs, add_output, inputs
 from lappana.errors import LappanaError
@@ -14,7 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``lappana dl2``."""
     add_inputs(parser, "dl1", metavar="DL1", help="DL1 file(s), e.g. dl1_LST-1.Run15864.h5",
                option=("-f", "--input-files"))
-    add_output(parser, "folder for the DL2 files", metavar="OUTDIR")
+    add_output(parser, "folder for the DL2 files (with --cache: where to link them; optional)", metavar="OUTDIR",
+               required=False)
+    parser.add_argument("--cache", type=Path, metavar="DIR",
+                        help="make each DL2 file once, into this cache keyed by the DL1 file, models, lstchain and "
+                        "configuration, or reuse the one there (lappana.dl2_cache)")
     parser.add_argument(
         "--lstchain-env",
         default=os.environ.get("ASTRAN_LSTCHAIN_ENV"),
@@ -49,7 +54,11 @@ def run(args: argparse.Namespace) -> int:
         raise LappanaError("Say which lstchain to use: --lstchain-env ENV (or set ASTRAN_LSTCHAIN_ENV).")
     if not args.models:
         raise LappanaError("Say which models to use: --models DIR (or set ASTRAN_LSTCHAIN_MODELS).")
+    if args.output is None and args.cache is None:
+        raise LappanaError("Say where the DL2 files go: -o OUTDIR, or --cache DIR.")
     dl1_files = inputs(args, "dl1", what="DL1 file(s)", option="-f/--input-files")
+    if args.cache is not None:
+        return _run_cached(args, dl1_files)
     if args.log and len(dl1_files) > 1:
         raise LappanaError("--log takes one DL1 file; leave it out to get one log per DL1 file.")
     for dl1 in dl1_files:
@@ -64,4 +73,16 @@ def run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
         )
         print(f"{result.dl2_path}: {result.n_events} events in {result.seconds:.1f} s (log {result.log_path})")
+    return 0
+
+
+def _run_cached(args: argparse.Namespace, dl1_files) -> int:
+    """``--cache``: make or reuse each DL1 file's cache entry; link it into ``-o`` when given."""
+    from lappana.dl2_cache import link_into, make_cached_dl2
+
+    for dl1 in dl1_files:
+        entry = make_cached_dl2(dl1, args.cache, lstchain_env=args.lstchain_env, models_dir=args.models,
+                                config=args.config, timeout=args.timeout)
+        linked = f", linked as {link_into(entry.dl2_path, args.output)}" if args.output is not None else ""
+        print(f"{entry.dl2_path}: {'made' if entry.made else 'reused'} (cache key {entry.key}){linked}")
     return 0

@@ -47,7 +47,9 @@ def open_table_file(path: str | Path) -> tables.File:
         raise LappanaError(f"{path} is empty (0 bytes): it was not written completely.")
     try:
         return tables.open_file(str(path), mode="r")
-    except (tables.HDF5ExtError, OSError, ValueError):
+    except (tables.HDF5ExtError, OSError, ValueError) as error:
+        if "unable to lock file" in str(error):
+            raise LappanaError(f"{path} is locked by the process writing it (HDF5's file lock).") from None
         with open(path, "rb") as raw:
             signature = raw.read(8)
         if signature != b"\x89HDF\r\n\x1a\n":

@@ -123,7 +123,11 @@ def detail(spool: Spool, request_id: str) -> str:
     if state.get("state") == RequestState.WAITING and waiting:
         lines.append(f"waiting   for {len(waiting.get('missing') or [])} input file(s) since {waiting.get('since')}, "
                      f"until {waiting.get('until')}; then it fails:")
-        lines += [f"            {m}" for m in (waiting.get("missing") or [])[:20]]
+        reasons = waiting.get("reasons") or {}
+        for path in (waiting.get("missing") or [])[:20]:
+            lines.append(f"            {path}")
+            if path in reasons:
+                lines.append(f"              {reasons[path]}")
     if state.get("error"):
         lines.append(f"error     {state['error']}")
     attempt = state.get("attempt", 1)

@@ -3,7 +3,8 @@
     spoold --spool DIR [--config SITE] [--once] [--poll] [-v]
 
 ``--once`` drains: it runs until every request is terminal, held or waiting for
-its data, then exits 0 (the cron mode, under flock). Exit codes: 0 done,
+its data (files changed just before it are given three ``data_settle_seconds`` to
+settle), then exits 0 (the cron mode, under flock). Exit codes: 0 done,
 2 a problem with the site file or the spool, 3 another daemon serves the spool.
 """
 

@@ -50,6 +50,7 @@ from spoold.executors import make_executor
 from spoold.executors.base import Executor, StepPoll
 from spoold.lock import SpoolLock
 from spoold.pipeline.base import Context, Step
+from spoold.pipeline.resolve import settling
 from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
 from spoold.request import RequestRejected, parse_request
@@ -62,6 +63,8 @@ log = logging.getLogger("spoold")
 
 #: seconds between polls of the local executor while tasks run
 LOCAL_POLL_SECONDS = 0.25
+#: ``--once`` waits for files still being written for up to this many ``data_settle_seconds`` after its start.
+ONCE_SETTLE_TIMES = 3.0
 
 
 class Daemon:
@@ -89,6 +92,7 @@ class Daemon:
         self._executor = executor
         self.runner = Runner(self, steps if steps is not None else default_steps())
         self.once = once
+        self._started = time.monotonic()
         self.poll_mode = poll
         self.wake = Wakeup()
         self.stop_requested = False
@@ -143,6 +147,7 @@ class Daemon:
             group=getattr(getattr(self.site, "shared_account", None), "group", None),
         )
         self.lock.acquire(wait_for_commands=30.0)
+        self._started = time.monotonic()
         self.recovery.recover()
         if getattr(self.site, "mail", None) is not None:
             try:
@@ -241,9 +246,21 @@ class Daemon:
             if self.guard.left_alone(folder.name):
                 continue
             state = st.load(folder) or {}
-            if state.get("state") != RequestState.WAITING:
+            if state.get("state") != RequestState.WAITING or self._settling(state):
                 return False
         return True
+
+    def _settling(self, state: dict) -> bool:
+        """True while a request waits for files that are there but changed within ``data_settle_seconds``, for
+        up to :data:`ONCE_SETTLE_TIMES` settle times after the start.
+
+        ``--once`` takes in the same run the files written just before it (a night simulated,
+        then ``spoold --once``; a copy just finished); a file that keeps growing is left
+        waiting for the next run.
+        """
+        limit = ONCE_SETTLE_TIMES * float(self.site.limits.data_settle_seconds)
+        reasons = (state.get("waiting") or {}).get("reasons") or {}
+        return time.monotonic() - self._started < limit and settling(reasons)
 
     # -- one turn --------------------------------------------------------------------------
     def turn(self) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from spoold.pipeline.base import Context, nights_of
 from spoold.request.nights import tonight
+from lappana.io.arrival import ABSENT, SETTLING, dl1_not_ready
 from lappana.io.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 
 
@@ -23,7 +24,9 @@ class Resolution:
     """What ``resolve`` found.
 
     ``error`` set: the request fails with that sentence. ``missing`` non-empty:
-    wait for those files. Otherwise ``runs`` and ``inputs`` are complete, and
+    wait for those files (or catalogues); ``reasons`` says, for each input file among
+    them, why it cannot be used yet ("does not exist yet", "is still being written: ...",
+    "is an HDF5 file that cannot be opened ..."). Otherwise ``runs`` and ``inputs`` are complete, and
     ``run_nights`` says which night (``YYYYMMDD``) each run belongs to.
     """
 
@@ -34,6 +37,7 @@ class Resolution:
     error: str | None = None
     nights: tuple[str, ...] = ()
     run_nights: dict[int, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def _source_names(ctx: Context) -> list[str]:
@@ -112,14 +116,28 @@ def resolve(ctx: Context) -> Resolution:
                        {**ctx.state, "night": single, "run_nights": {str(k): v for k, v in run_nights.items() if v}},
                        ctx.products)
     level = request.start_from
-    inputs, missing = {}, []
+    inputs, missing, reasons = {}, [], {}
+    settle = float(ctx.site.limits.data_settle_seconds)
     for run in runs:
         path = resolved.data_path(level, run)
-        if path.is_file() and path.stat().st_size > 0:
+        why = dl1_not_ready(path, settle_seconds=settle) if level == "dl1" else _dl2_not_ready(path)
+        if why is None:
             inputs[run] = str(path)
         else:
             missing.append(str(path))
-    return Resolution(single, runs, inputs, tuple(missing), nights=used, run_nights=run_nights)
+            reasons[str(path)] = why
+    return Resolution(single, runs, inputs, tuple(missing), nights=used, run_nights=run_nights, reasons=reasons)
+
+
+def _dl2_not_ready(path: Path) -> str | None:
+    """Why the site's DL2 file (``start_from: dl2``) is not there: it is taken as a finished product
+    when it is a file with some bytes (the dl3 step says if it is damaged)."""
+    try:
+        if path.is_file() and path.stat().st_size > 0:
+            return None
+    except OSError:
+        pass
+    return ABSENT if not path.exists() else "is empty (0 bytes): it is not written yet"
 
 
 def wait_deadline(since_iso: str, hours: float) -> _dt.datetime:
@@ -128,11 +146,43 @@ def wait_deadline(since_iso: str, hours: float) -> _dt.datetime:
     return since + _dt.timedelta(hours=hours)
 
 
-def missing_sentence(missing: tuple[str, ...] | list[str], hours: float) -> str:
-    """The failure sentence when the data never came."""
-    shown = ", ".join(Path(m).name for m in list(missing)[:5])
-    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+def settling(reasons: dict[str, str]) -> bool:
+    """True when some awaited file is there and only too recently changed (it is ready within the settle time
+    if its writer is done)."""
+    return any(why.startswith(SETTLING) for why in reasons.values())
+
+
+def _split(missing, reasons: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The files (or catalogues) of ``missing`` that are not there, and those there but not complete."""
+    absent = [m for m in missing if reasons.get(m, ABSENT) == ABSENT]
+    return absent, [m for m in missing if m not in absent]
+
+
+def waiting_detail(missing, reasons: dict[str, str], until: _dt.datetime) -> str:
+    """The line of the ``waiting`` event: how many files are awaited, and until when."""
+    absent, unready = _split(missing, reasons)
+    what = f"{len(missing)} input file(s) missing" + (" or not complete" if unready else "")
+    return f"{what}, waiting until {until:%Y-%m-%d %H:%M} UTC"
+
+
+def waiting_lines(missing, reasons: dict[str, str]) -> list[str]:
+    """Each awaited file's name and why it is awaited ("dl1_LST-1.Run15864.h5 is still being written: ...")."""
+    return [f"{Path(m).name} {reasons.get(m, ABSENT)}" for m in missing]
+
+
+def missing_sentence(missing: tuple[str, ...] | list[str], hours: float,
+                     reasons: dict[str, str] | None = None) -> str:
+    """The failure sentence when the data never came (or never became complete)."""
+    absent, unready = _split(missing, reasons or {})
+    parts = []
+    if absent:
+        shown = ", ".join(Path(m).name for m in absent[:5])
+        more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
+        parts.append(f"{shown}{more} {'is' if len(absent) == 1 else 'are'} still missing")
+    parts += [f"{Path(m).name} {reasons[m]}" for m in unready[:5]]
+    if len(unready) > 5:
+        parts.append(f"{len(unready) - 5} more are not complete")
     return (
-        f"The input data did not appear within {hours:g} hours: {shown}{more} are still missing; "
+        f"The input data did not appear within {hours:g} hours: {'; '.join(parts)}; "
         "check that the night was processed, then 'spool retry' the request."
     )

@@ -28,7 +28,7 @@ from spoold import events, state as st
 from spoold.events import Event
 from spoold.executors.base import Executor, StepJob, StepPoll, Task, TaskState
 from spoold.pipeline.base import Context, Step
-from spoold.pipeline.resolve import missing_sentence, resolve, wait_deadline
+from spoold.pipeline.resolve import missing_sentence, resolve, wait_deadline, waiting_detail, waiting_lines
 from spoold.states import Line, Outcome, RequestState, StepStatus
 
 log = logging.getLogger("spoold.runner")
@@ -153,15 +153,15 @@ class Runner:
             since = waiting.get("since") or st.now_iso()
             until = wait_deadline(since, hours)
             if ctx.now >= until:
-                return self.fail(ctx, "resolve", missing_sentence(found.missing, hours))
-            changed = waiting.get("missing") != list(found.missing)
+                return self.fail(ctx, "resolve", missing_sentence(found.missing, hours, found.reasons))
+            changed = (waiting.get("missing"), waiting.get("reasons") or {}) != (list(found.missing), found.reasons)
             state["waiting"] = {"since": since, "until": until.isoformat(timespec="seconds"),
-                                "missing": list(found.missing)}
+                                "missing": list(found.missing), "reasons": dict(found.reasons)}
             if state.get("state") != RequestState.WAITING or changed:
-                detail = f"{len(found.missing)} input file(s) missing, waiting until {until:%Y-%m-%d %H:%M} UTC"
+                detail = waiting_detail(found.missing, found.reasons, until)
                 told = [Line(Event.WAITING, "resolve", detail)] if first else []
                 self.services.transition(ctx.folder, state, RequestState.WAITING, *told)
-                events.log(ctx.folder, f"waiting: {', '.join(found.missing[:5])}")
+                events.log(ctx.folder, "waiting: " + "; ".join(waiting_lines(found.missing[:5], found.reasons)))
             return Outcome.WAITING
         resumed = state.get("waiting") is not None
         state["runs"] = list(found.runs)

@@ -8,6 +8,7 @@ written by ``lappana simulate``.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -34,10 +35,17 @@ notify: [analyst2@example.test]
 
 @pytest.fixture(scope="session")
 def simulated_night(tmp_path_factory) -> Path:
-    """A two-run night (DL1, run catalogue, IRFs) from ``lappana simulate``."""
+    """A two-run night (DL1, run catalogue, IRFs) from ``lappana simulate``, written an hour ago.
+
+    The next morning's case: the night's files were finished hours before the request, so none
+    is taken for one still being written (``data_settle_seconds``; copies keep the times).
+    """
     out = tmp_path_factory.mktemp("mail-night") / "data"
     subprocess.run([str(BIN / "lappana"), "simulate", str(out), "--runs", "2", "--minutes", "0.1",
                     "--levels", "dl1", "--no-mc", "--quiet"], check=True, timeout=300)
+    then = time.time() - 3600
+    for path in out.rglob("*"):
+        os.utime(path, (then, then))
     return out
 
 
