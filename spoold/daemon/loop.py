@@ -63,8 +63,6 @@ log = logging.getLogger("spoold")
 
 #: seconds between polls of the local executor while tasks run
 LOCAL_POLL_SECONDS = 0.25
-#: ``--once`` waits for files still being written for up to this many ``data_settle_seconds`` after its start.
-ONCE_SETTLE_TIMES = 3.0
 
 
 class Daemon:
@@ -246,21 +244,10 @@ class Daemon:
             if self.guard.left_alone(folder.name):
                 continue
             state = st.load(folder) or {}
-            if state.get("state") != RequestState.WAITING or self._settling(state):
+            if state.get("state") != RequestState.WAITING or settling(
+                    state, float(self.site.limits.data_settle_seconds), time.monotonic() - self._started):
                 return False
         return True
-
-    def _settling(self, state: dict) -> bool:
-        """True while a request waits for files that are there but changed within ``data_settle_seconds``, for
-        up to :data:`ONCE_SETTLE_TIMES` settle times after the start.
-
-        ``--once`` takes in the same run the files written just before it (a night simulated,
-        then ``spoold --once``; a copy just finished); a file that keeps growing is left
-        waiting for the next run.
-        """
-        limit = ONCE_SETTLE_TIMES * float(self.site.limits.data_settle_seconds)
-        reasons = (state.get("waiting") or {}).get("reasons") or {}
-        return time.monotonic() - self._started < limit and settling(reasons)
 
     # -- one turn --------------------------------------------------------------------------
     def turn(self) -> None:

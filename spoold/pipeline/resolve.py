@@ -146,9 +146,20 @@ def wait_deadline(since_iso: str, hours: float) -> _dt.datetime:
     return since + _dt.timedelta(hours=hours)
 
 
-def settling(reasons: dict[str, str]) -> bool:
-    """True when some awaited file is there and only too recently changed (it is ready within the settle time
-    if its writer is done)."""
+#: ``spoold --once`` waits for files still being written for up to this many ``data_settle_seconds``.
+ONCE_SETTLE_TIMES = 3.0
+
+
+def settling(state: dict, settle_seconds: float, running_for: float) -> bool:
+    """True when a request waits for a file that is there but changed within ``settle_seconds``, and
+    ``spoold --once`` has run for less than :data:`ONCE_SETTLE_TIMES` settle times (``running_for`` seconds).
+
+    ``--once`` takes in the same run the files written just before it (a night simulated, then
+    ``spoold --once``; a copy just finished); a file that keeps growing is left waiting for the next run.
+    """
+    reasons = (state.get("waiting") or {}).get("reasons") or {}
+    if running_for >= ONCE_SETTLE_TIMES * settle_seconds:
+        return False
     return any(why.startswith(SETTLING) for why in reasons.values())
 
 
