@@ -23,10 +23,12 @@ import time
 from pathlib import Path
 
 
-__all__ = ["ABSENT", "SETTLING", "dl1_not_ready"]
+__all__ = ["ABSENT", "EMPTY", "SETTLING", "dl1_not_ready"]
 
 #: The phrase for a file that is not there (yet).
 ABSENT = "does not exist yet"
+#: The phrase for a file that is there with no byte in it.
+EMPTY = "is empty (0 bytes): it is not written yet"
 #: The start of the phrase for a file modified within the settle time.
 SETTLING = "is still being written"
 
@@ -35,7 +37,7 @@ def _changing(path: Path, settle_seconds: float, now: float) -> str | None:
     """The phrase for a file modified within ``settle_seconds`` of ``now`` (None when settled)."""
     stat = path.stat()
     if stat.st_size == 0:
-        return "is empty (0 bytes): it is not written yet"
+        return EMPTY
     if now - stat.st_mtime < settle_seconds:
         return f"{SETTLING}: it changed less than {settle_seconds:g} s ago"
     return None

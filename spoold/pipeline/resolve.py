@@ -15,7 +15,7 @@ from pathlib import Path
 
 from spoold.pipeline.base import Context, nights_of
 from spoold.request.nights import tonight
-from lappana.io.arrival import ABSENT, SETTLING, dl1_not_ready
+from lappana.io.arrival import ABSENT, EMPTY, SETTLING, dl1_not_ready
 from lappana.io.runcatalog import RunCatalogError, read_run_catalog, runs_of_source
 
 
@@ -137,7 +137,7 @@ def _dl2_not_ready(path: Path) -> str | None:
             return None
     except OSError:
         pass
-    return ABSENT if not path.exists() else "is empty (0 bytes): it is not written yet"
+    return ABSENT if not path.exists() else EMPTY
 
 
 def wait_deadline(since_iso: str, hours: float) -> _dt.datetime:

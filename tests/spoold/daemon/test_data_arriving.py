@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.arriving import start_slow_writer, write_dl1
-from tests.helpers.spool import (daemon_command, drop, request_id_of, request_yaml, spool_cmd, state_of, terminal,
+from tests.helpers.spool import (drop, once_command, request_id_of, request_yaml, spool_cmd, state_of, terminal,
                                  where)
 from tests.helpers.waiting import wait_for
 
@@ -51,8 +51,12 @@ def _start(spool: Path, daemon, hours: float = 1.0) -> None:
     daemon()
 
 
+#: the request of every test here: run 15864 from DL1 to DL3
+REQUEST = request_yaml(runs=(RUN,), start_from="dl1", products=("dl3",))
+
+
 def _submit(spool: Path, name: str = "arriving.yaml") -> str:
-    drop(spool, name, request_yaml(runs=(RUN,), start_from="dl1", products=("dl3",)))
+    drop(spool, name, REQUEST)
     return request_id_of(spool, name)
 
 
@@ -131,14 +135,13 @@ def test_a_dl1_file_still_truncated_at_the_deadline_fails_naming_it_and_why(
 def _submit_now(spool: Path) -> str:
     """``spool submit`` the request (no daemon runs to claim a dropped file); its id."""
     path = spool.parent / "arriving.yaml"
-    path.write_bytes(request_yaml(runs=(RUN,), start_from="dl1", products=("dl3",)))
+    path.write_bytes(REQUEST)
     return spool_cmd("submit", str(path), "--spool", str(spool), cwd=spool.parent).stdout.strip()
 
 
 def _once(spool: Path, timeout: float = 120) -> None:
     """Run ``spoold --once`` (cheap steps) over the spool."""
-    done = subprocess.run(daemon_command(spool, once=True, config=spool.parent / "site.yaml"), cwd=spool.parent,
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(once_command(spool), cwd=spool.parent, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
