@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_common_arguments(parser, config_help="the site file (YAML); default: the embedded defaults")
     parser.add_argument("--once", action="store_true",
-                        help="drain and exit: stop when every request is done, failed, held or waiting for data")
+                        help="drain and exit: stop when every request is done, failed, held or waiting for data "
+                        "(DL1 files changed just before it are given three data_settle_seconds to settle)")
     parser.add_argument("--poll", action="store_true",
                         help="watch incoming by polling instead of inotify (automatic on network filesystems)")
     return parser
