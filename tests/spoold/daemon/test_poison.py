@@ -171,7 +171,10 @@ def test_a_full_disk_stills_a_running_request_until_there_is_room_and_retry_work
         spool.start()
         try:
             rid = spool.submit(request_yaml().decode(), "crab.yaml")
-            wait_for(lambda: (spool.root / "running" / rid / "journal.txt").is_file(), what="its tasks")
+            try:
+                wait_for(lambda: (spool.root / "running" / rid / "journal.txt").is_file(), what="its tasks")
+            except AssertionError as error:  # once in a CI-like run (4 Dec 2026): say where the request was
+                raise AssertionError(f"{error}\n{spool.status(rid)}\nlog:\n{spool.log()[-3000:]}") from None
             filler = fill(spool.root)
             wait_for(lambda: "The disk is full" in spool.log(), timeout=60,
                      what=f"the daemon to meet the full disk; log:\n{spool.log()[-3000:]}")
