@@ -36,8 +36,8 @@ from lappana.dl2 import dl2_output_path, run_dl1_to_dl2
 from lappana.dl2_config import resolve_config
 from lappana.errors import LappanaError
 
-__all__ = ["CachedDL2", "dl2_cache_key", "dl2_cache_entry", "link_into", "lstchain_version", "make_cached_dl2",
-           "made_from"]
+__all__ = ["CachedDL2", "dl2_cache_key", "dl2_cache_entry", "entry_files", "link_entry_into", "link_into",
+           "lstchain_version", "make_cached_dl2", "made_from"]
 
 #: what the key of an entry hashes, beside its DL2 file
 MADE_FROM = "made-from.json"
@@ -52,12 +52,20 @@ class CachedDL2:
     made: bool
 
 
+#: SHA-256 of files already read, by (path, inode, size, mtime): a daemon asks for the same models' keys often
+_DIGESTS: dict[tuple, str] = {}
+
+
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    stat = path.stat()
+    seen = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if seen not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        _DIGESTS[seen] = digest.hexdigest()
+    return _DIGESTS[seen]
 
 
 def lstchain_version(lstchain_env: str | os.PathLike) -> str | None:
@@ -177,3 +185,15 @@ def link_into(entry: str | os.PathLike, folder: str | os.PathLike) -> Path:
         shutil.copy2(entry, staged)
     os.replace(staged, target)
     return target
+
+
+def entry_files(dl2_path: str | os.PathLike) -> list[Path]:
+    """The files of a cache entry a user gets: its DL2 file and lstchain's provenance log beside it, if any."""
+    dl2 = Path(dl2_path)
+    log = dl2.with_suffix(".provenance.log")
+    return [dl2] + ([log] if log.is_file() else [])
+
+
+def link_entry_into(dl2_path: str | os.PathLike, folder: str | os.PathLike) -> list[Path]:
+    """:func:`link_into` for each of :func:`entry_files`; return the links."""
+    return [link_into(path, folder) for path in entry_files(dl2_path)]

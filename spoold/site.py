@@ -86,12 +86,14 @@ class DataPatterns:
 @dataclass(frozen=True)
 class LstchainSettings:
     """The lstchain environment (a venv folder, its bin/, or a command prefix), models, config,
-    and the IRF sets made for the models (``irf_root``; None: see :meth:`Site.irf_root_for`)."""
+    the IRF sets made for the models (``irf_root``; None: see :meth:`Site.irf_root_for`), and the
+    cache its DL2 files are made into once (``dl2_cache``, :mod:`spoold.pipeline.dl2_cache`)."""
 
     env: str
     models: Path
     config: Path | None = None
     irf_root: Path | None = None
+    dl2_cache: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,7 @@ def _build(raw: dict[str, Any], base: Path, spool_root: Path | None, site_file: 
         or Path(os.environ.get("ASTRAN_LSTCHAIN_MODELS") or peers / "models" / "default"),
         config=_path(lst_raw.get("config"), base),
         irf_root=_path(lst_raw.get("irf_root"), base),
+        dl2_cache=_path(lst_raw.get("dl2_cache"), base) or spool / "cache" / "dl2",
     )
     irf_root = _path(raw.get("irf_root"), base) or data_root / "IRF"
     read_roots = tuple(_path(p, base) for p in raw.get("read_roots", [])) or (data_root, irf_root)

@@ -78,11 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_cached(args: argparse.Namespace, dl1_files) -> int:
     """``--cache``: make or reuse each DL1 file's cache entry; link it into ``-o`` when given."""
-    from lappana.dl2_cache import link_into, make_cached_dl2
+    from lappana.dl2_cache import link_entry_into, make_cached_dl2
 
     for dl1 in dl1_files:
         entry = make_cached_dl2(dl1, args.cache, lstchain_env=args.lstchain_env, models_dir=args.models,
                                 config=args.config, timeout=args.timeout)
-        linked = f", linked as {link_into(entry.dl2_path, args.output)}" if args.output is not None else ""
+        linked = f", linked as {link_entry_into(entry.dl2_path, args.output)[0]}" if args.output is not None else ""
         print(f"{entry.dl2_path}: {'made' if entry.made else 'reused'} (cache key {entry.key}){linked}")
     return 0

@@ -89,7 +89,8 @@ class Step:
     """A pipeline step. Subclasses set :attr:`name` and implement the methods.
 
     A step is idempotent: :meth:`done_already` says when its outputs exist and
-    check out (then the daemon skips it and says so), :meth:`outputs` names what
+    check out (then the daemon skips it and says so), :meth:`waits_on` when
+    another request is making them (then it waits), :meth:`outputs` names what
     an earlier attempt may have left (removed before the step runs again),
     :meth:`tasks` lists what to run, :meth:`verify` checks the outputs after
     every task succeeded.
@@ -103,6 +104,10 @@ class Step:
 
     def done_already(self, ctx: Context) -> str | None:
         """A sentence when the outputs already exist and check out (the step is skipped)."""
+        return None
+
+    def waits_on(self, ctx: Context) -> str | None:
+        """A sentence when the step must wait for work another request is doing (it is not submitted yet)."""
         return None
 
     def tasks(self, ctx: Context) -> list[TaskPlan]:

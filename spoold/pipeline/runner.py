@@ -119,6 +119,8 @@ class Runner:
                 st.save(ctx.folder, state)
             if rec["status"] == StepStatus.PENDING and state.get("hold_requested"):
                 return Outcome.HOLD
+            if rec["status"] == StepStatus.PENDING and self._waits(ctx, step, rec):
+                return Outcome.RUNNING
             if rec["status"] in (StepStatus.PENDING, StepStatus.SUBMITTING):
                 outcome = self._submit(ctx, step, rec)
                 if rec["status"] == StepStatus.SUBMITTED and self.services.executor.supports_dependencies:
@@ -178,6 +180,18 @@ class Runner:
         lines.append(Line(Event.STEP_DONE, "resolve", rec["note"]))
         self.services.transition(ctx.folder, state, RequestState.RUNNING, *lines)
         return Outcome.DONE
+
+    @staticmethod
+    def _waits(ctx: Context, step: Step, rec: dict) -> bool:
+        """True when ``step`` waits for another request's work (:meth:`Step.waits_on`); its note says for what."""
+        reason = step.waits_on(ctx)
+        if reason and rec.get("note") != reason:
+            rec["note"] = reason
+            events.log(ctx.folder, f"step {step.name}: {reason}")
+            st.save(ctx.folder, ctx.state)
+        elif not reason and rec.get("note"):
+            rec["note"] = ""
+        return bool(reason)
 
     def _submit_chain(self, ctx: Context, upstream: Step) -> None:
         """Submit the wanted steps after ``upstream`` (submitted, unfinished), each after the one before."""

@@ -4,7 +4,7 @@ Each step runs ``python -m lappana ...`` with the daemon's own interpreter (the
 project's venv, which has lappana), one task per run for dl2 and dl3.
 Products go under :attr:`Context.products`::
 
-    dl2/dl2_LST-1.Run15864.h5     (start_from: dl1)
+    dl2/dl2_LST-1.Run15864.h5     (start_from: dl1, products: [dl2]: links to the DL2 cache's entries)
     dl3/dl3_LST-1.Run15864.fits.gz, dl3/hdu-index.fits.gz, dl3/obs-index.fits.gz
     summary.json, report.html, *.png  (the report step)
 """
@@ -15,8 +15,10 @@ import json
 import sys
 from pathlib import Path
 
+from lappana.errors import LappanaError
 from lappana.irf_method import IRF_NEAREST
 from lappana.paths import run_file_name
+from spoold.pipeline import dl2_cache
 from spoold.pipeline.base import Context, Step, TaskPlan
 
 #: products that need DL3 files
@@ -46,7 +48,12 @@ def _missing_sentence(step: str, paths: list[Path]) -> str | None:
 
 
 class Dl2Step(Step):
-    """DL1 → DL2 with the site's lstchain: one task per run."""
+    """DL1 → DL2 with the site's lstchain, made once into the site's DL2 cache: one task per run to make.
+
+    Runs whose DL2 the cache holds are not made again; runs another request is
+    making are waited for (:mod:`spoold.pipeline.dl2_cache`). The DL2 files are
+    linked into ``<products>/dl2/`` only when ``dl2`` is asked for.
+    """
 
     name = "dl2"
 
@@ -54,30 +61,46 @@ class Dl2Step(Step):
         return ctx.request.start_from == "dl1"
 
     def done_already(self, ctx: Context) -> str | None:
-        if ctx.runs and all(_nonempty(p) for p in self.outputs(ctx)):
-            return f"the DL2 files of the {len(ctx.runs)} run(s) exist already in {ctx.products / 'dl2'}"
+        found = dl2_cache.entries(ctx)
+        if found and all(entry.made for entry in found):
+            dl2_cache.link_wanted(ctx, found)
+            return f"the DL2 of the {len(found)} run(s) is in the DL2 cache {dl2_cache.cache_root(ctx)} already"
         return None
+
+    def waits_on(self, ctx: Context) -> str | None:
+        others = dl2_cache.made_elsewhere(ctx, dl2_cache.entries(ctx))
+        return dl2_cache.waiting_sentence(others) if others else None
 
     def tasks(self, ctx: Context) -> list[TaskPlan]:
         lst = ctx.site.lstchain
         out = ctx.products / "dl2"
+        linked = "dl2" in ctx.request.products
         plans = []
-        for run in ctx.runs:
-            argv = ["dl2", ctx.data_path("dl1", run), "-o", out, "--lstchain-env", lst.env, "--models", lst.models]
+        for entry in dl2_cache.claim_own(ctx, dl2_cache.entries(ctx)):
+            argv = ["dl2", ctx.data_path("dl1", entry.run), "--cache", dl2_cache.cache_root(ctx),
+                    "--lstchain-env", lst.env, "--models", lst.models]
+            if linked:
+                argv += ["-o", out]
             if lst.config:
                 argv += ["--config", lst.config]
-            plans.append(TaskPlan(f"run{run:05d}", lappana(*argv), (out / run_file_name("dl2", run),)))
+            outputs = (out / run_file_name("dl2", entry.run),) if linked else ()
+            plans.append(TaskPlan(f"run{entry.run:05d}", lappana(*argv), outputs))
         return plans
 
     def verify(self, ctx: Context) -> str | None:
-        return _missing_sentence(self.name, self.outputs(ctx))
+        found = dl2_cache.entries(ctx)
+        missing = [entry.path for entry in found if not entry.made]
+        if missing:
+            return _missing_sentence(self.name, missing)
+        links = dl2_cache.link_wanted(ctx, found)  # those this request did not make itself, too
+        return _missing_sentence(self.name, [p for p in links if p.suffix == ".h5"])
 
 
 def dl2_inputs(ctx: Context) -> list[Path]:
-    """The DL2 files the dl3 step reads: the site's (start_from dl2) or this request's."""
+    """The DL2 files the dl3 step reads: the site's (start_from dl2), or the DL2 cache's entries."""
     if ctx.request.start_from == "dl2":
         return [ctx.data_path("dl2", run) for run in ctx.runs]
-    return [ctx.products / "dl2" / run_file_name("dl2", run) for run in ctx.runs]
+    return [entry.path for entry in dl2_cache.entries(ctx)]
 
 
 class Dl3Step(Step):
@@ -171,7 +194,10 @@ class ReportStep(Step):
         if "diagnostics" not in products and "report" not in products:
             argv.append("--no-diagnostics")
         else:
-            dl2 = [p for p in dl2_inputs(ctx) if _nonempty(p)]
+            try:
+                dl2 = [p for p in dl2_inputs(ctx) if _nonempty(p)]
+            except LappanaError:  # a DL1 file gone since: its DL2 cannot be found, the diagnostics go without
+                dl2 = []
             if dl2:
                 argv += ["--dl2", *dl2]  # the diagnostics before cuts
         return [TaskPlan("report", lappana(*argv), tuple(self.outputs(ctx)))]

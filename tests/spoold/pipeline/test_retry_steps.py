@@ -33,10 +33,16 @@ def _context(tmp_path: Path, start: str) -> Context:
 
     make_tree(tmp_path / "data", runs=RUNS, dl1=True, dl2=True)
     site_file = tmp_path / "site.yaml"
-    site_file.write_text(f"data: {{root: {tmp_path / 'data'}}}\n")
+    models = tmp_path / "models"  # what a DL2 cache key hashes: a models folder, not the models themselves
+    models.mkdir()
+    (models / "cls_gh.sav").write_bytes(b"a model")
+    site_file.write_text(f"data: {{root: {tmp_path / 'data'}}}\nlstchain: {{models: {models}}}\n")
     site = load_site(site_file, spool_root=tmp_path / "spool")
     now = dt.datetime(2023, 12, 8, 10, tzinfo=dt.timezone.utc)
-    request = parse_request(REQUEST.format(start=start).encode(), site=site, now=now)
+    text = REQUEST.format(start=start)
+    if start == "dl1":  # the DL2 is the request's own only when asked for (else it stays in the DL2 cache)
+        text = text.replace("products: [", "products: [dl2, ")
+    request = parse_request(text.encode(), site=site, now=now)
     folder = tmp_path / "spool" / "running" / "20231208-101500-crab-3f9a"
     folder.mkdir(parents=True)
     state = {"id": folder.name, "attempt": 2, "runs": list(RUNS), "night": "20231207", "steps": {}}

@@ -64,11 +64,20 @@ def _jobs_of(request_id: str, expected_steps: set[str], timeout: float = 30.0) -
         time.sleep(1)
 
 
+def _cache_entries(state: dict) -> list[Path]:
+    """The DL2 cache's files a request's dl3 step read, in run order."""
+    return [Path(t["argv"][t["argv"].index("dl3") + 1])  # lappana dl3 DL2 ...
+            for _, t in sorted(state["steps"]["dl3"]["handle"]["tasks"].items(), key=lambda kv: int(kv[0]))]
+
+
 def test_the_demo_night_ends_in_done(demo):
     state = json.loads((demo["request"] / "state.json").read_text())
     assert state["state"] == "done" and state["runs"] == list(RUNS)
-    for run in RUNS:
-        assert (demo["request"] / "dl2" / f"dl2_LST-1.Run{run:05d}.h5").stat().st_size > 100_000
+    assert not (demo["request"] / "dl2").exists()  # the demo does not ask for dl2: it stays in the cache
+    cache = demo["folder"] / "spool" / "cache" / "dl2"
+    for run, dl2 in zip(RUNS, _cache_entries(state)):
+        assert dl2.is_relative_to(cache) and dl2.name == f"dl2_LST-1.Run{run:05d}.h5"
+        assert dl2.stat().st_size > 100_000
         assert (demo["request"] / "dl3" / f"dl3_LST-1.Run{run:05d}.fits.gz").is_file()
     assert (demo["request"] / "dl3" / "hdu-index.fits.gz").is_file()
     site = (demo["folder"] / "spool" / "site-slurm.yaml").read_text()
@@ -163,8 +172,9 @@ def test_the_excess_is_what_the_irfs_predict_for_the_simulated_crab(demo):
 
 
 def test_dl2_was_written_by_the_real_lstchain(demo, lstchain_env):
-    for run in RUNS:
-        log = demo["request"] / "dl2" / f"dl2_LST-1.Run{run:05d}.provenance.log"
+    state = json.loads((demo["request"] / "state.json").read_text())
+    for dl2 in _cache_entries(state):
+        log = dl2.with_suffix(".provenance.log")
         (activity,) = json.loads(log.read_text())  # lstchain's own provenance record
         assert (activity["activity_name"], activity["status"]) == ("lstchain_dl1_to_dl2", "completed")
         assert Path(activity["system"]["executable"]).parent == lstchain_env / "bin"
@@ -188,3 +198,71 @@ def test_gammapy_opens_the_dl3_and_the_summary_says_a_detection(demo):
     assert summary["n_on"] > 0 and summary["significance"] >= 5
     for name in ("report.html", "theta2.png", "skymap.png", "skymap.fits"):
         assert (demo["request"] / name).stat().st_size > 1000, name
+
+
+# -- DL2 made once (issue 15, point 6) ----------------------------------------------------------------------
+TWICE_REQUEST = """source: Crab Nebula
+night: 2023-12-07
+start_from: dl1
+cuts: {{gh_efficiency: 0.7, theta_containment: 0.7}}
+products: [{products}]
+"""
+
+
+@pytest.fixture(scope="module")
+def twice(demo) -> dict:
+    """Two requests for the demo's 3 runs submitted together, on the demo's spool with an empty DL2 cache
+    (a site file naming another ``lstchain.dl2_cache``), one asking for dl3, the other for dl2 and dl3;
+    one ``spoold --once`` on the real Slurm. Their ids and that site file."""
+    import yaml
+
+    folder = demo["folder"]
+    site = yaml.safe_load((folder / "spool" / "site-slurm.yaml").read_text())
+    site["lstchain"]["dl2_cache"] = str(folder / "cache-twice")
+    site_file = folder / "site-twice.yaml"
+    site_file.write_text(yaml.safe_dump(site))
+    spool = [str(REPO / ".venv" / "bin" / "spool"), "--config", str(site_file)]
+    ids = {}
+    for products in ("dl3", "dl2, dl3"):
+        request = folder / f"twice-{len(ids)}.yaml"
+        request.write_text(TWICE_REQUEST.format(products=products))
+        ids[products] = subprocess.run([*spool, "submit", str(request)], capture_output=True, text=True,
+                                       check=True, cwd=folder).stdout.strip()
+    ran = subprocess.run([str(REPO / ".venv" / "bin" / "spoold"), "--config", str(site_file), "--once"],
+                         capture_output=True, text=True, timeout=1200, cwd=folder)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    requests = {products: folder / "spool" / "done" / rid for products, rid in ids.items()}
+    for products, request in requests.items():
+        assert request.is_dir(), subprocess.run([*spool, "status", ids[products]], capture_output=True,
+                                                text=True, cwd=folder).stdout
+    return {"ids": ids, "requests": requests, "cache": folder / "cache-twice"}
+
+
+def test_two_requests_for_the_same_3_runs_make_3_dl2_tasks_not_6(twice):
+    states = {p: json.loads((r / "state.json").read_text()) for p, r in twice["requests"].items()}
+    rows = {p: [row for row in _jobs_of(twice["ids"][p], {"dl3", "index"}) if row["step"] == "dl2"]
+            for p in states}
+    print({p: [(r["job_id"], r["state"]) for r in rs] for p, rs in rows.items()})
+    assert sum(len(rs) for rs in rows.values()) == len(RUNS), rows  # in sacct: 3 dl1→dl2 tasks, not 6
+    (maker,) = [p for p in rows if rows[p]]
+    (other,) = [p for p in rows if p != maker]
+    assert {(row["state"], row["exit_code"]) for row in rows[maker]} == {("COMPLETED", "0:0")}
+    assert states[maker]["steps"]["dl2"]["status"] == "done"
+    assert states[other]["steps"]["dl2"]["status"] == "skipped"
+    assert "is in the DL2 cache" in states[other]["steps"]["dl2"]["note"]
+    # the second waited on the first's tasks instead of submitting its own
+    log = (twice["requests"][other] / "log").read_text()
+    assert f"step dl2: waiting for request {twice['ids'][maker]} (runs 15864, 15865, 15866)" in log, log
+    assert _cache_entries(states[maker]) == _cache_entries(states[other])
+    for run in RUNS:  # both made their DL3
+        for request in twice["requests"].values():
+            assert (request / "dl3" / f"dl3_LST-1.Run{run:05d}.fits.gz").stat().st_size > 0
+
+
+def test_dl2_is_in_a_request_folder_only_when_asked_for_as_links(twice):
+    assert not (twice["requests"]["dl3"] / "dl2").exists()
+    state = json.loads((twice["requests"]["dl2, dl3"] / "state.json").read_text())
+    for entry in _cache_entries(state):
+        assert entry.is_relative_to(twice["cache"])
+        for name in (entry.name, entry.with_suffix(".provenance.log").name):  # the same files, not copies
+            assert os.path.samefile(twice["requests"]["dl2, dl3"] / "dl2" / name, entry.parent / name)
