@@ -167,7 +167,9 @@ def test_a_claim_cut_short_by_a_full_disk_leaves_nothing_in_intake(tmp_path: Pat
 
 def test_a_full_disk_stills_a_running_request_until_there_is_room_and_retry_works(tmp_path: Path) -> None:
     with small_disk(tmp_path / "disk", size="8m"):
-        spool = Spool(tmp_path / "disk", seconds=1.0, log=tmp_path / "daemon.log")  # the log is not on the full disk
+        # the log is not on the full disk; each cheap task takes 3 s, so that the request is still in running/
+        # when the test first looks, even when `spool submit` takes seconds to return on a loaded machine
+        spool = Spool(tmp_path / "disk", seconds=3.0, log=tmp_path / "daemon.log")
         spool.start()
         try:
             rid = spool.submit(request_yaml().decode(), "crab.yaml")
