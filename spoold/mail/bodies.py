@@ -52,7 +52,9 @@ def _steps(folder: Folder) -> list[str]:
     products = set(req.get("products") or [])
     steps = ["resolve (find the runs and wait for their data)"]
     if req.get("start_from") == "dl1":
-        steps.append("dl2 (lstchain DL1 to DL2, one task per run)")
+        steps.append("dl2 (lstchain DL1 to DL2, one task per run whose DL2 is not made already)")
+        if products & needs_dl3:
+            steps.append("irf (the IRF set of the cuts for the models, made when nobody made it yet)")
     if products & needs_dl3:
         steps += ["dl3 (DL2 to DL3 with the IRF set, one task per run)", "index (the DL3 index files)"]
     if products & needs_report:

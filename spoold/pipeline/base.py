@@ -97,6 +97,9 @@ class Step:
     """
 
     name: str = ""
+    #: False for a step that reads nothing the steps before it write: chained after them it may still be
+    #: skipped or wait (:meth:`done_already`, :meth:`waits_on`), as a first step may
+    reads_upstream: bool = True
 
     def wanted(self, ctx: Context) -> bool:
         """True when the request needs this step."""

@@ -13,29 +13,18 @@ executor, this module sorts its runs' entries:
 - **its own**: missing and unclaimed (or claimed by a request that gave up): the
   step claims it and submits one task for it.
 
-A claim is ``made-by.json`` in the entry's folder: the spool, the request and its
-attempt. It is written before the task is submitted and kept afterwards (it says
-which request made the entry). Whether its maker is still at work is read from
-that request's own ``state.json`` (in ``running/``, same attempt, its dl2 step not
-finished), so claims need no clean-up after a crash, a failure or a retry.
+A claim (:mod:`spoold.pipeline.claims`) is ``made-by.json`` in the entry's folder,
+written before the task is submitted and kept afterwards (it says which request
+made the entry).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from spoold.files import write_atomic
+from spoold.pipeline import claims
 from spoold.pipeline.base import Context
-from spoold.states import StepStatus
-
-#: the claim of an entry, in its folder
-CLAIM = "made-by.json"
-
-#: step statuses of a maker that no longer works on its claims
-_GAVE_UP = frozenset({StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.DONE, StepStatus.SKIPPED})
 
 
 @dataclass(frozen=True)
@@ -54,7 +43,7 @@ class Entry:
     @property
     def claim_file(self) -> Path:
         """The entry's claim (``made-by.json``)."""
-        return self.path.parent / CLAIM
+        return self.path.parent / claims.CLAIM
 
 
 def cache_root(ctx: Context) -> Path:
@@ -76,41 +65,13 @@ def entries(ctx: Context) -> list[Entry]:
     return found
 
 
-def _claim(entry: Entry) -> dict | None:
-    try:
-        claim = json.loads(entry.claim_file.read_text())
-    except (OSError, ValueError):
-        return None
-    return claim if isinstance(claim, dict) else None
-
-
-def _mine(ctx: Context, claim: dict | None) -> bool:
-    return bool(claim) and claim.get("request") == ctx.state.get("id") and \
-        claim.get("spool") == str(ctx.site.spool_root)
-
-
-def _at_work(claim: dict | None) -> bool:
-    """True when the request that wrote ``claim`` is still working on its dl2 step in that attempt."""
-    if not claim or not claim.get("request") or not claim.get("spool"):
-        return False
-    try:
-        state = json.loads((Path(claim["spool"]) / "running" / str(claim["request"]) / "state.json").read_text())
-    except (OSError, ValueError):
-        return False  # not running any more (done, failed, cancelled, gone)
-    if int(state.get("attempt", 1)) != int(claim.get("attempt", 0)):
-        return False
-    return (state.get("steps") or {}).get("dl2", {}).get("status") not in _GAVE_UP
-
-
 def made_elsewhere(ctx: Context, found: list[Entry]) -> dict[str, list[int]]:
     """The missing entries another request is making now: {its id: [runs]}."""
     others: dict[str, list[int]] = {}
     for entry in found:
-        if entry.made:
-            continue
-        claim = _claim(entry)
-        if not _mine(ctx, claim) and _at_work(claim):
-            others.setdefault(str(claim["request"]), []).append(entry.run)
+        maker = None if entry.made else claims.held_by_another(ctx, entry.path.parent)
+        if maker:
+            others.setdefault(maker, []).append(entry.run)
     return others
 
 
@@ -118,17 +79,13 @@ def claim_own(ctx: Context, found: list[Entry]) -> list[Entry]:
     """The entries this attempt makes: those it claimed before, and the missing ones nobody at work claims
     (claimed now). The same answer every time it is asked within one attempt, so a step re-attached after a
     crash plans the tasks it submitted."""
-    attempt = int(ctx.state.get("attempt", 1))
     own = []
     for entry in found:
-        claim = _claim(entry)
-        if _mine(ctx, claim) and int(claim.get("attempt", 0)) == attempt:
+        claim = claims.read_claim(entry.path.parent)
+        if claims.mine(ctx, claim, this_attempt=True):
             own.append(entry)
-        elif not entry.made and not _at_work(claim):
-            entry.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(entry.claim_file, json.dumps(
-                {"spool": str(ctx.site.spool_root), "request": ctx.state.get("id"), "attempt": attempt,
-                 "run": entry.run, "pid": os.getpid()}, indent=1) + "\n")
+        elif not entry.made and not claims.at_work(claim):
+            claims.claim(ctx, entry.path.parent, "dl2", run=entry.run)
             own.append(entry)
     return own
 
@@ -145,6 +102,6 @@ def link_wanted(ctx: Context, found: list[Entry]) -> list[Path]:
 
 def waiting_sentence(others: dict[str, list[int]]) -> str:
     """Say which requests the step waits for."""
-    parts = [f"request {rid} (run{'s' if len(runs) > 1 else ''} {', '.join(str(r) for r in runs)})"
-             for rid, runs in sorted(others.items())]
-    return "waiting for " + "; ".join(parts) + ", which is making the same DL2 files"
+    return claims.waiting_sentence(
+        {rid: [f"run{'s' if len(runs) > 1 else ''} {', '.join(str(r) for r in runs)}"] for rid, runs in others.items()},
+        "the same DL2 files")

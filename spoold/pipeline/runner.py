@@ -181,6 +181,16 @@ class Runner:
         self.services.transition(ctx.folder, state, RequestState.RUNNING, *lines)
         return Outcome.DONE
 
+    def _skip_if_done(self, ctx: Context, step: Step, rec: dict) -> bool:
+        """Skip ``step`` (and say why) when :meth:`Step.done_already` says its outputs are there."""
+        reason = step.done_already(ctx)
+        if reason:
+            rec["status"], rec["note"], rec["finished"] = StepStatus.SKIPPED, f"skipped: {reason}", st.now_iso()
+            events.log(ctx.folder, f"step {step.name} skipped: {reason}")
+            self.services.emit(ctx.folder, ctx.state, Event.STEP_DONE, step=step.name, detail=rec["note"])
+            st.save(ctx.folder, ctx.state)
+        return bool(reason)
+
     @staticmethod
     def _waits(ctx: Context, step: Step, rec: dict) -> bool:
         """True when ``step`` waits for another request's work (:meth:`Step.waits_on`); its note says for what."""
@@ -199,6 +209,14 @@ class Runner:
         wanted = self.wanted(ctx)
         for step in wanted[wanted.index(upstream) + 1:]:
             rec = st.step(state, step.name)
+            if not step.reads_upstream:  # skipped or waiting as a first step would; the next chains after upstream
+                if rec["status"] == StepStatus.SKIPPED:
+                    continue
+                if rec["status"] == StepStatus.PENDING and not state.get("hold_requested"):
+                    if self._skip_if_done(ctx, step, rec):
+                        continue
+                    if self._waits(ctx, step, rec):
+                        return
             if rec["status"] in (StepStatus.PENDING, StepStatus.SUBMITTING):
                 if state.get("hold_requested"):
                     return
@@ -230,14 +248,8 @@ class Runner:
         A step chained after a running upstream is never skipped: its inputs are being made again.
         """
         state = ctx.state
-        if rec["status"] == StepStatus.PENDING and not after:
-            reason = step.done_already(ctx)
-            if reason:
-                rec["status"], rec["note"], rec["finished"] = StepStatus.SKIPPED, f"skipped: {reason}", st.now_iso()
-                events.log(ctx.folder, f"step {step.name} skipped: {reason}")
-                self.services.emit(ctx.folder, state, Event.STEP_DONE, step=step.name, detail=rec["note"])
-                st.save(ctx.folder, state)
-                return self.advance(ctx, {})
+        if rec["status"] == StepStatus.PENDING and not after and self._skip_if_done(ctx, step, rec):
+            return self.advance(ctx, {})
         if rec["status"] == StepStatus.PENDING:
             self._clean(ctx, step)
         job = self._job(ctx, step, after)

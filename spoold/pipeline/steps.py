@@ -219,4 +219,6 @@ def provenance(ctx: Context) -> dict:
 
 def default_steps() -> list[Step]:
     """The analysis steps in order (after ``resolve``)."""
-    return [Dl2Step(), Dl3Step(), IndexStep(), ReportStep()]
+    from spoold.pipeline.irf_step import IrfStep
+
+    return [Dl2Step(), IrfStep(NEEDS_DL3), Dl3Step(), IndexStep(), ReportStep()]

@@ -129,13 +129,16 @@ def cuts_of(data: dict[str, Any]) -> Cuts:
 
 
 def check_irf_set(loaded: LoadedYaml, site: "Site", products: tuple[str, ...]) -> list[str]:
-    """The cuts choose an IRF set; its folder must exist under the IRF root for the request's DL2."""
+    """The cuts choose an IRF set; its folder must exist under the IRF root for the request's DL2, or, for a
+    request from DL1 (whose DL2 the site's models make), the site must be able to make it there (the irf step,
+    :mod:`spoold.pipeline.irf_step`)."""
     if not any(p != "dl2" for p in products):
         return []  # DL2 alone needs no IRFs
     cuts = cuts_of(loaded.data)
     name = cuts.irf_set_name
     at = _at(loaded, "cuts")
-    root = site.irf_root_for(str(loaded.data.get("start_from", "dl1")))
+    start_from = str(loaded.data.get("start_from", "dl1"))
+    root = site.irf_root_for(start_from)
     if not root.is_dir():
         return [
             f"{at}the site's IRF folder {root} does not exist, so no cuts can be "
@@ -143,12 +146,21 @@ def check_irf_set(loaded: LoadedYaml, site: "Site", products: tuple[str, ...]) -
         ]
     if (root / name).is_dir():
         return []
+    models_own = start_from == "dl1" and root != site.irf_root
+    if models_own and os.access(root, os.W_OK | os.X_OK):
+        return []  # made on request, for the site's models, by the irf step
     sets = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     there = f"the sets there are {', '.join(sets)}" if sets else "there are none"
     chosen = ", ".join(f"{k} {v}" for k, v in cuts.as_dict().items())
+    if models_own:
+        why = f"the site cannot make it there ({root} is not writable)"
+    elif start_from == "dl1":
+        why = "the site's models have no IRF folder of their own (lstchain.irf_root) to make it in"
+    else:
+        why = "IRFs for other cuts are made only for requests from DL1, whose DL2 the site's models make"
     return [
         f"{at}'cuts' ({chosen}) need the IRF set {name}, which is not in {root}; "
-        f"{there}. Choose cuts of an existing set."
+        f"{there}, and {why}. Choose cuts of an existing set."
     ]
 
 

@@ -18,7 +18,8 @@ from types import SimpleNamespace
 
 from tests.helpers.spool import make_tree
 from spoold.pipeline.base import Context
-from spoold.pipeline.dl2_cache import CLAIM, entries
+from spoold.pipeline.claims import CLAIM
+from spoold.pipeline.dl2_cache import entries
 from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import Dl2Step, dl2_inputs
 from spoold.request import parse_request

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.hostile import prepare_data, prepared_site
+from tests.helpers.poison import unwritable
 from spoold.request import parse_request, request_errors
 from spoold.request.checks import tonight
 from lappana.io.runcatalog import read_run_catalog, runs_of_source
@@ -87,17 +88,26 @@ def test_irf_set_sentence_lists_the_sets_there(site):
     assert errors == [
         f"line 3: 'cuts' (gh_efficiency 0.8, theta_containment 0.7) need the IRF set "
         f"eff_gh0.80_th0.70, which is not in {site.irf_root}; the sets there are "
-        "eff_gh0.70_th0.70, global_gh0.70_theta0.20. Choose cuts of an existing set."
+        "eff_gh0.70_th0.70, global_gh0.70_theta0.20, and the site's models have no IRF folder of their own "
+        "(lstchain.irf_root) to make it in. Choose cuts of an existing set."
     ]
+    errors = request_errors(b"source: Crab\nnight: 2023-12-07\nstart_from: dl2\nproducts: [dl3]\n"
+                            b"cuts: {gh_efficiency: 0.8, theta_containment: 0.7}\n", site=site, now=NOW)
+    assert errors[0].endswith("the sets there are eff_gh0.70_th0.70, global_gh0.70_theta0.20, and IRFs for other "
+                              "cuts are made only for requests from DL1, whose DL2 the site's models make. "
+                              "Choose cuts of an existing set."), errors
 
 
 def test_dl1_requests_check_the_irf_sets_of_the_models(site):
     models_irf = site.lstchain.models / "IRF" / "eff_gh0.70_th0.70"
     models_irf.mkdir(parents=True)
     parse_request(b"source: Crab\nnight: 2023-12-07\n", site=site, now=NOW)  # the models have it
-    errors = request_errors(b"source: Crab\nnight: 2023-12-07\ncuts: {gh_cut: 0.7, theta_cut_deg: 0.2}\n",
-                            site=site, now=NOW)
-    assert f"which is not in {site.lstchain.models / 'IRF'}; the sets there are eff_gh0.70_th0.70" in errors[0]
+    other = b"source: Crab\nnight: 2023-12-07\ncuts: {gh_cut: 0.7, theta_cut_deg: 0.2}\n"
+    parse_request(other, site=site, now=NOW)  # the models' IRF folder can take it: the irf step makes it
+    with unwritable(models_irf.parent):
+        errors = request_errors(other, site=site, now=NOW)
+    assert f"which is not in {site.lstchain.models / 'IRF'}; the sets there are eff_gh0.70_th0.70, and the site " \
+           f"cannot make it there ({site.lstchain.models / 'IRF'} is not writable)" in errors[0]
     # the site's own DL2 takes the site's IRF sets, which have the global one
     parse_request(b"source: Crab\nnight: 2023-12-07\nstart_from: dl2\nproducts: [dl3]\n"
                   b"cuts: {gh_cut: 0.7, theta_cut_deg: 0.2}\n", site=site, now=NOW)
