@@ -37,7 +37,7 @@ from lappana.dl2_config import resolve_config
 from lappana.errors import LappanaError
 
 __all__ = ["CachedDL2", "dl2_cache_key", "dl2_cache_entry", "entry_files", "link_entry_into", "link_into",
-           "lstchain_version", "make_cached_dl2", "made_from"]
+           "lstchain_version", "make_cached_dl2", "made_from", "models_digest"]
 
 #: what the key of an entry hashes, beside its DL2 file
 MADE_FROM = "made-from.json"
@@ -103,6 +103,14 @@ def made_from(dl1_path: str | os.PathLike, *, lstchain_env: str | os.PathLike, m
                      "version": lstchain_version(env)},
         "config": _sha256(config_path) if config_path is not None else None,
     }
+
+
+def models_digest(models_dir: str | os.PathLike) -> str:
+    """A content hash of a models folder (16 hex digits of the SHA-256 over its ``.sav`` files' names and
+    SHA-256s, as the cache keys hash them): the same models give the same digest wherever they are copied."""
+    models = Path(models_dir)
+    files = {p.name: _sha256(p) for p in sorted(models.iterdir()) if p.is_file() and p.suffix == ".sav"}
+    return _key(files)[:16]
 
 
 def dl2_cache_key(dl1_path: str | os.PathLike, *, lstchain_env: str | os.PathLike, models_dir: str | os.PathLike,

@@ -131,7 +131,9 @@ def _lightcurve_section(lc: dict | None) -> str:
 
 #: How the caller's provenance keys are shown, in this order (other keys follow as they are).
 _PROVENANCE_LABELS = {"request_id": "Request", "nights": "Nights", "runs": "Runs", "start_from": "Started from",
-                      "cuts": "Cuts asked for", "irf_set": "IRF set", "irf_dir": "IRF folder", "models": "Models"}
+                      "cuts": "Cuts asked for", "irf_set": "IRF set", "irf_dir": "IRF folder", "models": "Models",
+                      "models_sha256": "Models' content hash", "lstchain_env": "lstchain environment",
+                      "lstchain_config": "lstchain configuration", "dl2_cache": "DL2 files (the DL2 cache)"}
 
 
 def _provenance_section(s: dict) -> str:

@@ -211,10 +211,22 @@ def provenance(ctx: Context) -> dict:
     request = ctx.request
     irf = ctx.site.irf_root_for(request.start_from) / request.irf_set_name
     iso = [f"{n[:4]}-{n[4:6]}-{n[6:]}" for n in ctx.nights]
-    return {"request_id": ctx.folder.name, "nights": iso, "runs": ctx.runs,
+    made = {"request_id": ctx.folder.name, "nights": iso, "runs": ctx.runs,
             "run_nights": {str(r): ctx.night_of_run(r) for r in ctx.runs if ctx.night_of_run(r)},
             "start_from": request.start_from, "cuts": request.cuts.as_dict(), "irf_set": request.irf_set_name,
-            "irf_dir": str(irf), "irf": request.irf, "models": str(ctx.site.lstchain.models) if request.start_from == "dl1" else None}
+            "irf_dir": str(irf), "irf": request.irf, "models": None}
+    if request.start_from == "dl1":  # the DL2 is the site's lstchain's: which, with which models, where it is
+        from lappana.dl2_cache import models_digest
+
+        lst = ctx.site.lstchain
+        made.update(models=str(lst.models), lstchain_env=str(lst.env),
+                    lstchain_config=str(lst.config) if lst.config else None)
+        try:
+            made["models_sha256"] = models_digest(lst.models)
+            made["dl2_cache"] = {str(e.run): str(e.path) for e in dl2_cache.entries(ctx)}
+        except (LappanaError, OSError):
+            pass  # the models or a DL1 file are gone since: the report says what it still knows
+    return made
 
 
 def default_steps() -> list[Step]:

@@ -172,12 +172,20 @@ def test_the_excess_is_what_the_irfs_predict_for_the_simulated_crab(demo):
 
 
 def test_dl2_was_written_by_the_real_lstchain(demo, lstchain_env):
+    from lappana.dl2_cache import models_digest
+
     state = json.loads((demo["request"] / "state.json").read_text())
     for dl2 in _cache_entries(state):
         log = dl2.with_suffix(".provenance.log")
         (activity,) = json.loads(log.read_text())  # lstchain's own provenance record
         assert (activity["activity_name"], activity["status"]) == ("lstchain_dl1_to_dl2", "completed")
         assert Path(activity["system"]["executable"]).parent == lstchain_env / "bin"
+    # and summary.json says so: lstchain's environment and version, the models and their content, the DL2 files
+    summary = json.loads((demo["request"] / "summary.json").read_text())
+    provenance = summary["provenance"]
+    assert Path(provenance["lstchain_env"]) == lstchain_env and summary["tools"]["lstchain"] == "0.12.3"
+    assert provenance["models_sha256"] == models_digest(provenance["models"])
+    assert [provenance["dl2_cache"][str(run)] for run in RUNS] == [str(p) for p in _cache_entries(state)]
 
 
 def test_the_demo_shows_the_jobs_while_they_run(demo):
