@@ -18,7 +18,7 @@ from pathlib import Path
 
 from spoold.files import write_atomic
 from spoold.pipeline.base import Context
-from spoold.states import StepStatus
+from spoold.states import Folder, StepStatus
 
 #: the name of a claim, in the folder of what it claims
 CLAIM = "made-by.json"
@@ -48,7 +48,7 @@ def at_work(claim: dict | None) -> bool:
     if not claim or not claim.get("request") or not claim.get("spool") or not claim.get("step"):
         return False
     try:
-        state = json.loads((Path(claim["spool"]) / "running" / str(claim["request"]) / "state.json").read_text())
+        state = json.loads((Path(claim["spool"]) / Folder.RUNNING / str(claim["request"]) / "state.json").read_text())
     except (OSError, ValueError):
         return False  # not running any more (done, failed, cancelled, gone)
     if int(state.get("attempt", 1)) != int(claim.get("attempt", 0)):
