@@ -98,7 +98,7 @@ def made_from(dl1_path: str | os.PathLike, *, lstchain_env: str | os.PathLike, m
     env = str(lstchain_env)
     return {
         "dl1": {"path": str(dl1.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
-        "models": {p.name: _sha256(p) for p in sorted(models.iterdir()) if p.is_file() and p.suffix == ".sav"},
+        "models": _model_hashes(models),
         "lstchain": {"env": env, "real": str(Path(env).resolve()) if Path(env).is_dir() else None,
                      "version": lstchain_version(env)},
         "config": _sha256(config_path) if config_path is not None else None,
@@ -108,9 +108,12 @@ def made_from(dl1_path: str | os.PathLike, *, lstchain_env: str | os.PathLike, m
 def models_digest(models_dir: str | os.PathLike) -> str:
     """A content hash of a models folder (16 hex digits of the SHA-256 over its ``.sav`` files' names and
     SHA-256s, as the cache keys hash them): the same models give the same digest wherever they are copied."""
-    models = Path(models_dir)
-    files = {p.name: _sha256(p) for p in sorted(models.iterdir()) if p.is_file() and p.suffix == ".sav"}
-    return _key(files)[:16]
+    return _key(_model_hashes(Path(models_dir)))[:16]
+
+
+def _model_hashes(models: Path) -> dict[str, str]:
+    """The name and SHA-256 of each ``.sav`` file of a models folder."""
+    return {p.name: _sha256(p) for p in sorted(models.iterdir()) if p.is_file() and p.suffix == ".sav"}
 
 
 def dl2_cache_key(dl1_path: str | os.PathLike, *, lstchain_env: str | os.PathLike, models_dir: str | os.PathLike,

@@ -184,12 +184,16 @@ class Site:
         (``start_from: dl2``) takes ``irf_root``.
         """
         if start_from == "dl1":
-            if self.lstchain.irf_root is not None:
-                return self.lstchain.irf_root
-            beside = Path(self.lstchain.models) / "IRF"
-            if beside.is_dir():
-                return beside
+            return self.models_irf_root() or self.irf_root
         return self.irf_root
+
+    def models_irf_root(self) -> Path | None:
+        """The IRF folder of ``lstchain.models`` themselves (``lstchain.irf_root``, else the ``IRF`` folder
+        beside them), or None when they have none (then :meth:`irf_root_for` falls back to ``irf_root``)."""
+        if self.lstchain.irf_root is not None:
+            return self.lstchain.irf_root
+        beside = Path(self.lstchain.models) / "IRF"
+        return beside if beside.is_dir() else None
 
 
 def _path(value: str | None, base: Path) -> Path | None:

@@ -50,7 +50,7 @@ class IrfStep(Step):
     def wanted(self, ctx: Context) -> bool:
         """A request from DL1 that needs DL3, at a site whose models have an IRF folder of their own."""
         return (ctx.request.start_from == "dl1" and bool(self.needs_dl3 & set(ctx.request.products))
-                and ctx.site.irf_root_for("dl1") != ctx.site.irf_root)
+                and ctx.site.models_irf_root() is not None)
 
     def done_already(self, ctx: Context) -> str | None:
         folder = set_folder(ctx)
@@ -72,9 +72,10 @@ class IrfStep(Step):
         from spoold.pipeline.steps import lappana
 
         folder, lst = set_folder(ctx), ctx.site.lstchain
-        if usable(folder) and not claims.mine(ctx, claims.read_claim(folder), this_attempt=True):
+        ours = claims.mine(ctx, claims.read_claim(folder), this_attempt=True)
+        if usable(folder) and not ours:
             return []  # made (by another, or before): nothing to make
-        if not claims.mine(ctx, claims.read_claim(folder), this_attempt=True):
+        if not ours:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / INCOMPLETE).touch()
             claims.claim(ctx, folder, self.name, irf_set=folder.name)

@@ -146,7 +146,7 @@ def check_irf_set(loaded: LoadedYaml, site: "Site", products: tuple[str, ...]) -
         ]
     if (root / name).is_dir():
         return []
-    models_own = start_from == "dl1" and root != site.irf_root
+    models_own = start_from == "dl1" and site.models_irf_root() is not None
     if models_own and os.access(root, os.W_OK | os.X_OK):
         return []  # made on request, for the site's models, by the irf step
     sets = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))

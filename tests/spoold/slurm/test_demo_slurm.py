@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from tests.helpers.slurm import REPO
+from tests.helpers.spool import spool_cmd
 
 pytestmark = [pytest.mark.slurm, pytest.mark.peers, pytest.mark.slow]
 
@@ -229,20 +230,18 @@ def twice(demo) -> dict:
     site["lstchain"]["dl2_cache"] = str(folder / "cache-twice")
     site_file = folder / "site-twice.yaml"
     site_file.write_text(yaml.safe_dump(site))
-    spool = [str(REPO / ".venv" / "bin" / "spool"), "--config", str(site_file)]
     ids = {}
     for products in ("dl3", "dl2, dl3"):
         request = folder / f"twice-{len(ids)}.yaml"
         request.write_text(TWICE_REQUEST.format(products=products))
-        ids[products] = subprocess.run([*spool, "submit", str(request)], capture_output=True, text=True,
-                                       check=True, cwd=folder).stdout.strip()
+        ids[products] = spool_cmd("submit", str(request), "--config", str(site_file), cwd=folder).stdout.strip()
     ran = subprocess.run([str(REPO / ".venv" / "bin" / "spoold"), "--config", str(site_file), "--once"],
                          capture_output=True, text=True, timeout=1200, cwd=folder)
     assert ran.returncode == 0, ran.stderr[-3000:]
     requests = {products: folder / "spool" / "done" / rid for products, rid in ids.items()}
     for products, request in requests.items():
-        assert request.is_dir(), subprocess.run([*spool, "status", ids[products]], capture_output=True,
-                                                text=True, cwd=folder).stdout
+        assert request.is_dir(), spool_cmd("status", ids[products], "--config", str(site_file), cwd=folder,
+                                           check=False).stdout
     return {"ids": ids, "requests": requests, "cache": folder / "cache-twice"}
 
 
