@@ -35,9 +35,10 @@ from pathlib import Path
 from lappana.dl2 import dl2_output_path, run_dl1_to_dl2
 from lappana.dl2_config import resolve_config
 from lappana.errors import LappanaError
+from lappana.lstchain_env import installed_lstchain_version
 
 __all__ = ["CachedDL2", "dl2_cache_key", "dl2_cache_entry", "entry_files", "link_entry_into", "link_into",
-           "lstchain_version", "make_cached_dl2", "made_from", "models_digest"]
+           "make_cached_dl2", "made_from", "models_digest"]
 
 #: what the key of an entry hashes, beside its DL2 file
 MADE_FROM = "made-from.json"
@@ -68,17 +69,6 @@ def _sha256(path: Path) -> str:
     return _DIGESTS[seen]
 
 
-def lstchain_version(lstchain_env: str | os.PathLike) -> str | None:
-    """The version of the ``lstchain`` distribution in a venv folder (or its ``bin/``), None when not found."""
-    folder = Path(lstchain_env)
-    if not folder.is_dir():
-        return None
-    if folder.name == "bin":
-        folder = folder.parent
-    found = sorted(folder.glob("lib/python*/site-packages/lstchain-*.dist-info"))
-    return found[-1].name[len("lstchain-"):-len(".dist-info")] if found else None
-
-
 def made_from(dl1_path: str | os.PathLike, *, lstchain_env: str | os.PathLike, models_dir: str | os.PathLike,
               config: str | os.PathLike | None = None) -> dict:
     """What the DL2 of ``dl1_path`` is made from, as :func:`dl2_cache_key` hashes it.
@@ -100,7 +90,7 @@ def made_from(dl1_path: str | os.PathLike, *, lstchain_env: str | os.PathLike, m
         "dl1": {"path": str(dl1.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
         "models": _model_hashes(models),
         "lstchain": {"env": env, "real": str(Path(env).resolve()) if Path(env).is_dir() else None,
-                     "version": lstchain_version(env)},
+                     "version": installed_lstchain_version(env)},
         "config": _sha256(config_path) if config_path is not None else None,
     }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -85,15 +85,19 @@ class DataPatterns:
 
 @dataclass(frozen=True)
 class LstchainSettings:
-    """The lstchain environment (a venv folder, its bin/, or a command prefix), models, config,
-    the IRF sets made for the models (``irf_root``; None: see :meth:`Site.irf_root_for`), and the
-    cache its DL2 files are made into once (``dl2_cache``, :mod:`spoold.pipeline.dl2_cache`)."""
+    """One lstchain the site offers: its environment (a venv folder, its bin/, or a command prefix),
+    models, config, the IRF sets made for the models (``irf_root``; None: see
+    :meth:`Site.irf_root_for`), the cache its DL2 files are made into once (``dl2_cache``,
+    :mod:`spoold.pipeline.dl2_cache`, shared by every version) and the version a request names
+    it by (``version``, such as ``"0.12"``; None when the site file does not say and the
+    environment is not a folder it can be read from)."""
 
     env: str
     models: Path
     config: Path | None = None
     irf_root: Path | None = None
     dl2_cache: Path | None = None
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,27 @@ class Site:
     slurm: SlurmSettings
     mail: MailSettings | None
     site_file: Path | None = None
+    #: The other lstchain versions offered, by the name a request gives (``lstchain: "0.10"``).
+    lstchain_versions: dict[str, LstchainSettings] = field(default_factory=dict)
+
+    def lstchain_offered(self) -> list[str]:
+        """The lstchain versions a request may name: the default's first (when it has a name), then the others."""
+        names = [self.lstchain.version] if self.lstchain.version else []
+        return names + [name for name in self.lstchain_versions if name not in names]
+
+    def for_lstchain(self, version: str | None) -> "Site":
+        """This site as a request that names lstchain ``version`` sees it: ``lstchain`` is that version's.
+
+        None, or the default's own version, gives this site unchanged.
+
+        Raises
+        ------
+        KeyError
+            When the site does not offer ``version`` (:meth:`lstchain_offered` lists what it offers).
+        """
+        if version is None or version == self.lstchain.version:
+            return self
+        return replace(self, lstchain=self.lstchain_versions[version])
 
     def irf_root_for(self, start_from: str) -> Path:
         """The folder of IRF sets for a request's DL2: made with the models its DL2 comes from.
@@ -234,14 +259,19 @@ def _build(raw: dict[str, Any], base: Path, spool_root: Path | None, site_file: 
         raise SiteError(errors, site_file)
     peers = Path(os.environ.get("ASTRAN_PEERS") or os.path.expanduser("~/.cache/astran/peers"))
     lst_raw = raw.get("lstchain", {})
-    lstchain = LstchainSettings(
-        env=lst_raw.get("env") or os.environ.get("ASTRAN_LSTCHAIN_ENV") or str(peers / "lstchain-0.12.3"),
-        models=_path(lst_raw.get("models"), base)
-        or Path(os.environ.get("ASTRAN_LSTCHAIN_MODELS") or peers / "models" / "default"),
-        config=_path(lst_raw.get("config"), base),
-        irf_root=_path(lst_raw.get("irf_root"), base),
-        dl2_cache=_path(lst_raw.get("dl2_cache"), base) or spool / "cache" / "dl2",
-    )
+    dl2_cache = _path(lst_raw.get("dl2_cache"), base) or spool / "cache" / "dl2"
+    lstchain = _lstchain(lst_raw, base, dl2_cache,
+                         env=os.environ.get("ASTRAN_LSTCHAIN_ENV") or str(peers / "lstchain-0.12.3"),
+                         models=Path(os.environ.get("ASTRAN_LSTCHAIN_MODELS") or peers / "models" / "default"))
+    if "versions" in lst_raw:
+        versions = {str(name): _lstchain(given, base, dl2_cache) for name, given in lst_raw["versions"].items()}
+    else:  # the embedded offer: what scripts/setup-lstchain installs beside the default
+        versions = {"0.10": _lstchain({}, base, dl2_cache, version="0.10",
+                                      env=os.environ.get("ASTRAN_LSTCHAIN_010_ENV") or str(peers / "lstchain-0.10.18"),
+                                      models=Path(os.environ.get("ASTRAN_LSTCHAIN_010_MODELS")
+                                                  or peers / "models" / "lstchain-0.10.18"))}
+    versions = {name: replace(settings, version=name) for name, settings in versions.items()
+                if name != lstchain.version}
     irf_root = _path(raw.get("irf_root"), base) or data_root / "IRF"
     read_roots = tuple(_path(p, base) for p in raw.get("read_roots", [])) or (data_root, irf_root)
     write_roots = tuple(_path(p, base) for p in raw.get("write_roots", []))
@@ -270,7 +300,28 @@ def _build(raw: dict[str, Any], base: Path, spool_root: Path | None, site_file: 
         slurm=SlurmSettings(**raw.get("slurm", {})),
         mail=mail,
         site_file=site_file,
+        lstchain_versions=versions,
     )
+
+
+def _lstchain(given: dict[str, Any], base: Path, dl2_cache: Path, *, env: str | None = None,
+              models: Path | None = None, version: str | None = None) -> LstchainSettings:
+    """One lstchain of the site from its site-file keys (``env`` and ``models`` default as given)."""
+    env = given.get("env") or env
+    models = _path(given.get("models"), base) or models
+    return LstchainSettings(
+        env=str(env), models=Path(models), config=_path(given.get("config"), base),
+        irf_root=_path(given.get("irf_root"), base), dl2_cache=dl2_cache,
+        version=given.get("version") or version or _version_of(str(env)),
+    )
+
+
+def _version_of(env: str) -> str | None:
+    """The major.minor version of the lstchain installed in a venv folder (or its bin/), None if unknown."""
+    from lappana.lstchain_env import installed_lstchain_version
+
+    found = installed_lstchain_version(env)
+    return ".".join(found.split(".")[:2]) if found else None
 
 
 def site_file_errors(raw_bytes: bytes) -> list[str]:

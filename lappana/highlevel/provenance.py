@@ -11,8 +11,6 @@ file which IRF files its IRF comes from and how (``IRF_METH``, ``IRF_NNOD``,
 from __future__ import annotations
 
 import datetime as _dt
-import glob
-import os
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -43,17 +41,6 @@ def dl2_lstchain_versions(dl2_files: list[str | Path]) -> list[str]:
             if text not in found:
                 found.append(text)
     return found
-
-
-def env_lstchain_version(env: str | Path) -> str | None:
-    """The version of lstchain installed in an environment (a venv or conda folder, or its ``bin/``), or None."""
-    root = Path(env)
-    root = root.parent if root.name == "bin" else root
-    for pattern in ("lib/python*/site-packages/lstchain-*.dist-info", "lib/python*/site-packages/lstchain-*.egg-info"):
-        for match in sorted(glob.glob(os.path.join(glob.escape(str(root)), pattern))):
-            name = Path(match).name
-            return name[len("lstchain-"):].rsplit(".", 1)[0]
-    return None
 
 
 def lstchain_version(dl2_files: list[str | Path] | None, given: str | None = None) -> tuple[str | None, str]:

@@ -139,7 +139,27 @@ def mc_events(rng: np.random.Generator, particle: str, n: int, *, offset_deg: fl
     cols["mc_core_distance"] = core_r
     cols["mc_h_first_int"] = rng.uniform(15e3, 35e3, n)
     cols["mc_x_max"] = 300.0 + 60.0 * np.log10(energy / 0.1) + 40.0 * rng.standard_normal(n)
+    cols.update(true_disp_columns(cols["x"], cols["y"], src_x, src_y, cols["psi"]))
     return cols
+
+
+def true_disp_columns(x: np.ndarray, y: np.ndarray, src_x: np.ndarray, src_y: np.ndarray,
+                      psi: np.ndarray) -> dict[str, np.ndarray]:
+    """The true source position in the camera and the true disp, as lstchain's MC DL1 carries them.
+
+    ``src_x``, ``src_y`` (m), ``disp_dx``, ``disp_dy``, ``disp_norm`` (m), ``disp_angle`` (rad)
+    and ``disp_sign``, computed as ``lstchain.reco.disp.disp`` does from the image centroid
+    (``x``, ``y``) and axis (``psi``). lstchain_dl1_to_dl2 recomputes them for MC (it takes
+    a file with ``disp_norm`` for MC) and lstchain_create_irf_files reads ``disp_sign``: 0.10
+    requires it, 0.12 uses it, when present, to compute the energy-dependent θ cuts on the
+    gammas whose disp sign was reconstructed right, as on LST-1's MC.
+    """
+    dx, dy = src_x - x, src_y - y
+    along = dx * np.cos(psi) + dy * np.sin(psi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        angle = np.where(dx == 0, np.pi / 2.0 * np.sign(dy), np.arctan(dy / dx))
+    return {"src_x": src_x.astype("f8"), "src_y": src_y.astype("f8"), "disp_dx": dx, "disp_dy": dy,
+            "disp_norm": np.abs(along), "disp_angle": angle, "disp_sign": np.sign(along)}
 
 
 def write_mc_files(folder: str | Path, *, seed: int, n_events: int = 20_000) -> dict[str, Path]:

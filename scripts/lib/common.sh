@@ -6,6 +6,7 @@ ASTRAN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # that a fresh clone reuses them; every script installs what is missing.
 export ASTRAN_PEERS="${ASTRAN_PEERS:-$HOME/.cache/astran/peers}"
 export ASTRAN_LSTCHAIN_ENV="${ASTRAN_LSTCHAIN_ENV:-$ASTRAN_PEERS/lstchain-0.12.3}"
+export ASTRAN_LSTCHAIN_010_ENV="${ASTRAN_LSTCHAIN_010_ENV:-$ASTRAN_PEERS/lstchain-0.10.18}"
 export ASTRAN_GAMMAPY_PYTHON="${ASTRAN_GAMMAPY_PYTHON:-$ASTRAN_PEERS/gammapy-2.1/bin/python}"
 ASTRAN_VENV="${ASTRAN_VENV:-$ASTRAN_ROOT/.venv}"
 PYTHON_FOR_VENVS="${PYTHON_FOR_VENVS:-python3}"
@@ -27,6 +28,14 @@ make_venv() {
     "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
     "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@"
     printf '%s' "$marker" > "$dir/.astran-installed"
+}
+
+# debian_install PACKAGE...: Debian's packages, installed when missing (the scripts run as root in CI).
+debian_install() {
+    say "installing Debian's $*"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 # The project's own venv with astran installed in editable mode and the test extras.

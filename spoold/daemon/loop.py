@@ -362,12 +362,13 @@ class Daemon:
             state["products"] = str(target[0])
             if not products.is_dir():  # checked once, before any work; again when they are moved there
                 problem = self.products.destination_problem(*target)
+        site = self.site.for_lstchain(request.lstchain)  # offered: the request parsed just now
         if problem:
-            self.runner.fail(Context(self.site, request, folder, state, folder), "publish", problem)
+            self.runner.fail(Context(site, request, folder, state, folder), "publish", problem)
             self.forget(folder.name)
             return None
         products.mkdir(exist_ok=True)
-        return Context(self.site, request, folder, state, products)
+        return Context(site, request, folder, state, products)
 
     def _advance_one(self, ctx: Context, polls: dict[str, StepPoll]) -> Outcome:
         try:

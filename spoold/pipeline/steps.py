@@ -186,9 +186,9 @@ class ReportStep(Step):
             argv += ["--lightcurve", request.lightcurve_bin]
         argv += ["--provenance", json.dumps(provenance(ctx))]
         if request.start_from == "dl1":  # the DL2 comes from the site's lstchain: its version, if the DL2 lacks it
-            from lappana.highlevel.provenance import env_lstchain_version
+            from lappana.lstchain_env import installed_lstchain_version
 
-            version = env_lstchain_version(ctx.site.lstchain.env)
+            version = installed_lstchain_version(ctx.site.lstchain.env)
             if version:
                 argv += ["--lstchain-version", version]
         if "diagnostics" not in products and "report" not in products:

@@ -128,6 +128,48 @@ def cuts_of(data: dict[str, Any]) -> Cuts:
     return Cuts(**{key: float(value) for key, value in given.items()})
 
 
+def site_for_request(data: dict[str, Any], site: "Site") -> "Site":
+    """The site as the request sees it: with the lstchain it names (the site's default when it names none or one
+    the site does not offer, which :func:`check_lstchain` refuses)."""
+    try:
+        return site.for_lstchain(data.get("lstchain"))
+    except KeyError:
+        return site
+
+
+def check_lstchain(loaded: LoadedYaml, site: "Site") -> list[str]:
+    """A request's ``lstchain`` must be a version the site offers and has installed, for DL2 made from DL1."""
+    version = loaded.data.get("lstchain")
+    if version is None:
+        return []
+    at = _at(loaded, "lstchain")
+    if str(loaded.data.get("start_from", "dl1")) == "dl2":
+        return [f"{at}'lstchain' chooses the lstchain that makes DL2 from DL1, but 'start_from: dl2' takes the "
+                "site's DL2 as it was made; remove 'lstchain' or start from dl1."]
+    offered = site.lstchain_offered()
+    try:
+        lst = site.for_lstchain(str(version)).lstchain
+    except KeyError:
+        names = [f"{name} (its default)" if name == site.lstchain.version else name for name in offered]
+        there = f"it offers {_and(names)}" if names else "it names none of its lstchain versions"
+        return [f"{at}'lstchain' asks for {version}, which this site does not offer: {there}."]
+    missing = []
+    env = Path(lst.env)
+    if env.is_absolute() and " " not in lst.env and not env.exists():
+        missing.append(f"its environment {env}")
+    if not Path(lst.models).is_dir():
+        missing.append(f"its models {lst.models}")
+    if missing:
+        return [f"{at}the site offers lstchain {version}, but {_and(missing)} "
+                f"{'does' if len(missing) == 1 else 'do'} not exist; ask the site's admin "
+                "(scripts/setup-lstchain installs both of its versions)."]
+    return []
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def check_irf_set(loaded: LoadedYaml, site: "Site", products: tuple[str, ...]) -> list[str]:
     """The cuts choose an IRF set; its folder must exist under the IRF root for the request's DL2, or, for a
     request from DL1 (whose DL2 the site's models make), the site must be able to make it there (the irf step,
@@ -231,8 +273,10 @@ def check_request(
         errors += check_products(loaded)
     if clean("energy_range", "lightcurve", "products"):
         errors += check_flux_keys(loaded)
-    if clean("cuts", "products"):
-        errors += check_irf_set(loaded, site, products)
+    if clean("lstchain", "start_from"):
+        errors += check_lstchain(loaded, site)
+    if clean("cuts", "products", "lstchain"):
+        errors += check_irf_set(loaded, site_for_request(loaded.data, site), products)
     if clean("output"):
         errors += check_output(loaded, site)
     return source, asked, errors

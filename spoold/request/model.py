@@ -105,6 +105,9 @@ class Request:
         default) or the nearest node (``--irf-nearest``).
     lightcurve_bin : str
         Bins of the light curve: ``run``, ``night`` or a livetime like ``20 min``.
+    lstchain : str or None
+        The site's lstchain version that makes the DL2 from DL1 (``"0.10"``); None: the site's default
+        (:meth:`spoold.site.Site.for_lstchain`).
     raw : dict
         The values as written (after YAML reading).
     """
@@ -123,6 +126,7 @@ class Request:
     energy_range: tuple[float | None, float | None] | None = None
     irf: Literal["interpolate", "nearest"] = "interpolate"
     lightcurve_bin: str = "20 min"
+    lstchain: str | None = None
     nights: tuple[_dt.date, ...] = ()
     nights_range: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)

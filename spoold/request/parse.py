@@ -51,6 +51,7 @@ def _build(loaded: LoadedYaml, source, asked, products) -> Request:
         start_from=data.get("start_from", "dl1"),
         cuts=cuts_of(data),
         irf=data.get("irf", IRF_INTERPOLATE),
+        lstchain=data.get("lstchain"),
         products=products,
         notify=tuple(data.get("notify", ())),
         slurm=SlurmOverrides(

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.helpers.require import missing
+
 PEERS = Path(os.environ.get("ASTRAN_PEERS", Path.home() / ".cache" / "astran" / "peers"))
 
 #: LST-1's effective focal length (m): camera metres per radian near the axis.
@@ -133,6 +135,27 @@ class DL2Run:
     models_dir: Path
     lstchain_env: Path
     night: object
+
+
+#: The lstchain versions scripts/setup-lstchain installs: the venv (and the variable naming another) and the
+#: models trained with that version (their IRF sets are in the models' IRF/ folder).
+LSTCHAIN_PEERS = {
+    "0.12.3": ("ASTRAN_LSTCHAIN_ENV", "lstchain-0.12.3", "ASTRAN_LSTCHAIN_MODELS", "default"),
+    "0.10.18": ("ASTRAN_LSTCHAIN_010_ENV", "lstchain-0.10.18", "ASTRAN_LSTCHAIN_010_MODELS", "lstchain-0.10.18"),
+}
+
+
+def lstchain_peer(version: str) -> tuple[Path, Path]:
+    """The venv and the models (with their IRF/ folder) of one lstchain version that scripts/setup-lstchain made."""
+    env_var, env_name, models_var, models_name = LSTCHAIN_PEERS[version]
+    env = Path(os.environ.get(env_var, PEERS / env_name))
+    models = Path(os.environ.get(models_var, PEERS / "models" / models_name))
+    if not (env / "bin" / "lstchain_create_dl3_file").exists():
+        missing(f"lstchain {version} is not available in {env}: run scripts/setup-lstchain (scripts/test does it).")
+    if not (models / "IRF" / ".astran-made").is_file():
+        missing(f"the models of lstchain {version} and their IRFs are not available in {models}: run "
+                "scripts/setup-lstchain (scripts/test does it).")
+    return env, models
 
 
 def models_ready(folder: Path) -> bool:

@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lappana.dl2_cache import MADE_FROM, dl2_cache_key, link_into, lstchain_version
+from lappana.dl2_cache import MADE_FROM, dl2_cache_key, link_into
+from lappana.lstchain_env import installed_lstchain_version
 from lappana.io.hdf5 import table_length
 from lappana.constants import DL2_PARAMS_KEY
 
@@ -42,7 +43,7 @@ def test_two_makers_at_once_run_lstchain_once_and_a_third_reuses(lstchain_dl2_ru
     assert table_length(entry, DL2_PARAMS_KEY) == table_length(run.dl2_path, DL2_PARAMS_KEY)
     made_from = json.loads((cache / key / MADE_FROM).read_text())
     assert made_from["dl1"]["path"] == str(run.dl1_path.resolve())
-    assert made_from["lstchain"]["version"] == lstchain_version(run.lstchain_env) == "0.12.3"
+    assert made_from["lstchain"]["version"] == installed_lstchain_version(run.lstchain_env) == "0.12.3"
     assert set(made_from["models"]) >= {"reg_energy.sav", "cls_gh.sav"}
 
     third = _dl2(run.dl1_path, cache, run, "-o", str(tmp_path / "products"))

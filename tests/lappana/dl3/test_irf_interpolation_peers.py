@@ -1,7 +1,7 @@
 """lappana dl3's IRF against lstchain_create_dl3_file's: interpolated, at a node, outside the grid, nearest.
 
 Issue 15 point 3: the IRF HDUs written into a run's DL3 (effective area, migration,
-RAD_MAX, GH_CUTS) equal those of lstchain 0.12.3 to 1e-4 relative, and so the same
+RAD_MAX, GH_CUTS) equal those of lstchain 0.12.3 and of 0.10.18 to 1e-4 relative, and so the same
 events pass, for a run between IRF nodes, at a node and outside the grid, with
 interpolation (lstchain's default) and with the nearest node (``--use-nearest-irf-node``).
 
@@ -31,6 +31,8 @@ from lappana.dl3.make import _run_pointing
 from lappana.simulate import simulate_night
 from lappana.simulate.irf import irf_file_name, write_irf
 from lappana.simulate.night import make_irfs
+from tests.helpers.chain import lstchain_peer
+from tests.helpers.irf_compare import compare_irfs
 
 pytestmark = pytest.mark.peers
 
@@ -41,7 +43,6 @@ FOLDERS = {
     "at_node": [(0, 0), (0, -15), (0, 15), (-5, 0), (5, 0)],
     "outside": [(5, -15), (5, 15), (12, -15), (12, 15)],
 }
-IRF_HDUS = {"EFFECTIVE AREA": "EFFAREA", "ENERGY DISPERSION": "MATRIX", "RAD_MAX": "RAD_MAX", "GH_CUTS": "cut"}
 
 
 @pytest.fixture(scope="module")
@@ -84,40 +85,23 @@ def _lstchain(lstchain_env: Path, dl2: Path, irf_dir: Path, out: Path, nearest: 
     return out / dl2.name.replace("dl2", "dl3").replace(".h5", ".fits.gz"), done.stdout + done.stderr
 
 
-def _compare_irfs(ours: fits.HDUList, theirs: fits.HDUList, label: str) -> None:
-    for extname, column in IRF_HDUS.items():
-        if extname not in theirs:
-            assert extname not in ours, f"{label}: lappana has {extname}, lstchain has not"
-            continue
-        a = np.asarray(ours[extname].data[column], dtype=float)
-        b = np.asarray(theirs[extname].data[column], dtype=float)
-        a, b = (x.reshape(-1) for x in (a, b))
-        scale = np.max(np.abs(b))
-        big = np.abs(b) > 1e-6 * scale
-        rel = np.max(np.abs(a[big] - b[big]) / np.abs(b[big]))
-        print(f"{label} {extname}: {a.size} values, max relative difference {rel:.2e}, "
-              f"max |Δ| elsewhere {np.max(np.abs(a[~big] - b[~big]), initial=0.0):.2e} (of max {scale:.3g})")
-        assert rel < 1e-4, f"{label} {extname}"
-        assert np.all(np.abs(a[~big] - b[~big]) <= 1e-4 * scale), f"{label} {extname}"
-    for key in ("GH_CUT", "RAD_MAX"):
-        assert ours["EFFECTIVE AREA"].header.get(key) == theirs["EFFECTIVE AREA"].header.get(key), (label, key)
-
-
 CASES = [(EFF, "between", False), (GLOBAL, "between", False), (EFF, "at_node", False),
          (EFF, "outside", False), (EFF, "between", True)]
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.parametrize("version", ["0.12.3", "0.10.18"])
 @pytest.mark.parametrize("set_name,folder,nearest", CASES, ids=[f"{s[:3]}-{f}-{'nearest' if n else 'interp'}"
                                                                   for s, f, n in CASES])
-def test_irf_equals_lstchains(grid, set_name, folder, nearest, lstchain_env, tmp_path):
+def test_irf_equals_lstchains(grid, set_name, folder, nearest, version, tmp_path):
+    lstchain_env, _ = lstchain_peer(version)
     irf_dir = grid["folders"][set_name, folder]
     ours_path = make_dl3(grid["dl2"], irf_dir, tmp_path / "lappana", source_name="Crab", source_ra_deg=83.633,
                          source_dec_deg=22.014, irf_method="nearest" if nearest else "interpolate")
     theirs_path, log = _lstchain(lstchain_env, grid["dl2"], irf_dir, tmp_path / "lstchain", nearest)
     with fits.open(ours_path) as ours, fits.open(theirs_path) as theirs:
         header = ours["EVENTS"].header
-        label = f"{set_name} {folder} {'nearest' if nearest else 'interpolated'}"
+        label = f"lstchain {version} {set_name} {folder} {'nearest' if nearest else 'interpolated'}"
         print(f"{label}: {header['IRF_WHY']}")
         expect_interpolated = folder != "outside" and not nearest
         assert header["IRF_METH"] == ("interpolated" if expect_interpolated else "nearest")
@@ -137,7 +121,7 @@ def test_irf_equals_lstchains(grid, set_name, folder, nearest, lstchain_env, tmp
             # the node travels unchanged: the same file's pointing as lstchain's
             assert ours["EFFECTIVE AREA"].header["ZEN_PNT"] == theirs["EFFECTIVE AREA"].header["ZEN_PNT"]
             assert ours["EFFECTIVE AREA"].header["AZ_PNT"] == theirs["EFFECTIVE AREA"].header["AZ_PNT"]
-        _compare_irfs(ours, theirs, label)
+        compare_irfs(ours, theirs, label)
         our_ids, their_ids = ours["EVENTS"].data["EVENT_ID"], theirs["EVENTS"].data["EVENT_ID"]
         print(f"{label}: {our_ids.size} events (lstchain {their_ids.size})")
         assert our_ids.size > 50

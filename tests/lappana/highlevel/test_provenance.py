@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from lappana.highlevel.dl3files import read_dl3_folder
-from lappana.highlevel.provenance import env_lstchain_version, lstchain_version, night_of_unix, run_record
+from lappana.highlevel.provenance import lstchain_version, night_of_unix, run_record
+from lappana.lstchain_env import installed_lstchain_version
 
 LSTCHAIN = "0.12.3"  # the peer's version (scripts/setup-lstchain)
 
 
 def test_the_version_lstchain_wrote_into_its_dl2_and_its_environment(lstchain_dl2_run):
     assert lstchain_version([lstchain_dl2_run.dl2_path]) == (LSTCHAIN, "the DL2 files (LSTCHAIN_VERSION)")
-    assert env_lstchain_version(lstchain_dl2_run.lstchain_env) == LSTCHAIN
-    assert env_lstchain_version(lstchain_dl2_run.lstchain_env / "bin") == LSTCHAIN
+    assert installed_lstchain_version(lstchain_dl2_run.lstchain_env) == LSTCHAIN
+    assert installed_lstchain_version(lstchain_dl2_run.lstchain_env / "bin") == LSTCHAIN
 
 
 def test_dl2_without_the_attribute_falls_back_to_what_is_given(tmp_path):
