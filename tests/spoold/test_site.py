@@ -52,6 +52,8 @@ def test_example_site_file_loads():
     assert site.executor == "slurm"
     assert site.slurm.partition and site.mail is not None
     assert "Crab Nebula" in site.sources
+    assert site.lstchain_offered() == ["0.12", "0.10"]
+    assert "v0.10.18" in site.for_lstchain("0.10").lstchain.env and "v0.12.3" in site.lstchain.env
 
 
 def test_site_file_paths_are_relative_to_its_folder(tmp_path):
