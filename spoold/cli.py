@@ -1,4 +1,4 @@
-"""The ``spool`` command for users: init, template, validate, submit, status, cancel, retry, hold, release.
+"""The ``spool`` command for users: init, template, validate, submit, status, standing, cancel, retry, hold, release.
 
 Each subcommand is a module under :mod:`spoold.commands` that defines
 ``HELP`` (optional), ``add_arguments(parser)`` and ``run(args) -> int``. Every
@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "check a request file: exactly the messages the daemon would give"),
     "submit": ("submit", "validate a request and put it into the spool; prints its id"),
     "status": ("status", "list requests with their step and progress, or one request in detail"),
+    "standing": ("standing", "add, list, show or remove standing orders: one request per night a source was observed"),
     # the actions the daemon applies (spoold.states.Action), each its own module
     Action.CANCEL.value: (Action.CANCEL.value, "cancel a request and stop its tasks"),
     Action.RETRY.value: (Action.RETRY.value, "put a failed or cancelled request back in the queue (history is kept)"),

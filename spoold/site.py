@@ -69,6 +69,14 @@ class DataPatterns:
     dl1_pattern: str = DEFAULT_DL1_PATTERN
     dl2_pattern: str = DEFAULT_DL2_PATTERN
     run_catalog_pattern: str = DEFAULT_RUN_CATALOG_PATTERN
+    night_finished_pattern: str | None = None
+
+    def night_finished_path(self, night: _dt.date | str) -> Path | None:
+        """Return the onsite pipeline's end-of-night marker of a night (LSTOSA's ``NightFinished.txt``), or None
+        when the site names none (then a night is complete when its files have been quiet long enough)."""
+        if self.night_finished_pattern is None:
+            return None
+        return Path(self.night_finished_pattern.format(data_root=self.data_root, night=_night_text(night)))
 
     def dl1_path(self, night: _dt.date | str, run: int) -> Path:
         """Return the DL1 file of a run of a night."""
@@ -111,6 +119,7 @@ class Limits:
     settle_seconds: float = 0.5
     data_settle_seconds: float = 10.0
     reconcile_seconds: float = 5.0
+    night_quiet_minutes: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -230,8 +239,10 @@ def _path(value: str | None, base: Path) -> Path | None:
 
 def _check_patterns(data: DataPatterns) -> list[str]:
     errors = []
-    for key in ("dl1_pattern", "dl2_pattern", "run_catalog_pattern"):
+    for key in ("dl1_pattern", "dl2_pattern", "run_catalog_pattern", "night_finished_pattern"):
         pattern = getattr(data, key)
+        if pattern is None:
+            continue
         try:
             pattern.format(data_root=data.data_root, night="20231207", run=15864)
         except (KeyError, IndexError, ValueError) as exc:
@@ -253,6 +264,7 @@ def _build(raw: dict[str, Any], base: Path, spool_root: Path | None, site_file: 
         dl1_pattern=data_raw.get("dl1_pattern", DEFAULT_DL1_PATTERN),
         dl2_pattern=data_raw.get("dl2_pattern", DEFAULT_DL2_PATTERN),
         run_catalog_pattern=data_raw.get("run_catalog_pattern", DEFAULT_RUN_CATALOG_PATTERN),
+        night_finished_pattern=data_raw.get("night_finished_pattern"),
     )
     errors = _check_patterns(data)
     if errors:

@@ -14,6 +14,8 @@ Layout of a spool root::
     control/    requests to the daemon from the ``spool`` command (cancel, hold, ...)
     mailin/     the mail bridge's requests: one folder each (``request.yaml`` and
                 ``origin.json``), renamed in whole; writable by the service account only
+    standing/   standing orders (``<name>.yaml``, :mod:`spoold.standing`) and, in ``.made/``,
+                what each made; read by the daemon, written by ``spool standing``
 
 Guarantees (Maildir, Postfix): a request is claimed by ``rename`` (atomic on one
 filesystem; the loser gets ENOENT); a file is complete once it was written to
@@ -116,6 +118,7 @@ class Spool:
         self.root.mkdir(parents=True, exist_ok=True)
         for name in ALL_DIRS:
             self.dir(name).mkdir(exist_ok=True)
+        self.dir("standing").mkdir(exist_ok=True)  # standing orders (spoold.standing); optional in older spools
         # only the service account (the daemon and the mail bridge) writes here
         os.chmod(self.dir("mailin"), 0o755)
         if group_writable:

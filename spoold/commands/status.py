@@ -117,7 +117,10 @@ def detail(spool: Spool, request_id: str) -> str:
         lines.append(f"products  {', '.join(request.get('products') or [])}")
     if state.get("runs"):
         lines.append(f"runs      {', '.join(str(r) for r in state['runs'])}")
-    lines.append(f"submitter {state.get('submitter')} (by {state.get('origin', 'file')}), "
+    origin = state.get("origin", "file")
+    if state.get("standing_order"):
+        origin += f" {state['standing_order']}"
+    lines.append(f"submitter {state.get('submitter')} (by {origin}), "
                  f"attempt {state.get('attempt', 1)}")
     waiting = state.get("waiting")
     if state.get("state") == RequestState.WAITING and waiting:

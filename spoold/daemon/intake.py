@@ -202,6 +202,9 @@ class Intake:
                 "and the administrator can see the details in the daemon's log."], moves)
             return
         durable = moves is None
+        if request.standing_order:
+            state["origin"] = "standing order"
+            state["standing_order"] = request.standing_order
         self.services.remember_request(claimed.request_id, request)
         state["request"] = _summary(request)
         self.services.transition(folder, state, RequestState.PENDING,

@@ -2,6 +2,9 @@
 
 One turn of the loop (:meth:`Daemon.turn`):
 
+0. let the standing orders make the requests of nights that became complete
+   (:class:`~spoold.standing.maker.StandingOrders`, at most every
+   ``limits.reconcile_seconds``): ordinary request files in ``incoming``;
 1. take settled files out of ``incoming`` (claim by rename) and validate them
    into ``pending/`` or ``rejected/``;
 2. apply the ``spool`` command's actions left in ``control/`` (cancel, hold,
@@ -55,6 +58,7 @@ from spoold.pipeline.runner import Runner
 from spoold.pipeline.steps import default_steps
 from spoold.request import RequestRejected, parse_request
 from spoold.spool import Spool
+from spoold.standing.maker import StandingOrders
 from spoold.states import Action, Folder, Line, Outcome, RequestState, StepStatus
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
@@ -105,6 +109,7 @@ class Daemon:
         self.controls = Controls(self.spool, self.journal, lambda: self.executor)
         self.products = Products(site, self.spool, self.journal, self.runner)
         self.recovery = Recovery(self.spool, self.guard, self.intake.accept)
+        self.standing = StandingOrders(site, self.spool)
 
     # -- services for the runner ------------------------------------------------------
     @property
@@ -255,6 +260,7 @@ class Daemon:
         self.lock.heartbeat()
         if self.watcher is not None:
             self.watcher.check()
+        self.standing.loop()
         self.intake.intake()
         self.controls.apply_controls()
         self.schedule()

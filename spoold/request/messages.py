@@ -26,11 +26,32 @@ _LINE = re.compile(r"line (\d+)")
 __all__ = ["load_schema", "schema_sentences", "schema_report", "sort_sentences", "describe_value"]
 
 
+#: A property that is exactly ``{"$ref": "request.schema.json#/properties/KEY"}`` is the request's own KEY.
+_REQUEST_REF = "request.schema.json#/properties/"
+
+
 @cache
 def load_schema(name: str) -> dict:
-    """Return a schema shipped with spoold, e.g. ``load_schema("request")``."""
+    """Return a schema shipped with spoold, e.g. ``load_schema("request")``.
+
+    A field defined as ``{"$ref": "request.schema.json#/properties/KEY"}`` (the standing order's keys that
+    a request has too) is replaced by the request schema's definition of KEY, so that both are validated,
+    and their problems said, the same way from one definition.
+    """
     text = resources.files("spoold").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema = json.loads(text)
+    return _inline_request_refs(schema) if name != "request" else schema
+
+
+def _inline_request_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if len(node) == 1 and isinstance(ref, str) and ref.startswith(_REQUEST_REF):
+            return load_schema("request")["properties"][ref[len(_REQUEST_REF):]]
+        return {key: _inline_request_refs(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_request_refs(item) for item in node]
+    return node
 
 
 @cache
@@ -191,6 +212,8 @@ def _one_of(error: ValidationError, root: Mapping, loaded, path: tuple) -> str:
     message = schema.get("x-message") or f"be {schema.get('title', 'valid')}"
     given = ", ".join(error.instance) if isinstance(error.instance, dict) else ""
     given = f"; it gives {given}" if given else ""
+    if not path:  # the whole document: a choice between its keys
+        return f"It must {message}{given}."
     return f"{_prefix(loaded, path)}'{field_name(path)}': {message}{given}."
 
 

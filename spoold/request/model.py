@@ -105,6 +105,8 @@ class Request:
         default) or the nearest node (``--irf-nearest``).
     lightcurve_bin : str
         Bins of the light curve: ``run``, ``night`` or a livetime like ``20 min``.
+    standing_order : str or None
+        The standing order that made the request (``spool/standing/<name>.yaml``), or None.
     lstchain : str or None
         The site's lstchain version that makes the DL2 from DL1 (``"0.10"``); None: the site's default
         (:meth:`spoold.site.Site.for_lstchain`).
@@ -127,6 +129,7 @@ class Request:
     irf: Literal["interpolate", "nearest"] = "interpolate"
     lightcurve_bin: str = "20 min"
     lstchain: str | None = None
+    standing_order: str | None = None
     nights: tuple[_dt.date, ...] = ()
     nights_range: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)

@@ -52,6 +52,7 @@ def _build(loaded: LoadedYaml, source, asked, products) -> Request:
         cuts=cuts_of(data),
         irf=data.get("irf", IRF_INTERPOLATE),
         lstchain=data.get("lstchain"),
+        standing_order=data.get("standing_order"),
         products=products,
         notify=tuple(data.get("notify", ())),
         slurm=SlurmOverrides(
