@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from spoold.request.checks import (check_flux_keys, check_irf_set, check_lstchain, check_products,
                                    resolve_source, site_for_request)
 from spoold.request.messages import schema_report, sort_sentences
-from spoold.request.model import DEFAULT_PRODUCTS, ResolvedSource
+from spoold.request.model import DEFAULT_PRODUCTS, RequestRejected, ResolvedSource
 from spoold.request.nights import FIRST_NIGHT
 from spoold.request.yamlsafe import LoadedYaml, YamlProblem, load_yaml_mapping
 
@@ -34,12 +34,8 @@ ORDER_KEYS_FOR_REQUEST = ("start_from", "cuts", "irf", "lstchain", "products", "
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
-class OrderRejected(Exception):
-    """An order that cannot be served; ``errors`` holds one sentence per problem."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = list(errors)
-        super().__init__("\n".join(self.errors))
+class OrderRejected(RequestRejected):
+    """An order that cannot be served; ``errors`` holds one sentence per problem (as a request's)."""
 
 
 @dataclass(frozen=True)
