@@ -19,7 +19,8 @@ daemon's lock), always atomically. Shape::
                 "handle": {...executor handle...},
                 "tasks": {"0": {"label": "run 15864", "state": "running",
                                 "job_id": "123_0", "exit_code": null, "detail": "",
-                                "log": "logs/dl2/run15864.log"}}}
+                                "log": "logs/dl2/run15864.log",
+                                "started": "...", "finished": "..."}}}   # when the daemon first saw it so
       },
       "history": [{"attempt": 1, "state": "failed", "step": "dl2", "error": "...", "time": "..."}],
       "error": null | "sentence",

@@ -12,6 +12,7 @@ from spoold import events, state as st
 from spoold.cli import SpoolCommandError, site_and_spool
 from spoold.commands import check_id
 from spoold.lock import describe, holder_alive, read_holder
+from spoold.status_data import page_data, row as _row, table
 from spoold.spool import STATE_DIRS, Spool
 from spoold.states import Folder, RequestState
 
@@ -22,57 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state", action="append", choices=STATE_DIRS + ("incoming",),
                         help="only requests in this state folder (repeatable)")
     parser.add_argument("--json", action="store_true", help="print state.json (with ID) or a JSON list")
-
-
-def _row(where: str, folder: Path, aside: bool = False) -> dict[str, Any]:
-    state = st.load(folder) or {}
-    request = state.get("request") or {}
-    shown = state.get("state") or where
-    if aside or where == Folder.CORRUPT:
-        shown = "put aside"
-    elif where == Folder.HOLD:
-        shown = RequestState.HELD.value
-    elif where == Folder.RUNNING and state.get("hold_requested"):
-        shown = "running (hold asked)"
-    return {
-        "id": folder.name,
-        "file": state.get("incoming_name"),
-        "state": shown,
-        "folder": where,
-        "step": state.get("step"),
-        "progress": (st.progress(state) or None) if where in (Folder.RUNNING, Folder.HOLD) else None,
-        "source": request.get("source"),
-        "night": request.get("night") or _nights_text(request.get("nights")),
-        "nights": list(request.get("nights") or ([request["night"]] if request.get("night") else [])),
-        "runs": len(state.get("runs") or request.get("runs") or []) or None,
-        "submitter": state.get("submitter"),
-        "updated": state.get("updated"),
-    }
-
-
-def _nights_text(nights: list[str] | None) -> str | None:
-    """A several-night request's nights in a table cell: ``2023-12-05…2023-12-07 (3)``."""
-    if not nights:
-        return None
-    return nights[0] if len(nights) == 1 else f"{nights[0]}…{nights[-1]} ({len(nights)})"
-
-
-def _incoming_row(name: str) -> dict[str, Any]:
-    """A file not claimed yet: it has no id until the daemon takes it."""
-    return {"id": None, "file": name, "state": "incoming", "folder": "incoming", "step": None, "progress": None,
-            "source": None, "night": None, "nights": [], "runs": None, "submitter": None, "updated": None}
-
-
-def table(spool: Spool, states: list[str] | None) -> list[dict[str, Any]]:
-    """Rows for every request (in incoming too, as 'incoming')."""
-    rows = []
-    if not states or "incoming" in states:
-        rows += [_incoming_row(name) for name in spool.incoming_names()]
-    for where, folder in spool.all_requests():
-        if states and where not in states:
-            continue
-        rows.append(_row(where, folder, spool.aside_reason(folder.name) is not None))
-    return rows
+    parser.add_argument("--page", action="store_true",
+                        help="print, as JSON, everything the status page (spool/status.html) shows")
 
 
 def _cell(row: dict[str, Any], column: str) -> str:
@@ -170,8 +122,8 @@ def daemon_line(spool: Spool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the table or one request."""
-    _site, spool = site_and_spool(args)
+    """Print the table, the status page's data or one request."""
+    site, spool = site_and_spool(args)
     problems = spool.check_layout()
     if problems:
         raise SpoolCommandError(" ".join(problems))
@@ -184,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(st.load(found[1]) or {}, indent=1))
         else:
             print(detail(spool, args.id))
+        return 0
+    if args.page:
+        print(json.dumps(page_data(spool, site), indent=1))
         return 0
     rows = table(spool, args.state)
     if args.json:

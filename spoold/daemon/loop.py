@@ -13,7 +13,9 @@ One turn of the loop (:meth:`Daemon.turn`):
    ``site.limits.max_requests_in_flight`` are being worked on;
 4. ask the executor, in ONE call, how every submitted task is doing, and
    advance each running request (:class:`spoold.pipeline.runner.Runner`);
-5. let the mail notifier send what is queued.
+5. let the mail notifier send what is queued;
+6. rewrite ``spool/status.html`` if something changed (at most every 2 s,
+   :class:`~spoold.status_page.StatusPage`).
 
 Then it sleeps until the watcher's hint, a timer or a signal. Signal handlers
 only set flags. At start it takes the spool's lock and recovers what an
@@ -59,6 +61,7 @@ from spoold.pipeline.steps import default_steps
 from spoold.request import RequestRejected, parse_request
 from spoold.spool import Spool
 from spoold.standing.maker import StandingOrders
+from spoold.status_page import StatusPage
 from spoold.states import Action, Folder, Line, Outcome, RequestState, StepStatus
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
@@ -110,6 +113,7 @@ class Daemon:
         self.products = Products(site, self.spool, self.journal, self.runner)
         self.recovery = Recovery(self.spool, self.guard, self.intake.accept)
         self.standing = StandingOrders(site, self.spool)
+        self.status_page = StatusPage(site, self.spool)
 
     # -- services for the runner ------------------------------------------------------
     @property
@@ -123,9 +127,11 @@ class Daemon:
              durable: bool = True) -> None:
         """Journal an event (:meth:`spoold.daemon.journal.Journal.emit`)."""
         self.journal.emit(folder, state, event, step=step, detail=detail, durable=durable)
+        self.status_page.changed()
 
     def transition(self, folder: Path, state: dict, to: RequestState, *lines: Line, **options: Any) -> Path:
         """Change a request's state (:meth:`spoold.daemon.journal.Journal.transition`)."""
+        self.status_page.changed()
         return self.journal.transition(folder, state, to, *lines, **options)
 
     def apply(self, request_id: str, action: str) -> ActionAnswer:
@@ -176,6 +182,8 @@ class Daemon:
             self.watcher.stop()
         if self._executor is not None:
             self._executor.close()
+        self.status_page.changed()
+        self.status_page.loop(force=True)
         self.lock.release()
         self.wake.close()
 
@@ -265,6 +273,9 @@ class Daemon:
         self.controls.apply_controls()
         self.schedule()
         self.advance_all()
+        if self._busy:  # tasks change state between the transitions the page is told of
+            self.status_page.changed()
+        self.status_page.loop()
         if self.journal.notifier is not None:
             try:
                 self.journal.notifier.flush(self.spool.root)

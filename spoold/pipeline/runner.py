@@ -300,6 +300,7 @@ class Runner:
             new = status.to_json()
             if any(task.get(k) != v for k, v in new.items()):
                 task.update(new)
+                _stamp(task, status.state)
                 changed = True
         if not poll.finished:
             if changed:
@@ -356,3 +357,12 @@ class Runner:
             rec["status"], rec["finished"] = StepStatus.CANCELLED, st.now_iso()
             rec["note"] = f"not run: step {failed} failed"
             events.log(ctx.folder, f"step {name} cancelled: step {failed} failed")
+
+
+def _stamp(task: dict, state: TaskState) -> None:
+    """When the daemon first saw a task running and finished (``started``, ``finished``: its duration as seen)."""
+    now = st.now_iso()
+    if state is not TaskState.QUEUED and not task.get("started"):
+        task["started"] = now
+    if state.final and not task.get("finished"):
+        task["finished"] = now

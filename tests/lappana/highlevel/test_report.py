@@ -21,10 +21,8 @@ from lappana.highlevel.analysis import PARTS, make_highlevel
 from lappana.highlevel.summary import load_schema, validate_summary
 from lappana.index import make_index
 
+from tests.helpers.browser import console_lines, run_chromium
 from tests.helpers.highlevel import CRAB
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # Added to a copy of the page only: records, per image, whether it decoded and how many colours it has.
 PROBE = """<script>window.addEventListener("load", () => {
@@ -43,16 +41,6 @@ PROBE = """<script>window.addEventListener("load", () => {
   const p = document.createElement("pre"); p.id = "probe"; p.textContent = out.join(";");
   document.body.appendChild(p); console.error("probe-control");
 });</script>"""
-
-
-def _chromium(chromium: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    profile = tmp_path / f"chrome-profile-{len(list(tmp_path.glob('chrome-profile-*')))}"
-    return subprocess.run([str(chromium), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
-                           "--v=0", "--virtual-time-budget=5000", *args], capture_output=True, text=True, timeout=120)
-
-
-def _console_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
 @pytest.fixture(scope="module")
@@ -154,15 +142,15 @@ def test_report_is_self_contained_and_its_images_decode(crab_report):
 def test_report_in_headless_chromium(crab_report, chromium, tmp_path):
     page = crab_report.report
     shot = tmp_path / "screenshot.png"
-    done = _chromium(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri())
+    done = run_chromium(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri())
     assert shot.is_file(), done.stderr[-2000:]
     pixels = mpimg.imread(shot)
     assert float(np.std(pixels[..., :3])) > 0.01
-    assert _console_lines(done.stderr) == [], "the page logged to the console"
+    assert console_lines(done.stderr) == [], "the page logged to the console"
 
     probe = tmp_path / "probe.html"
     probe.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
-    done = _chromium(chromium, tmp_path, "--dump-dom", probe.as_uri())
+    done = run_chromium(chromium, tmp_path, "--dump-dom", probe.as_uri())
     found = re.search(r'<pre id="probe">([^<]*)</pre>', done.stdout)
     assert found, done.stderr[-2000:]
     images = [item.split(",") for item in found.group(1).split(";")]
@@ -176,7 +164,7 @@ def test_report_in_headless_chromium(crab_report, chromium, tmp_path):
     for caption in ("Sky-map significances away from the source", "θ² distribution", "+ source and its ON region"):
         assert re.search(f"<figcaption>[^<]*{re.escape(caption)}", done.stdout), caption
     assert re.search(r"<th>start \[UTC\]</th>", done.stdout) and "IRF files used" in done.stdout
-    console = _console_lines(done.stderr)
+    console = console_lines(done.stderr)
     assert len(console) == 1 and "probe-control" in console[0], console  # the capture works and nothing else logged
 
 
