@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from lappana.lstchain_env import installed_lstchain_version
 from spoold.executors.resources import Resources
 from spoold.request.messages import schema_sentences
 from spoold.request.yamlsafe import YamlProblem, load_yaml_mapping
@@ -186,11 +187,10 @@ class Site:
     slurm: SlurmSettings
     mail: MailSettings | None
     site_file: Path | None = None
-    #: The other lstchain versions offered, by the name a request gives (``lstchain: "0.10"``).
     lstchain_versions: dict[str, LstchainSettings] = field(default_factory=dict)
 
     def lstchain_offered(self) -> list[str]:
-        """The lstchain versions a request may name: the default's first (when it has a name), then the others."""
+        """The lstchain versions a request may name (``lstchain_versions``): the default's first, then the others."""
         names = [self.lstchain.version] if self.lstchain.version else []
         return names + [name for name in self.lstchain_versions if name not in names]
 
@@ -199,10 +199,7 @@ class Site:
 
         None, or the default's own version, gives this site unchanged.
 
-        Raises
-        ------
-        KeyError
-            When the site does not offer ``version`` (:meth:`lstchain_offered` lists what it offers).
+        Raises KeyError when the site does not offer ``version`` (:meth:`lstchain_offered` lists what it offers).
         """
         if version is None or version == self.lstchain.version:
             return self
@@ -324,16 +321,9 @@ def _lstchain(given: dict[str, Any], base: Path, dl2_cache: Path, *, env: str | 
     return LstchainSettings(
         env=str(env), models=Path(models), config=_path(given.get("config"), base),
         irf_root=_path(given.get("irf_root"), base), dl2_cache=dl2_cache,
-        version=given.get("version") or version or _version_of(str(env)),
+        version=given.get("version") or version or installed_lstchain_version(str(env), minor=True),
     )
 
-
-def _version_of(env: str) -> str | None:
-    """The major.minor version of the lstchain installed in a venv folder (or its bin/), None if unknown."""
-    from lappana.lstchain_env import installed_lstchain_version
-
-    found = installed_lstchain_version(env)
-    return ".".join(found.split(".")[:2]) if found else None
 
 
 def site_file_errors(raw_bytes: bytes) -> list[str]:

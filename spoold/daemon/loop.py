@@ -2,9 +2,7 @@
 
 One turn of the loop (:meth:`Daemon.turn`):
 
-0. let the standing orders make the requests of nights that became complete
-   (:class:`~spoold.standing.maker.StandingOrders`, at most every
-   ``limits.reconcile_seconds``): ordinary request files in ``incoming``;
+0. let the standing orders drop the requests of nights now complete (``StandingOrders``);
 1. take settled files out of ``incoming`` (claim by rename) and validate them
    into ``pending/`` or ``rejected/``;
 2. apply the ``spool`` command's actions left in ``control/`` (cancel, hold,
@@ -14,23 +12,15 @@ One turn of the loop (:meth:`Daemon.turn`):
 4. ask the executor, in ONE call, how every submitted task is doing, and
    advance each running request (:class:`spoold.pipeline.runner.Runner`);
 5. let the mail notifier send what is queued;
-6. rewrite ``spool/status.html`` if something changed (at most every 2 s,
-   :class:`~spoold.status_page.StatusPage`).
+6. rewrite ``spool/status.html`` if something changed (``StatusPage``, at most every 2 s).
 
 Then it sleeps until the watcher's hint, a timer or a signal. Signal handlers
 only set flags. At start it takes the spool's lock and recovers what an
 earlier daemon left half-done (Postfix: everything in ``intake`` is validated
 again; a folder whose state.json already says where it belongs is moved there).
 
-The daemon is composed of parts, each given what it needs from the others as a
-small Protocol: :class:`~spoold.daemon.intake.Intake` (claims and validates),
-:class:`~spoold.daemon.controls.Controls` (the ``spool`` command's actions),
-:class:`~spoold.daemon.recovery.Recovery` (at start),
-:class:`~spoold.daemon.products.Products` (where the products go),
-:class:`~spoold.daemon.guard.Guard` (one request's trouble stays its own),
-:class:`~spoold.daemon.journal.Journal` (events and changes of state) and the
-:class:`~spoold.pipeline.runner.Runner`; this module keeps the loop, scheduling
-and advancing, and is the services those parts are given.
+Its parts (intake, controls, recovery, products, guard, journal, runner, standing orders,
+status page) are listed in docs/spoold.md.
 """
 
 from __future__ import annotations
@@ -63,6 +53,7 @@ from spoold.spool import Spool
 from spoold.standing.maker import StandingOrders
 from spoold.status_page import StatusPage
 from spoold.states import Action, Folder, Line, Outcome, RequestState, StepStatus
+from spoold.daemon.warmup import import_run_catalog_reader
 from spoold.wakeup import Wakeup
 from spoold.watch import Watcher
 
@@ -174,7 +165,7 @@ class Daemon:
             log.info("watching %s by %s", self.spool.dir("incoming"), self.watcher.mode)
             # validating the first request reads a run catalogue with astropy, ~1 s to import:
             # a long-lived daemon pays it now, beside the loop, not in the middle of a burst
-            threading.Thread(target=_import_run_catalog_reader, name="warm-up", daemon=True).start()
+            threading.Thread(target=import_run_catalog_reader, name="warm-up", daemon=True).start()
 
     def stop(self) -> None:
         """Stop watching, release the executor and the lock (tasks keep running)."""
@@ -273,8 +264,7 @@ class Daemon:
         self.controls.apply_controls()
         self.schedule()
         self.advance_all()
-        if self._busy:  # tasks change state between the transitions the page is told of
-            self.status_page.changed()
+        self._busy and self.status_page.changed()  # tasks change between the transitions it is told of
         self.status_page.loop()
         if self.journal.notifier is not None:
             try:
@@ -407,10 +397,3 @@ class Daemon:
             self.guard.remember_handles(ctx.folder.name, ctx.state)
         return outcome
 
-
-def _import_run_catalog_reader() -> None:
-    """Import what reading a run catalogue needs (in a thread at start; imports are thread-safe)."""
-    try:
-        import astropy.table  # noqa: F401
-    except Exception:  # noqa: BLE001 - the first request imports it again and says what is wrong
-        pass
