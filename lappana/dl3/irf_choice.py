@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import Delaunay, QhullError
 
 from lappana.irf_method import IRF_INTERPOLATE as INTERPOLATE, IRF_METHODS, IRF_NEAREST as NEAREST
 from lappana.dl3.irf import IrfNode
@@ -122,6 +121,8 @@ def choose_irf(nodes: list[IrfNode], zenith_deg: float, azimuth_deg: float, b_de
     if method == NEAREST:
         return one(nearest, f"The nearest IRF node to the run ({where}), {nearest.path.name}, is used unchanged, "
                             "as asked (no interpolation).")
+    from scipy.spatial import Delaunay, QhullError  # only to interpolate: a nearest-node run never loads scipy
+
     try:
         triangulation = Delaunay(points)
     except QhullError:

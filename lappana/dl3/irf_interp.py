@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 from astropy.io import fits
-from scipy.interpolate import interp1d
 
 from lappana.dl3.irf_choice import IrfChoice
 from lappana.errors import LappanaError
@@ -133,6 +132,8 @@ def quantile_interpolate(pdfs: np.ndarray, edges: np.ndarray, weights: np.ndarra
     axis : int
         The binned axis of each node's array.
     """
+    from scipy.interpolate import interp1d  # only to interpolate: a nearest-node run never loads scipy
+
     pdfs = np.moveaxis(pdfs, axis if axis < 0 else axis + 1, -1)
     pdfs = np.concatenate([np.zeros(pdfs.shape[:-1] + (1,)), pdfs], axis=-1)
     edges = np.append(edges[0] - np.diff(edges)[0], edges)
@@ -158,6 +159,8 @@ def quantile_interpolate(pdfs: np.ndarray, edges: np.ndarray, weights: np.ndarra
 
 def _ppf(cdf: np.ndarray, mids: np.ndarray) -> np.ndarray:
     """Quantile function from a CDF, without repeated 0s, 1s or flat steps (pyirf's ``cropped_interp``)."""
+    from scipy.interpolate import interp1d
+
     last_0 = np.nonzero(cdf == 0)[0][-1] if cdf[0] == 0 else 0
     first_1 = np.nonzero(cdf == 1.0)[0][0]
     keep = np.ones(len(cdf), dtype=bool)
