@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 import astropy.units as u
-from astropy.coordinates import AltAz, SkyCoord
+from astropy.coordinates import AltAz, CartesianRepresentation, SkyCoord
 from astropy.coordinates.erfa_astrom import ErfaAstromInterpolator, erfa_astrom
 from astropy.stats import circmean
 from astropy.time import Time
@@ -89,10 +89,29 @@ def altaz_to_icrs(alt_rad: np.ndarray, az_rad: np.ndarray, unix_s: np.ndarray) -
         return altaz.transform_to("icrs")
 
 
-def icrs_to_galactic(icrs: SkyCoord) -> tuple[np.ndarray, np.ndarray]:
-    """Return galactic longitude and latitude (deg) of ICRS directions."""
-    galactic = icrs.galactic
-    return galactic.l.to_value(u.deg), galactic.b.to_value(u.deg)
+_ICRS_TO_GALACTIC: np.ndarray | None = None
+
+
+def _icrs_to_galactic_matrix() -> np.ndarray:
+    """astropy's ICRS → Galactic rotation (constant: Galactic is fixed to FK5 J2000), from its own transformation."""
+    global _ICRS_TO_GALACTIC
+    if _ICRS_TO_GALACTIC is None:
+        axes = SkyCoord(CartesianRepresentation(np.eye(3).T), frame="icrs").galactic
+        _ICRS_TO_GALACTIC = axes.cartesian.xyz.value  # column i: the image of ICRS axis i
+    return _ICRS_TO_GALACTIC
+
+
+def icrs_to_galactic(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return galactic longitude (0–360) and latitude (deg) of ICRS directions.
+
+    One matrix product, as astropy's transformation is (it agrees to ~1e-12 deg) without its
+    per-call cost.
+    """
+    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
+    cos_dec = np.cos(dec)
+    x, y, z = _icrs_to_galactic_matrix() @ np.array([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)])
+    glon = np.degrees(np.arctan2(y, x)) % 360.0
+    return np.where(glon < 360.0, glon, 0.0), np.degrees(np.arctan2(z, np.hypot(x, y)))
 
 
 def mean_pointing_icrs(alt_rad: np.ndarray, az_rad: np.ndarray, unix_s: np.ndarray) -> tuple[float, float]:

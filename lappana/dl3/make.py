@@ -1,13 +1,14 @@
 """DL2 → DL3 for one run: :func:`make_dl3`.
 
-One pass over the DL2 table, chunk by chunk (in two processes, each reading
-one half of the run, when there are two cores): lstchain's effective time and the
-good time intervals on all showers, lstchain's event selection and the IRF's
-gammaness cut, then the selected events' sky coordinates, spooled to disk in
-FITS layout. The DL3 file (EVENTS, GTI, POINTING and the IRF HDUs, interpolated
-between pointing nodes as lstchain does or of the nearest node, gzip) is then
-streamed out. Memory depends on the
-chunk size, not on the run's length.
+One pass over the DL2 table, chunk by chunk (in two processes, this one and a
+worker, each reading one half of the run, when there are two cores): lstchain's
+effective time and the good time intervals on all showers, lstchain's event
+selection and the IRF's gammaness cut, then the selected events' sky coordinates
+(transformed :data:`COORD_BATCH_ROWS` events at a time: astropy's transformation
+costs as much a call as for ~5,000 events), spooled to disk in FITS layout. The
+DL3 file (EVENTS, GTI, POINTING and the IRF HDUs, interpolated between pointing
+nodes as lstchain does or of the nearest node, gzip) is then streamed out. Memory
+depends on the chunk size, not on the run's length.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from lappana.dl3.summary import RunSummary
 from lappana.dl3.writer import EventSpool, write_dl3
 from lappana.errors import LappanaError
 from lappana.io.dl2 import DL2_REQUIRED_COLUMNS
-from lappana.io.hdf5 import get_table, iter_table_chunks, open_table_file
+from lappana.io.hdf5 import get_table, iter_table_chunks, open_table_file, read_row_ranges
 from lappana.paths import parse_run_id, run_file_name
 from lappana.units import sky_position
 
@@ -44,6 +45,11 @@ log = logging.getLogger(__name__)
 
 #: Rows of DL2 read at a time (≈ 25 MB for lstchain's ~60 columns; larger chunks are no faster, only bigger).
 DEFAULT_CHUNK_ROWS = 50_000
+#: Selected events transformed to ICRS at a time (astropy's transformation costs ~20 ms a call besides ~4 µs an event).
+COORD_BATCH_ROWS = 50_000
+#: DL2 columns that the EVENTS columns and the pointing need of a selected event.
+_EVENT_INPUTS = ("event_id", "dragon_time", "reco_alt", "reco_az", "reco_energy", "gammaness", "tel_id",
+                 "alt_tel", "az_tel")
 #: Pointing samples kept per chunk for the mean pointing.
 POINTING_SAMPLES_PER_CHUNK = 2000
 
@@ -87,9 +93,10 @@ def make_dl3(
     overwrite : bool
         Replace an existing DL3 file.
     workers : int, optional
-        Processes that read parts of the run at once (decompressing DL2 is most
-        of the work). Default: 2 when the CPU has 2 cores or more and the run
-        has at least 4 chunks, else 1. Each process holds one chunk.
+        Processes that read parts of the run at once, this one included
+        (decompressing DL2 is most of the work). Default: 2 when the CPU has 2
+        cores or more and the run has at least 4 chunks, else 1. Each process
+        holds one chunk.
     irf_method : {"interpolate", "nearest"}
         With several IRF nodes: interpolate the three nodes around the run as
         ``lstchain_create_dl3_file`` (the nearest node when the run lies outside
@@ -192,18 +199,17 @@ def _run_pointing(dl2_path: Path, blocks: int = 20, rows_per_block: int = 500) -
         if n == 0:
             return 0, 0.0, 0.0, 0.0
         starts = np.unique(np.linspace(0, max(n - rows_per_block, 0), blocks).astype(np.int64))
-        alt, az = [], []
         try:
-            for start in starts:
-                rows = table.read(int(start), int(min(start + rows_per_block, n)))
-                alt.append(rows["alt_tel"])
-                az.append(rows["az_tel"])
-            first_time = float(table.read(0, 1, field="dragon_time")[0])
+            rows = read_row_ranges(h5, DL2_PARAMS_KEY, [(int(a), int(min(a + rows_per_block, n))) for a in starts],
+                                   ("alt_tel", "az_tel", "dragon_time"))
+        except LappanaError:  # the direct reader's own sentence (a truncated or damaged file)
+            raise
         except Exception as exc:  # noqa: BLE001 - HDF5 errors of a damaged file
             raise LappanaError(f"{dl2_path.name} cannot be read (the file is probably truncated): "
                                f"{str(exc).splitlines()[0]}") from None
-    zenith = 90.0 - float(np.degrees(np.mean(np.concatenate(alt))))
-    azimuth = float(np.degrees(np.mean(np.concatenate(az)))) % 360.0
+    zenith = 90.0 - float(np.degrees(np.mean(rows["alt_tel"])))
+    azimuth = float(np.degrees(np.mean(rows["az_tel"]))) % 360.0
+    first_time = float(rows["dragon_time"][0])
     return n, zenith, azimuth, first_time
 
 
@@ -221,7 +227,7 @@ def _parts(n_rows: int, chunk_rows: int, workers: int, align: int = 1000) -> lis
 
 def _scan_run(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, n_rows: int, chunk_rows: int,
               workers: int) -> tuple[RunSummary, list[EventSpool]]:
-    """Scan the run, in ``workers`` processes when more than one; parts merged in order."""
+    """Scan the run in ``workers`` processes when more than one (this one scans the first part); parts merged in order."""
     parts = _parts(n_rows, chunk_rows, workers)
     if len(parts) == 1:
         results = [_scan(dl2_path, gh_cut, spool_dir, 0, n_rows, chunk_rows)]
@@ -229,9 +235,13 @@ def _scan_run(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, n_rows: int
         # fork is fast and safe in a single-threaded process (the command); a caller with
         # threads (a daemon) gets freshly started workers instead.
         method = "fork" if threading.active_count() == 1 else "spawn"
-        with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context(method)) as pool:
-            futures = [pool.submit(_scan, dl2_path, gh_cut, spool_dir, a, b, chunk_rows) for a, b in parts]
+        with ProcessPoolExecutor(len(parts) - 1, mp_context=multiprocessing.get_context(method)) as pool:
+            futures = [pool.submit(_scan, dl2_path, gh_cut, spool_dir, a, b, chunk_rows) for a, b in parts[1:]]
             results, error = [], None
+            try:
+                results.append(_scan(dl2_path, gh_cut, spool_dir, *parts[0], chunk_rows))
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, after the workers
+                error = exc
             for future in futures:
                 try:
                     results.append(future.result())
@@ -252,10 +262,16 @@ def _scan(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, start: int, sto
     """Read rows [start, stop): effective time, GTI, selection, cuts, coordinates into a spool file."""
     summary = RunSummary()
     spool = EventSpool(spool_dir)
+    pending: list[dict[str, np.ndarray]] = []
     try:
         for chunk in iter_table_chunks(dl2_path, DL2_PARAMS_KEY, DL2_REQUIRED_COLUMNS, chunk_rows,
                                        start=start, stop=stop):
-            _add_chunk(summary, spool, chunk, gh_cut)
+            selected = _add_chunk(summary, chunk, gh_cut)
+            if selected is not None:
+                pending.append(selected)
+            if sum(len(p["event_id"]) for p in pending) >= COORD_BATCH_ROWS:
+                _spool_events(spool, pending)
+        _spool_events(spool, pending)
         spool.close()
     except BaseException:
         spool.remove()
@@ -263,21 +279,31 @@ def _scan(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, start: int, sto
     return summary, spool.path, spool.n_rows
 
 
-def _add_chunk(summary: RunSummary, spool: EventSpool, chunk: dict[str, np.ndarray], gh_cut: GammanessCut) -> None:
+def _add_chunk(summary: RunSummary, chunk: dict[str, np.ndarray], gh_cut: GammanessCut) -> dict[str, np.ndarray] | None:
+    """Count a chunk into ``summary``; return the columns of its selected events (None when there are none)."""
     summary.n_rows += len(chunk["event_id"])
     summary.efftime.add(chunk["event_type"], chunk["dragon_time"], chunk["delta_t"])
     with np.errstate(invalid="ignore"):
         mask = select_events(chunk) & gh_cut.mask(chunk["gammaness"], chunk["reco_energy"])
     index = np.flatnonzero(mask)
     if index.size == 0:
-        return
-    selected = {name: values[index] for name, values in chunk.items()}
+        return None
+    selected = {name: chunk[name][index] for name in _EVENT_INPUTS}
     _sample_pointing(summary, selected)
     summary.n_selected += index.size
-    summary.tel_ids.update(int(t) for t in np.unique(selected["tel_id"]))
+    tel_ids = np.unique(selected["tel_id"])
+    summary.tel_ids.update(int(t) for t in tel_ids)
     summary.sum_alt_rad += float(np.sum(selected["alt_tel"]))
     summary.sum_az_rad += float(np.sum(selected["az_tel"]))
-    spool.append(_event_columns(selected))
+    selected["multip"] = np.full(index.size, len(tel_ids), dtype=np.int64)
+    return selected
+
+
+def _spool_events(spool: EventSpool, pending: list[dict[str, np.ndarray]]) -> None:
+    """Transform the pending chunks' events in one go (the transformation's cost is partly per call) and spool them."""
+    if pending:
+        spool.append(_event_columns({name: np.concatenate([p[name] for p in pending]) for name in pending[0]}))
+        pending.clear()
 
 
 def _sample_pointing(summary: RunSummary, selected: dict[str, np.ndarray]) -> None:
@@ -292,16 +318,16 @@ def _sample_pointing(summary: RunSummary, selected: dict[str, np.ndarray]) -> No
 def _event_columns(selected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The EVENTS columns of selected DL2 rows."""
     icrs = altaz_to_icrs(selected["reco_alt"], selected["reco_az"], selected["dragon_time"])
-    glon, glat = icrs_to_galactic(icrs)
-    n = len(selected["event_id"])
+    ra, dec = icrs.ra.deg, icrs.dec.deg
+    glon, glat = icrs_to_galactic(ra, dec)
     return {
         "EVENT_ID": selected["event_id"],
         "TIME": time_since_reference(selected["dragon_time"]),
-        "RA": icrs.ra.deg,
-        "DEC": icrs.dec.deg,
+        "RA": ra,
+        "DEC": dec,
         "ENERGY": selected["reco_energy"],
         "GAMMANESS": selected["gammaness"],
-        "MULTIP": np.full(n, len(np.unique(selected["tel_id"])), dtype=np.int64),
+        "MULTIP": selected["multip"],
         "GLON": glon,
         "GLAT": glat,
         "ALT": np.degrees(selected["reco_alt"]),
