@@ -4,13 +4,14 @@ The EVENTS rows are appended chunk by chunk to a scratch file in FITS's own
 big-endian row layout (:class:`EventSpool`); :func:`write_dl3` then streams the
 file out: primary HDU, the EVENTS header with the final row count, the rows
 copied in blocks, then the small GTI and POINTING HDUs and the IRF HDUs, all
-through gzip when the name ends in ``.gz``. The file appears under its final
+through gzip when the name ends in ``.gz`` (deflated in blocks by two threads,
+:mod:`lappana.dl3.pgzip`). The file appears under its final
 name only when complete (written to a hidden name, then renamed).
 """
 
 from __future__ import annotations
 
-import gzip
+import contextlib
 import io
 import os
 import shutil
@@ -21,6 +22,8 @@ from typing import BinaryIO
 
 import numpy as np
 from astropy.io import fits
+
+from lappana.dl3.pgzip import DEFAULT_LEVEL, ParallelGzipWriter
 
 __all__ = ["EVENT_COLUMNS", "EventSpool", "write_dl3"]
 
@@ -136,7 +139,8 @@ def write_dl3(
     event_cards: Sequence[tuple[str, object, str]],
     other_hdus: Sequence[fits.hdu.base.ExtensionHDU],
     *,
-    compresslevel: int = 6,
+    compresslevel: int = DEFAULT_LEVEL,
+    threads: int | None = None,
 ) -> Path:
     """Write the DL3 file: primary, EVENTS from ``spool``, then ``other_hdus``.
 
@@ -151,7 +155,9 @@ def write_dl3(
     other_hdus : sequence of astropy HDUs
         GTI, POINTING and the IRF HDUs, in order.
     compresslevel : int
-        gzip level (6: near the smallest file at a third of level 9's time).
+        gzip level (1: ~2.5× faster than 6 on event lists, the file ~1 % larger).
+    threads : int, optional
+        Threads compressing at once (default: the CPUs, at most 4).
     """
     spools = [spool] if isinstance(spool, EventSpool) else list(spool)
     for part in spools:
@@ -161,9 +167,9 @@ def write_dl3(
     partial = path.with_name(f".{path.name}.partial")
     header = events_header(n_rows, event_cards)
     try:
-        with open(partial, "wb") as raw:
-            out: BinaryIO = gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=compresslevel,
-                                          mtime=0) if path.suffix == ".gz" else raw
+        with open(partial, "wb") as raw, (
+                ParallelGzipWriter(raw, compresslevel, threads or min(os.cpu_count() or 1, 4))
+                if path.suffix == ".gz" else contextlib.nullcontext(raw)) as out:
             out.write(fits.PrimaryHDU().header.tostring().encode("ascii"))
             out.write(header.tostring().encode("ascii"))
             for part in spools:
@@ -171,8 +177,6 @@ def write_dl3(
                     shutil.copyfileobj(rows, out, 4 * 1024 * 1024)
             _write_padded(out, n_rows * EVENT_DTYPE.itemsize)
             out.write(_hdus_bytes(other_hdus))
-            if out is not raw:
-                out.close()
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
