@@ -157,7 +157,7 @@ class LightCurve:
             "flux_ul_cm2_s": fl(self.flux_ul.to_value(FLUX_UNIT)), "ts": fl(self.ts),
             "is_ul": [bool(x) for x in self.is_ul], "crab_units": fl(self.crab_units),
             "crab_units_error": fl(self.crab_units_error), "crab_units_ul": fl(self.crab_units_ul),
-            "constancy": {"chi2": float(self.chi2), "dof": int(self.dof),
+            "constancy": {"chi2": float(self.chi2) if np.isfinite(self.chi2) else None, "dof": int(self.dof),
                           "p_value": float(self.p_constant) if np.isfinite(self.p_constant) else None},
         }
 

@@ -114,6 +114,7 @@ def _lightcurve_section(lc: dict | None) -> str:
         return ""
     c = lc["constancy"]
     p = "–" if c["p_value"] is None else f'{c["p_value"]:.3g}'
+    chi2 = "–" if c["chi2"] is None else f'{c["chi2"]:.1f}'
     head = ("<tr><th>start [UTC]</th><th>stop [UTC]</th><th>livetime [min]</th><th>flux [Crab]</th>"
             "<th>95 % UL [Crab]</th><th>flux [cm⁻² s⁻¹]</th></tr>")
     rows = []
@@ -125,7 +126,7 @@ def _lightcurve_section(lc: dict | None) -> str:
                     f'<td>{_fmt(lc["crab_units_ul"][i], 3) if ul else "–"}</td>'
                     f'<td>{"–" if ul or lc["flux_cm2_s"][i] is None else format(lc["flux_cm2_s"][i], ".3g")}</td></tr>')
     return (f'<h2 id="lightcurve">Light curve</h2><p>Bins: {_e(lc["bin"])}; flux above '
-            f'{lc["integral_above_tev"]:.2g} TeV; constant flux: χ² = {c["chi2"]:.1f} for {c["dof"]} degrees of '
+            f'{lc["integral_above_tev"]:.2g} TeV; constant flux: χ² = {chi2} for {c["dof"]} degrees of '
             f'freedom, p = {p}.</p><table>{head}{"".join(rows)}</table>')
 
 
