@@ -38,6 +38,7 @@ class Event(Text):
     HELD = "held"
     RELEASED = "released"
     PUT_ASIDE = "put-aside"
+    ALERT = "alert"
 
 
 #: what a journal line's ``event`` may say

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lappana.lstchain_env import installed_lstchain_version
-from spoold.executors.resources import Resources
 from spoold.request.messages import schema_sentences
 from spoold.request.yamlsafe import YamlProblem, load_yaml_mapping
+from spoold.site_settings import AlertSettings, Limits, MailSettings, SharedAccount, SlurmSettings, alert_settings
 from spoold.sources import SourceCatalog, embedded_catalog, sources_from_mapping
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "SharedAccount",
     "SlurmSettings",
     "MailSettings",
+    "AlertSettings",
     "load_site",
     "default_site",
 ]
@@ -110,66 +111,6 @@ class LstchainSettings:
 
 
 @dataclass(frozen=True)
-class Limits:
-    """Limits of the daemon (sizes in bytes, times in hours or seconds)."""
-
-    max_request_bytes: int = 64 * 1024
-    max_requests_in_flight: int = 4
-    max_tasks_in_flight: int = 2
-    data_wait_hours: float = 36.0
-    settle_seconds: float = 0.5
-    data_settle_seconds: float = 10.0
-    reconcile_seconds: float = 5.0
-    night_quiet_minutes: float = 30.0
-
-
-@dataclass(frozen=True)
-class SharedAccount:
-    """Shared-account mode: a group-writable incoming, submitter from the file's owner."""
-
-    enabled: bool = False
-    group: str | None = None
-    products_per_user: bool = True
-
-
-@dataclass(frozen=True)
-class SlurmSettings(Resources):
-    """The site's Slurm resources (the fields of :class:`~spoold.executors.resources.Resources`,
-    which a request may override) and the executor's behaviour (the fields below)."""
-
-    array_throttle: int = 10
-    max_jobs_in_flight: int = 200
-    poll_seconds: float = 5.0
-    poll_max_seconds: float = 60.0
-    retry_states: list[str] = field(default_factory=lambda: ["NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY"])
-    max_retries: int = 2
-    mem_factor_on_oom: float = 2.0
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """IMAP (requests by email) and SMTP (replies) settings."""
-
-    imap_host: str
-    imap_user: str
-    smtp_host: str
-    from_address: str
-    imap_port: int = 993
-    imap_tls: Literal["ssl", "starttls"] = "ssl"
-    imap_password_file: Path | None = None
-    imap_folder: str = "INBOX"
-    processed_folder: str = "processed"
-    keyword: str = "ASTRAN-LAUNCH"
-    allow: list[str] = field(default_factory=list)
-    token: str | None = None
-    smtp_port: int = 587
-    smtp_user: str | None = None
-    smtp_password_file: Path | None = None
-    smtp_starttls: bool = True
-    ca_file: Path | None = None
-
-
-@dataclass(frozen=True)
 class Site:
     """Everything spoold needs to know about the place it runs. See ``docs/site.md``."""
 
@@ -188,6 +129,7 @@ class Site:
     mail: MailSettings | None
     site_file: Path | None = None
     lstchain_versions: dict[str, LstchainSettings] = field(default_factory=dict)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def lstchain_offered(self) -> list[str]:
         """The lstchain versions a request may name (``lstchain_versions``): the default's first, then the others."""
@@ -310,6 +252,7 @@ def _build(raw: dict[str, Any], base: Path, spool_root: Path | None, site_file: 
         mail=mail,
         site_file=site_file,
         lstchain_versions=versions,
+        alerts=alert_settings(raw.get("alerts", {}), catalog),
     )
 
 

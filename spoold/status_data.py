@@ -157,6 +157,13 @@ def _standing(spool: Spool, site: "Site | None") -> list[dict[str, Any]]:
     return orders
 
 
+def _alerts(spool: Spool) -> list[dict[str, Any]]:
+    from spoold.alerts.ledger import all_alerts
+
+    return [{k: a.get(k) for k in ("time", "source", "night", "run", "request_id", "flux_crab", "error_crab", "sigma",
+                                   "detail")} for a in all_alerts(spool.root)]
+
+
 def page_data(spool: Spool, site: "Site | None" = None, now: _dt.datetime | None = None) -> dict[str, Any]:
     """Everything the status page shows, as JSON-ready data (see the module's description)."""
     now = now or _dt.datetime.now(_dt.timezone.utc)
@@ -171,5 +178,5 @@ def page_data(spool: Spool, site: "Site | None" = None, now: _dt.datetime | None
         "requests": requests,
         "waiting": [{"id": r["id"], "source": r["source"], **r["waiting"]} for r in requests if r["waiting"]],
         "standing": _standing(spool, site),
-        "alerts": [],  # flare alerts are not made yet (issue 16, point 3)
+        "alerts": _alerts(spool),
     }

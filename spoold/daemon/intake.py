@@ -205,6 +205,8 @@ class Intake:
         if request.standing_order:
             state["origin"] = "standing order"
             state["standing_order"] = request.standing_order
+        if request.live:
+            state["live"] = True
         self.services.remember_request(claimed.request_id, request)
         state["request"] = _summary(request)
         self.services.transition(folder, state, RequestState.PENDING,
@@ -236,6 +238,7 @@ def _summary(request: Any) -> dict[str, Any]:
         "cuts": request.cuts.as_dict(),
         "irf_set": request.irf_set_name,
         "irf": request.irf,
+        "lstchain": request.lstchain,
         "products": list(request.products),
         "notify": list(request.notify),
     }

@@ -11,8 +11,9 @@ One turn of the loop (:meth:`Daemon.turn`):
    ``site.limits.max_requests_in_flight`` are being worked on;
 4. ask the executor, in ONE call, how every submitted task is doing, and
    advance each running request (:class:`spoold.pipeline.runner.Runner`);
-5. let the mail notifier send what is queued;
-6. rewrite ``spool/status.html`` if something changed (``StatusPage``, at most every 2 s).
+5. check the live requests just done against the flare thresholds (``FlareAlerts``);
+6. let the mail notifier send what is queued;
+7. rewrite ``spool/status.html`` if something changed (``StatusPage``, at most every 2 s).
 
 Then it sleeps until the watcher's hint, a timer or a signal. Signal handlers
 only set flags. At start it takes the spool's lock and recovers what an
@@ -20,14 +21,13 @@ earlier daemon left half-done (Postfix: everything in ``intake`` is validated
 again; a folder whose state.json already says where it belongs is moved there).
 
 Its parts (intake, controls, recovery, products, guard, journal, runner, standing orders,
-status page) are listed in docs/spoold.md.
+status page, flare alerts) are listed in docs/spoold.md.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
-import signal
 import threading
 import time
 import traceback
@@ -35,12 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from spoold import state as st
+from spoold.alerts.watch import FlareAlerts
 from spoold.daemon.controls import ActionAnswer, Controls
 from spoold.daemon.guard import Guard, SpoolWideError
 from spoold.daemon.intake import Intake
 from spoold.daemon.journal import Journal
 from spoold.daemon.products import Products
 from spoold.daemon.recovery import Recovery
+from spoold.daemon.signals import install_signal_handlers
 from spoold.executors import make_executor
 from spoold.executors.base import Executor, StepPoll
 from spoold.lock import SpoolLock
@@ -105,6 +107,7 @@ class Daemon:
         self.recovery = Recovery(self.spool, self.guard, self.intake.accept)
         self.standing = StandingOrders(site, self.spool)
         self.status_page = StatusPage(site, self.spool)
+        self.alerts = FlareAlerts(site, self.spool, self)
 
     # -- services for the runner ------------------------------------------------------
     @property
@@ -179,18 +182,8 @@ class Daemon:
         self.wake.close()
 
     def install_signal_handlers(self) -> None:
-        """SIGTERM/SIGINT: stop after this turn; SIGHUP: rescan now. Handlers only set flags."""
-
-        def stop(signum: int, _frame: object) -> None:
-            self.stop_requested = True
-            self.wake.set()
-
-        def rescan(signum: int, _frame: object) -> None:
-            self.wake.set()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGHUP, rescan)
+        """SIGTERM/SIGINT: stop after this turn; SIGHUP: rescan now (:mod:`spoold.daemon.signals`)."""
+        install_signal_handlers(self)
 
     def run(self) -> int:
         """Serve the spool until stopped (or, with ``once``, until drained). Returns 0."""
@@ -264,6 +257,7 @@ class Daemon:
         self.controls.apply_controls()
         self.schedule()
         self.advance_all()
+        self.alerts.loop()
         self._busy and self.status_page.changed()  # tasks change between the transitions it is told of
         self.status_page.loop()
         if self.journal.notifier is not None:

@@ -265,5 +265,11 @@ def _retried(folder: Folder, event: dict, keyword: str) -> tuple[str, str, list[
 
 
 #: the body of the reply to each event that has one
+def _alert(folder: Folder, event: dict, keyword: str) -> tuple[str, str, list[Attachment]]:
+    from spoold.mail.alert_body import alert_body
+
+    return alert_body(folder, event)
+
+
 BODIES = {Event.ACCEPTED: _accepted, Event.REJECTED: _rejected, Event.WAITING: _waiting, Event.DONE: _done,
-           Event.FAILED: _failed, Event.CANCELLED: _cancelled, Event.RETRIED: _retried}
+          Event.FAILED: _failed, Event.CANCELLED: _cancelled, Event.RETRIED: _retried, Event.ALERT: _alert}

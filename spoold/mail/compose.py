@@ -20,11 +20,13 @@ from spoold.mail.folder import Folder, recipients, thread_root
 
 #: events that produce a reply
 REPLY_EVENTS = (Event.ACCEPTED, Event.REJECTED, Event.WAITING, Event.DONE, Event.FAILED, Event.CANCELLED,
-                Event.RETRIED)
+                Event.RETRIED, Event.ALERT)
+#: what a live run's request (``live: true``, made by a live standing order) tells: its failure and a flare
+LIVE_EVENTS = (Event.FAILED, Event.ALERT)
 
 
 def compose(folder: Folder, event: dict[str, Any], entry: str, *, from_address: str,
-            keyword: str = "ASTRAN-LAUNCH") -> EmailMessage | None:
+            keyword: str = "ASTRAN-LAUNCH", alert_to: tuple[str, ...] = ()) -> EmailMessage | None:
     """Build the reply to one event, or None when nobody is to be told.
 
     Parameters
@@ -39,8 +41,12 @@ def compose(folder: Folder, event: dict[str, Any], entry: str, *, from_address: 
         The site's sender address.
     keyword : str
         The subject keyword (named in the rejected reply).
+    alert_to : tuple of str
+        The site's alert list (``alerts.to``), told of an ``alert`` event besides the request's people.
     """
     to = recipients(folder)
+    if event.get("event") == Event.ALERT:
+        to += [a for a in alert_to if a.lower() not in {t.lower() for t in to}]
     if not to:
         return None
     name = event.get("event")

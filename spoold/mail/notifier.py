@@ -23,8 +23,8 @@ from typing import Any
 
 from spoold.events import Event
 from spoold.files import write_atomic, write_json
-from spoold.mail.compose import REPLY_EVENTS, compose
-from spoold.mail.folder import Folder
+from spoold.mail.compose import LIVE_EVENTS, REPLY_EVENTS, compose
+from spoold.mail.folder import Folder, read_json_or_none
 from spoold.mail.smtp import PermanentFailure, SmtpSender
 from spoold.spool import STATE_DIRS
 from spoold.states import Text
@@ -51,6 +51,7 @@ class Notifier:
         if site.mail is None:
             raise ValueError("the site has no mail settings")
         self.mail = site.mail
+        self.alert_to = tuple(getattr(getattr(site, "alerts", None), "to", ()) or ())
         self._pending: set[str] = set()  # request ids with something in their outbox
         self._next_try = 0.0
         self._backoff = FIRST_BACKOFF
@@ -77,6 +78,8 @@ class Notifier:
         name = event.get("event")
         if name not in REPLY_EVENTS:
             return
+        if name not in LIVE_EVENTS and (read_json_or_none(folder / "state.json") or {}).get("live"):
+            return  # a live run's request tells only its failure and a flare; the night's request tells the rest
         attempt = int(event.get("attempt") or 1)
         outbox, sent = folder / "mail" / Box.OUTBOX, folder / "mail" / Box.SENT
         if name == Event.WAITING and any(
@@ -144,7 +147,8 @@ class Notifier:
                 try:
                     event = json.loads(entry.read_text(encoding="utf-8"))
                     message = compose(Folder.read(folder), event, entry.stem,
-                                      from_address=self.mail.from_address, keyword=self.mail.keyword)
+                                      from_address=self.mail.from_address, keyword=self.mail.keyword,
+                                      alert_to=self.alert_to)
                 except Exception as error:  # noqa: BLE001 - one broken entry must not block the rest
                     log.exception("could not compose %s of %s", entry.name, folder.name)
                     _file_away(folder, entry, Box.FAILED, f"could not compose: {error}")

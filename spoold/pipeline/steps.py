@@ -20,6 +20,7 @@ from lappana.irf_method import IRF_NEAREST
 from lappana.paths import run_file_name
 from spoold.pipeline import dl2_cache
 from spoold.pipeline.base import Context, Step, TaskPlan
+from spoold.pipeline.dl3_reuse import link_live_dl3
 
 #: products that need DL3 files
 NEEDS_DL3 = frozenset({"dl3", "theta2", "skymap", "diagnostics", "spectrum", "lightcurve", "report"})
@@ -104,7 +105,11 @@ def dl2_inputs(ctx: Context) -> list[Path]:
 
 
 class Dl3Step(Step):
-    """DL2 → DL3 with the IRF set the cuts choose, made for the DL2's models: one task per run."""
+    """DL2 → DL3 with the IRF set the cuts choose, made for the DL2's models: one task per run.
+
+    A night's request of a live standing order links the DL3 its runs' own requests made
+    (:mod:`spoold.pipeline.dl3_reuse`) and plans tasks only for the others.
+    """
 
     name = "dl3"
 
@@ -112,8 +117,11 @@ class Dl3Step(Step):
         return bool(NEEDS_DL3 & set(ctx.request.products))
 
     def done_already(self, ctx: Context) -> str | None:
-        if ctx.runs and all(_nonempty(p) for p in self.outputs(ctx)):
-            return f"the DL3 files of the {len(ctx.runs)} run(s) exist already in {ctx.products / 'dl3'}"
+        made = self.outputs(ctx)  # the runs whose DL3 a live request made are linked by now
+        if ctx.runs and all(_nonempty(p) for p in made):
+            live = len(ctx.runs) - len(made)
+            return (f"the DL3 files of the {len(ctx.runs)} run(s) exist already in {ctx.products / 'dl3'}"
+                    + (f" ({live} made by the live requests of the order)" if live else ""))
         return None
 
     def tasks(self, ctx: Context) -> list[TaskPlan]:
@@ -121,6 +129,8 @@ class Dl3Step(Step):
         irf = ctx.site.irf_root_for(request.start_from) / request.irf_set_name
         plans = []
         for run, dl2 in zip(ctx.runs, dl2_inputs(ctx)):
+            if link_live_dl3(ctx, run):
+                continue
             argv = lappana(
                 "dl3", dl2, "-o", ctx.products / "dl3", "--irf", irf,
                 "--source-name", request.source_name,
@@ -131,7 +141,7 @@ class Dl3Step(Step):
         return plans
 
     def verify(self, ctx: Context) -> str | None:
-        return _missing_sentence(self.name, self.outputs(ctx))
+        return _missing_sentence(self.name, [ctx.products / "dl3" / run_file_name("dl3", run) for run in ctx.runs])
 
 
 class IndexStep(Step):

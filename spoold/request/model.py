@@ -107,6 +107,8 @@ class Request:
         Bins of the light curve: ``run``, ``night`` or a livetime like ``20 min``.
     standing_order : str or None
         The standing order that made the request (``spool/standing/<name>.yaml``), or None.
+    live : bool
+        True for the one-run request of a live standing order (docs/standing.md).
     lstchain : str or None
         The site's lstchain version that makes the DL2 from DL1 (``"0.10"``); None: the site's default
         (:meth:`spoold.site.Site.for_lstchain`).
@@ -130,6 +132,7 @@ class Request:
     lightcurve_bin: str = "20 min"
     lstchain: str | None = None
     standing_order: str | None = None
+    live: bool = False
     nights: tuple[_dt.date, ...] = ()
     nights_range: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)

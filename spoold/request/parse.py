@@ -53,6 +53,7 @@ def _build(loaded: LoadedYaml, source, asked, products) -> Request:
         irf=data.get("irf", IRF_INTERPOLATE),
         lstchain=data.get("lstchain"),
         standing_order=data.get("standing_order"),
+        live=bool(data.get("live", False)),
         products=products,
         notify=tuple(data.get("notify", ())),
         slurm=SlurmOverrides(

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from spoold.request.model import DEFAULT_PRODUCTS
 from spoold.request.nights import tonight
 from spoold.standing import ledger
-from spoold.standing.nights import night_data
+from spoold.standing.nights import night_data, runs_ready
 from spoold.standing.order import OrderRejected, StandingOrder, parse_order
 
 if TYPE_CHECKING:
@@ -63,14 +64,28 @@ def read_order(path: Path, site: "Site") -> StandingOrder:
     return parse_order(raw, name=path.stem, site=site, added=added)
 
 
-def request_text(order: StandingOrder, night: _dt.date, source: Any, runs: list[int], why: str) -> str:
-    """The ordinary request an order makes for a night and source."""
+def request_text(order: StandingOrder, night: _dt.date, source: Any, runs: list[int], why: str, *,
+                 site: "Site | None" = None, live: bool = False) -> str:
+    """The ordinary request an order makes for a night and source; with ``live``, a live order's for one run.
+
+    A live run's request carries ``live: true``; when the site has a flare threshold for the source
+    (``alerts.sources``) it also asks for the light curve in the alerts' bins, above the threshold's energy
+    unless the order names its own band.
+    """
     values: dict[str, Any] = {"source": source.name}
     if order.given_coordinates:
         values.update(ra=source.ra_deg, dec=source.dec_deg)
     values.update(night=night.isoformat(), runs=list(runs), standing_order=order.name, **order.request_values)
-    head = (f"# Made by the standing order {order.name} (spool/standing/{order.name}.yaml) for the night "
-            f"{night.isoformat()}:\n# {why}.\n")
+    threshold = site.alerts.threshold_for(source.name) if (live and site is not None) else None
+    if live:
+        values["live"] = True
+    if threshold is not None:
+        products = list(values.get("products") or DEFAULT_PRODUCTS)
+        values["products"] = products + ([] if "lightcurve" in products else ["lightcurve"])
+        values["lightcurve"] = {"bin": f"{site.alerts.bin_minutes:g} min"}
+        values.setdefault("energy_range", {"min": threshold.above_tev})
+    what = f"run {runs[0]} of the night {night.isoformat()}, as it came" if live else f"the night {night.isoformat()}"
+    head = f"# Made by the standing order {order.name} (spool/standing/{order.name}.yaml) for {what}:\n# {why}.\n"
     return head + yaml.safe_dump(values, sort_keys=False, default_flow_style=None, allow_unicode=True)
 
 
@@ -126,32 +141,56 @@ class StandingOrders:
         level = str(order.request_values.get("start_from", "dl1"))
         while night <= last:
             for source in order.sources:
-                request_id = self._serve_night(order, night, source, level, now)
-                if request_id:
-                    made.append(request_id)
+                made += self._serve_night(order, night, source, level, now)
             night += _dt.timedelta(days=1)
         return made
 
     def _serve_night(self, order: StandingOrder, night: _dt.date, source: Any, level: str,
-                     now: _dt.datetime) -> str | None:
+                     now: _dt.datetime) -> list[str]:
         if ledger.made(self.folder, order.name, night, source.name) is not None:
-            return None
+            return []
         request_id = ledger.request_id_for(order.name, night, source.name)
         if self._exists(request_id):  # made before a crash that came before its record
             ledger.record(self.folder, order.name, night, source.name, request_id=request_id, runs=[],
                           why="the request was found in the spool (its record was written after a restart)")
-            return None
+            return []
         data = night_data(self.site, night, source, level=level, now=now)
-        if data is None or not data.complete:
-            return None
-        text = request_text(order, night, source, list(data.runs), data.why)
+        if data is None:
+            return []
+        if not data.complete:
+            return self._serve_runs(order, night, source, data.runs, level, now) if order.live else []
+        self._drop(order, night, source, request_id, list(data.runs), data.why)
+        return [request_id]
+
+    def _serve_runs(self, order: StandingOrder, night: _dt.date, source: Any, runs: tuple[int, ...], level: str,
+                    now: _dt.datetime) -> list[str]:
+        """A live order's requests for the runs of a night not yet complete whose files came and are quiet."""
+        made = []
+        for run in runs_ready(self.site, night, runs, level=level, now=now):
+            if ledger.made(self.folder, order.name, night, source.name, run) is not None:
+                continue
+            request_id = ledger.request_id_for(order.name, night, source.name, run)
+            why = (f"its {level.upper()} file is there and unchanged for "
+                   f"{float(self.site.limits.live_quiet_seconds):g} s")
+            if self._exists(request_id):
+                why = "the request was found in the spool (its record was written after a restart)"
+            else:
+                self._drop(order, night, source, request_id, [run], why, live=True)
+                made.append(request_id)
+            ledger.record(self.folder, order.name, night, source.name, request_id=request_id, runs=[run], why=why,
+                          run=run)
+        return made
+
+    def _drop(self, order: StandingOrder, night: _dt.date, source: Any, request_id: str, runs: list[int], why: str,
+              *, live: bool = False) -> None:
+        """Write the request into incoming/ (and record it, for a night's)."""
+        text = request_text(order, night, source, runs, why, site=self.site, live=live)
         (self.spool.dir("tmp") / f"{request_id}.yaml.part").unlink(missing_ok=True)  # a crash's, under our lock
         self.spool.drop(text.encode("utf-8"), request_id)
-        ledger.record(self.folder, order.name, night, source.name, request_id=request_id, runs=list(data.runs),
-                      why=data.why)
-        log.info("standing order %s: request %s for %s on the night %s (runs %s): %s", order.name, request_id,
-                 source.name, night, ", ".join(map(str, data.runs)), data.why)
-        return request_id
+        if not live:
+            ledger.record(self.folder, order.name, night, source.name, request_id=request_id, runs=runs, why=why)
+        log.info("standing order %s: request %s for %s on the night %s (run%s %s): %s", order.name, request_id,
+                 source.name, night, "s" if len(runs) > 1 else "", ", ".join(map(str, runs)), why)
 
     def _exists(self, request_id: str) -> bool:
         if self.spool.find(request_id) is not None:

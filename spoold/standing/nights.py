@@ -26,7 +26,7 @@ from spoold.request.model import ResolvedSource
 if TYPE_CHECKING:
     from spoold.site import Site
 
-__all__ = ["NIGHT_ENDS_UTC", "NightData", "night_data", "night_end"]
+__all__ = ["NIGHT_ENDS_UTC", "NightData", "night_data", "night_end", "runs_ready"]
 
 #: A night is over at this UTC time of the next day: after dawn at La Palma in every season.
 NIGHT_ENDS_UTC = _dt.time(8, 0)
@@ -102,6 +102,19 @@ def night_data(site: "Site", night: _dt.date, source: ResolvedSource, *, level: 
         why = (f"run{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} did not come in the "
                f"{site.limits.data_wait_hours:g} h after the night; the others are there and quiet")
     return NightData(came, True, why)
+
+
+def runs_ready(site: "Site", night: _dt.date, runs: tuple[int, ...], *, level: str, now: _dt.datetime) -> list[int]:
+    """Those of ``runs`` whose ``level`` file is there and unchanged for ``limits.live_quiet_seconds``: what a
+    live order takes through while the night goes on."""
+    path_of = site.data.dl1_path if level == "dl1" else site.data.dl2_path
+    quiet = float(site.limits.live_quiet_seconds)
+    ready = []
+    for run in runs:
+        path = path_of(night, run)
+        if _size(path) and now.timestamp() - _mtime(path) >= quiet:
+            ready.append(run)
+    return ready
 
 
 def _size(path: Path) -> int:

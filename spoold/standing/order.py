@@ -54,6 +54,8 @@ class StandingOrder:
         The keys each request carries as they are (:data:`ORDER_KEYS_FOR_REQUEST`).
     given_coordinates : bool
         True when the order gives ``ra``/``dec`` (its requests give them too).
+    live : bool
+        True when each run is taken through as it arrives (``live: true``, docs/standing.md).
     """
 
     name: str
@@ -61,6 +63,7 @@ class StandingOrder:
     since: _dt.date
     request_values: dict[str, Any]
     given_coordinates: bool = False
+    live: bool = False
 
 
 def is_order_name(text: str) -> bool:
@@ -114,7 +117,8 @@ def parse_order(raw: bytes, *, name: str, site: "Site", added: _dt.date) -> Stan
     if errors:
         raise OrderRejected(sort_sentences(errors))
     values = {key: loaded.data[key] for key in ORDER_KEYS_FOR_REQUEST if key in loaded.data}
-    return StandingOrder(name, tuple(sources), since, values, given_coordinates="ra" in loaded.data)
+    return StandingOrder(name, tuple(sources), since, values, given_coordinates="ra" in loaded.data,
+                         live=bool(loaded.data.get("live", False)))
 
 
 def _at(loaded: LoadedYaml, key: str) -> str:
