@@ -155,7 +155,7 @@ def write_dl3(
     other_hdus : sequence of astropy HDUs
         GTI, POINTING and the IRF HDUs, in order.
     compresslevel : int
-        gzip level (1: ~2.5× faster than 6 on event lists, the file ~1 % larger).
+        gzip level (see :data:`lappana.dl3.pgzip.STRATEGY` for the speed and size of the default).
     threads : int, optional
         Threads compressing at once (default: the CPUs, at most 4).
     """

@@ -62,6 +62,9 @@ def lst1_rates_above(band_min_tev: float) -> dict:
     ``lappana.simulate.showers.draw_reco_energy``): those more than six spreads below
     ``band_min_tev`` are not simulated (``hadron_min_energy_tev``); the rest come at LST-1's
     rate, so the background in the band, and every count there, is that of a real night.
+    For bands above ~0.4 TeV the showers left fall below ~600 Hz, where lstchain's effective time (it
+    drops gaps of 10 ms or more between showers as DAQ stops) comes out short: 30 % at 1 TeV
+    (225 Hz). Keep more showers there (``tests/spoold/standing/test_live_night.py``'s ``RATES``).
     """
     from lappana.simulate.model import INTENSITY_LN_SPREAD
 
