@@ -91,6 +91,7 @@ class FlareAlerts:
         self.spool = spool
         self.changes = changes
         self._seen: float | None = None
+        self._not_live: set[str] = set()  # done requests whose id has "-run" but that are not live
 
     def loop(self, *, force: bool = False) -> list[str]:
         """Check the live requests done since the last pass; return the ids an alert was told for."""
@@ -103,7 +104,7 @@ class FlareAlerts:
         self._seen = stamp
         told = []
         for folder in self.spool.list(Folder.DONE):
-            if "-run" not in folder.name or (folder / CHECKED_FILE).exists():
+            if "-run" not in folder.name or folder.name in self._not_live or (folder / CHECKED_FILE).exists():
                 continue
             try:
                 if self._check(folder):
@@ -116,6 +117,7 @@ class FlareAlerts:
     def _check(self, folder: Path) -> bool:
         state = st.load(folder) or {}
         if not state.get("live"):
+            self._not_live.add(folder.name)
             return False
         request = state.get("request") or {}
         source, night = str(request["source"]), _dt.date.fromisoformat(str(request["night"]))
