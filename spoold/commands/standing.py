@@ -109,8 +109,10 @@ def _list(site, spool) -> int:
             continue
         made = [r for r in ledger.records(spool.root / STANDING, order.name) if r.get("request_id")]
         last = f", last for the night {made[-1]['night']}" if made else ""
+        runs = sum(1 for r in made if r.get("live_run") is not None)
+        live = f" (live: {runs} of them for one run each)" if order.live else ""
         print(f"{order.name}  {', '.join(s.name for s in order.sources)}  since {order.since}  "
-              f"{len(made)} request{'' if len(made) == 1 else 's'} made{last}")
+              f"{len(made)} request{'' if len(made) == 1 else 's'} made{live}{last}")
     return 0
 
 

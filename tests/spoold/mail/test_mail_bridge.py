@@ -149,8 +149,9 @@ def _delivered_at(mailboxes, message_id: str) -> float:
 
 
 def _requests(spool: Path) -> list[Path]:
-    """The request files the bridge wrote (one folder each in mailin)."""
-    return sorted((spool / "mailin").glob("*/request.yaml"))
+    """The request files the bridge wrote (one folder each in mailin; not its ``.<id>.part`` folder, which
+    pathlib's ``*`` matches too, caught while it is being written)."""
+    return sorted(p for p in (spool / "mailin").glob("*/request.yaml") if not p.parent.name.startswith("."))
 
 
 def test_bridge_picks_up_a_request_by_idle_and_moves_it_to_processed(tmp_path, mailboxes, processes):

@@ -213,6 +213,8 @@ def test_a_live_night_with_a_flare_tells_once_and_its_night_request_stacks_the_r
         assert not (tmp / "spool" / "alerts" / "20231208-mrk-421.json").exists()
         page = json.loads(spool_cmd("status", "--page", "--config", str(site), cwd=tmp).stdout)
         assert [a["run"] for a in page["alerts"]] == [flare.run_ids[1]]
+        listed = spool_cmd("standing", "list", "--config", str(site), cwd=tmp).stdout
+        assert "6 requests made (live: 5 of them for one run each)" in listed, listed
     finally:
         daemon.terminate()
         daemon.wait(timeout=60)
