@@ -4,7 +4,8 @@ A live order (docs/standing.md) takes each run through DL2 and DL3 in a request 
 goes on (``<night>-000000-<order>-run<run>-<hash>``, :func:`spoold.standing.ledger.request_id_for`). When the
 night is complete the order makes the night's request as for any order; its dl3 step links each run's DL3
 from that run's request when the run's request is done and was asked with the same DL3 inputs (source and
-position, ``start_from``, cuts, IRF method and lstchain), and makes only the others.
+position, ``start_from``, cuts, IRF method and lstchain), and makes only the others; while one of those run's requests is still at work (incoming to running, or held)
+the night's dl3 step waits for it.
 """
 
 from __future__ import annotations
@@ -18,10 +19,38 @@ from spoold.pipeline.base import Context
 from spoold.spool import Spool
 from spoold.standing import ledger
 
-__all__ = ["DL3_INPUTS", "link_live_dl3", "live_dl3"]
+__all__ = ["DL3_INPUTS", "link_live_dl3", "live_at_work", "live_dl3"]
+
+#: the state folders of a live request that may still make its DL3
+AT_WORK = ("incoming", "intake", "pending", "running", "hold")
 
 #: what a request's DL3 depends on, as ``state.json`` shows the request (besides its runs)
 DL3_INPUTS = ("source", "ra_deg", "dec_deg", "start_from", "cuts", "irf_set", "irf", "lstchain")
+
+
+def _live_request(ctx: Context, run: int) -> tuple[str, Path] | None:
+    """(state folder, path) of ``run``'s live request of the same order, or None (also for a request that is
+    not a night's request of a standing order)."""
+    request = ctx.request
+    night = ctx.night_of_run(run)
+    if not request.standing_order or request.live or not night:
+        return None
+    day = _dt.date(int(night[:4]), int(night[4:6]), int(night[6:]))
+    rid = ledger.request_id_for(request.standing_order, day, request.source_name, run)
+    spool = Spool(ctx.site.spool_root)
+    if (spool.dir("incoming") / f"{rid}.yaml").exists():
+        return "incoming", spool.dir("incoming") / f"{rid}.yaml"
+    return spool.find(rid)
+
+
+def live_at_work(ctx: Context) -> dict[str, list[int]]:
+    """The live requests of this night's runs that may still make their DL3: {id: [run]}."""
+    found = {}
+    for run in ctx.runs:
+        where = _live_request(ctx, run)
+        if where is not None and where[0] in AT_WORK:
+            found[where[1].name.removesuffix(".yaml")] = [run]
+    return found
 
 
 def live_dl3(ctx: Context, run: int) -> Path | None:
@@ -30,13 +59,7 @@ def live_dl3(ctx: Context, run: int) -> Path | None:
     None unless the request is a night's request of a standing order, the run's live request is in
     ``done/`` and its DL3 inputs are the same as this request's.
     """
-    request = ctx.request
-    night = ctx.night_of_run(run)
-    if not request.standing_order or request.live or not night:
-        return None
-    day = _dt.date(int(night[:4]), int(night[4:6]), int(night[6:]))
-    found = Spool(ctx.site.spool_root).find(ledger.request_id_for(request.standing_order, day,
-                                                                  request.source_name, run))
+    found = _live_request(ctx, run)
     if found is None or found[0] != "done":
         return None
     state = st.load(found[1]) or {}

@@ -18,9 +18,9 @@ from pathlib import Path
 from lappana.errors import LappanaError
 from lappana.irf_method import IRF_NEAREST
 from lappana.paths import run_file_name
-from spoold.pipeline import dl2_cache
+from spoold.pipeline import claims, dl2_cache
 from spoold.pipeline.base import Context, Step, TaskPlan
-from spoold.pipeline.dl3_reuse import link_live_dl3
+from spoold.pipeline.dl3_reuse import link_live_dl3, live_at_work
 
 #: products that need DL3 files
 NEEDS_DL3 = frozenset({"dl3", "theta2", "skymap", "diagnostics", "spectrum", "lightcurve", "report"})
@@ -123,6 +123,13 @@ class Dl3Step(Step):
             return (f"the DL3 files of the {len(ctx.runs)} run(s) exist already in {ctx.products / 'dl3'}"
                     + (f" ({live} made by the live requests of the order)" if live else ""))
         return None
+
+    def waits_on(self, ctx: Context) -> str | None:
+        at_work = live_at_work(ctx)
+        if not at_work:
+            return None
+        return claims.waiting_sentence({rid: [f"run {runs[0]}"] for rid, runs in at_work.items()},
+                                       "that run's DL3 (a live standing order's request for one run)")
 
     def tasks(self, ctx: Context) -> list[TaskPlan]:
         request = ctx.request

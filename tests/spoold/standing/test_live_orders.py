@@ -86,3 +86,39 @@ def test_a_live_run_found_in_the_spool_after_a_crash_is_not_made_again(tmp_path)
     made = StandingOrders(site, spool).loop(now + dt.timedelta(seconds=61), force=True)
     assert rid not in made and len(made) == 2
     assert ledger.made(spool.root / "standing", "crab-live", NIGHT, "Crab Nebula", RUNS[0])["request_id"] == rid
+
+
+def test_the_nights_dl3_step_waits_for_a_live_run_at_work_then_links_its_dl3(tmp_path):
+    import json
+
+    from spoold.daemon.intake import _summary
+    from spoold.pipeline.base import Context
+    from spoold.pipeline.steps import Dl3Step
+
+    site, now = _site(tmp_path)
+    _order(tmp_path)
+    maker = StandingOrders(site, Spool(site.spool_root))
+    live = maker.loop(now + dt.timedelta(seconds=61), force=True)
+    (tmp_path / "data" / f"NightFinished_{NIGHT:%Y%m%d}.txt").write_text("")
+    (night,) = maker.loop(now + dt.timedelta(seconds=61), force=True)
+    spool = tmp_path / "spool"
+    request = parse_request((spool / "incoming" / f"{night}.yaml").read_bytes(), site=site)
+    folder = spool / "running" / night
+    folder.mkdir()
+    state = {"runs": list(RUNS), "night": f"{NIGHT:%Y%m%d}", "request": _summary(request)}
+    ctx = Context(site, request, folder, state, folder)
+    step = Dl3Step()
+    assert "waiting for request " + live[0] in step.waits_on(ctx)  # the live runs are still in incoming/
+    for run, rid in zip(RUNS, live):  # each live run done, with its DL3; the last one asked with other cuts
+        (spool / "incoming" / f"{rid}.yaml").unlink()
+        done = spool / "done" / rid
+        (done / "dl3").mkdir(parents=True)
+        (done / "dl3" / f"dl3_LST-1.Run{run:05d}.fits.gz").write_bytes(b"made by the live request")
+        theirs = dict(_summary(request), cuts={"gh_efficiency": 0.9} if run == RUNS[-1] else request.cuts.as_dict())
+        (done / "state.json").write_text(json.dumps({"request": theirs}))
+    assert step.waits_on(ctx) is None
+    plans = step.tasks(ctx)
+    assert [p.label for p in plans] == [f"run{RUNS[-1]:05d}"]  # other cuts: made again
+    for run, rid in zip(RUNS[:2], live):
+        linked = folder / "dl3" / f"dl3_LST-1.Run{run:05d}.fits.gz"
+        assert linked.stat().st_ino == (spool / "done" / rid / "dl3" / linked.name).stat().st_ino
