@@ -104,6 +104,7 @@ class StandingOrders:
         self.folder = spool.root / STANDING
         self._last = float("-inf")
         self._said: dict[Path, tuple[float, tuple[str, ...]]] = {}
+        self._parsed: dict[Path, tuple[tuple[int, int, int], StandingOrder]] = {}  # valid orders by file version
 
     def loop(self, now: _dt.datetime | None = None, *, force: bool = False) -> list[str]:
         """Make the requests of every night that became complete; return their ids."""
@@ -124,6 +125,14 @@ class StandingOrders:
 
     def _order(self, path: Path) -> StandingOrder | None:
         try:
+            st = path.stat()
+            key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            key = None
+        cached = self._parsed.get(path)
+        if key is not None and cached is not None and cached[0] == key:
+            return cached[1]  # the same file as last pass: parsed and checked once per version
+        try:
             order = read_order(path, self.site)
         except OrderRejected as rejected:
             key = (path.stat().st_mtime if path.exists() else 0.0, tuple(rejected.errors))
@@ -133,6 +142,8 @@ class StandingOrders:
                           " ".join(rejected.errors))
             return None
         self._said.pop(path, None)
+        if key is not None:
+            self._parsed[path] = (key, order)
         return order
 
     def _serve(self, order: StandingOrder, now: _dt.datetime) -> list[str]:
