@@ -17,12 +17,13 @@ from lappana.paths import run_file_name
 from spoold import state as st
 from spoold.pipeline.base import Context
 from spoold.spool import Spool
+from spoold.states import Folder
 from spoold.standing import ledger
 
 __all__ = ["DL3_INPUTS", "link_live_dl3", "live_at_work", "live_dl3"]
 
 #: the state folders of a live request that may still make its DL3
-AT_WORK = ("incoming", "intake", "pending", "running", "hold")
+AT_WORK = ("incoming", Folder.INTAKE, Folder.PENDING, Folder.RUNNING, Folder.HOLD)
 
 #: what a request's DL3 depends on, as ``state.json`` shows the request (besides its runs)
 DL3_INPUTS = ("source", "ra_deg", "dec_deg", "start_from", "cuts", "irf_set", "irf", "lstchain")
@@ -60,7 +61,7 @@ def live_dl3(ctx: Context, run: int) -> Path | None:
     ``done/`` and its DL3 inputs are the same as this request's.
     """
     found = _live_request(ctx, run)
-    if found is None or found[0] != "done":
+    if found is None or found[0] != Folder.DONE:
         return None
     state = st.load(found[1]) or {}
     theirs, ours = state.get("request") or {}, ctx.state.get("request") or {}
