@@ -58,6 +58,20 @@ def parse_run_id(path: str | Path) -> int:
     return int(match.group(3))
 
 
+def parse_subrun(path: str | Path) -> int | None:
+    """Return the subrun number in an lstchain file name (``dl1_LST-1.Run15864.0003.h5`` → 3), or None for a
+    run's file (``dl1_LST-1.Run15864.h5``).
+
+    Raises
+    ------
+    ValueError
+        When the name does not contain ``LST-1.RunNNNNN``.
+    """
+    parse_run_id(path)
+    subrun = _RUN_RE.search(Path(path).name).group(4)
+    return None if subrun is None else int(subrun)
+
+
 def night_folder(night: _dt.date | str) -> str:
     """Return the folder name of a night: the evening's date as ``YYYYMMDD``."""
     if isinstance(night, str):
