@@ -28,7 +28,7 @@ import tables
 from lappana.constants import DL1_PARAMS_KEY, DL2_PARAMS_KEY
 from lappana.errors import LappanaError
 
-__all__ = ["MAX_EVENTS_PER_SUBRUN", "count_dl1_events", "run_in_subruns", "subrun_dl1_name"]
+__all__ = ["MAX_EVENTS_PER_SUBRUN", "count_dl1_events", "run_in_subruns", "subrun_dl1_name", "write_subrun_dl1"]
 
 #: Events per lstchain_dl1_to_dl2 call: about 2.5 GB of lstchain's memory.
 MAX_EVENTS_PER_SUBRUN = 1_500_000
@@ -55,8 +55,12 @@ def _copy_rows(source: tables.Table, target: tables.Table, start: int, stop: int
         target.append(source.read(first, min(first + _COPY_ROWS, stop)))
 
 
-def write_subrun_dl1(dl1_path: Path, target: Path, start: int, stop: int) -> None:
-    """Write rows ``[start, stop)`` of ``dl1_path``'s parameter table and all its other nodes to ``target``."""
+def write_subrun_dl1(dl1_path: Path, target: Path, start: int, stop: int, *, compressed: bool = False) -> None:
+    """Write rows ``[start, stop)`` of ``dl1_path``'s parameter table and all its other nodes to ``target``.
+
+    The parameter rows are written uncompressed (a file lstchain reads once), or with the run file's own
+    filters when ``compressed`` (a subrun file to keep, as the onsite pipeline's).
+    """
     with tables.open_file(str(dl1_path)) as src, tables.open_file(str(target), "w") as dst:
         src.root._v_attrs._f_copy(dst.root)
         for group in src.walk_groups("/"):
@@ -68,7 +72,8 @@ def write_subrun_dl1(dl1_path: Path, target: Path, start: int, stop: int) -> Non
                 if leaf._v_pathname != DL1_PARAMS_KEY:
                     leaf.copy(dst.get_node(where), leaf.name)
                     continue
-                table = dst.create_table(where, leaf.name, description=leaf.description, filters=_UNCOMPRESSED,
+                table = dst.create_table(where, leaf.name, description=leaf.description,
+                                         filters=leaf.filters if compressed else _UNCOMPRESSED,
                                          expectedrows=stop - start)
                 leaf.attrs._f_copy(table)
                 _copy_rows(leaf, table, start, stop)

@@ -65,6 +65,9 @@ class DataPatterns:
     """Where a night's files are: format strings over {data_root}, {night}, {run}.
 
     ``{night}`` is the evening's date as YYYYMMDD and ``{run}`` the run number (int).
+    ``dl1_subrun_pattern`` (with ``{subrun}`` too) names the onsite pipeline's per-subrun DL1
+    files where the site keeps them: a run whose catalogue row gives ``n_subruns`` is then taken
+    through DL2 subrun by subrun (:meth:`dl1_files`).
     """
 
     data_root: Path
@@ -72,6 +75,7 @@ class DataPatterns:
     dl2_pattern: str = DEFAULT_DL2_PATTERN
     run_catalog_pattern: str = DEFAULT_RUN_CATALOG_PATTERN
     night_finished_pattern: str | None = None
+    dl1_subrun_pattern: str | None = None
 
     def night_finished_path(self, night: _dt.date | str) -> Path | None:
         """Return the onsite pipeline's end-of-night marker of a night (LSTOSA's ``NightFinished.txt``), or None
@@ -83,6 +87,27 @@ class DataPatterns:
     def dl1_path(self, night: _dt.date | str, run: int) -> Path:
         """Return the DL1 file of a run of a night."""
         return Path(self.dl1_pattern.format(data_root=self.data_root, night=_night_text(night), run=int(run)))
+
+    def dl1_files(self, night: _dt.date | str, run: int, n_subruns: int | None = None) -> list[Path]:
+        """A run's DL1 as its DL2 is made from: its ``n_subruns`` subrun files in order where the site names
+        ``dl1_subrun_pattern`` and the run catalogue gives ``n_subruns``, else its one run file."""
+        if not self.dl1_subrun_pattern or not n_subruns:
+            return [self.dl1_path(night, run)]
+        return [Path(self.dl1_subrun_pattern.format(data_root=self.data_root, night=_night_text(night), run=int(run),
+                                                    subrun=subrun)) for subrun in range(int(n_subruns))]
+
+    def run_subruns(self, night: _dt.date | str) -> dict[int, int]:
+        """{run: n_subruns} of the night's run catalogue, for :meth:`dl1_files`; empty where the site names no
+        ``dl1_subrun_pattern`` or the night has no readable catalogue (its runs are then taken whole)."""
+        if not self.dl1_subrun_pattern:
+            return {}
+        from lappana.io.runcatalog import RunCatalogError, read_run_catalog
+
+        try:
+            entries = read_run_catalog(self.run_catalog_path(night))
+        except (FileNotFoundError, RunCatalogError):
+            return {}
+        return {entry.run_id: entry.n_subruns for entry in entries if entry.n_subruns}
 
     def dl2_path(self, night: _dt.date | str, run: int) -> Path:
         """Return the DL2 file of a run of a night (as the site's onsite pipeline writes it)."""
@@ -178,17 +203,23 @@ def _path(value: str | None, base: Path) -> Path | None:
 
 def _check_patterns(data: DataPatterns) -> list[str]:
     errors = []
-    for key in ("dl1_pattern", "dl2_pattern", "run_catalog_pattern", "night_finished_pattern"):
+    for key in ("dl1_pattern", "dl2_pattern", "run_catalog_pattern", "night_finished_pattern", "dl1_subrun_pattern"):
         pattern = getattr(data, key)
         if pattern is None:
             continue
+        subrun = key == "dl1_subrun_pattern"
         try:
-            pattern.format(data_root=data.data_root, night="20231207", run=15864)
+            pattern.format(data_root=data.data_root, night="20231207", run=15864, **({"subrun": 3} if subrun else {}))
         except (KeyError, IndexError, ValueError) as exc:
             errors.append(
                 f"'data.{key}' {pattern!r} is not a usable pattern ({exc!s}); use only "
-                "{data_root}, {night} and {run} (for example {run:05d})."
+                "{data_root}, {night} and {run} (for example {run:05d})"
+                + (" and {subrun} (for example {subrun:04d})." if subrun else ".")
             )
+            continue
+        if subrun and pattern.format(data_root="", night="", run=0, subrun=1) == pattern.format(
+                data_root="", night="", run=0, subrun=2):
+            errors.append(f"'data.{key}' {pattern!r} does not name the subrun: put {{subrun:04d}} in it.")
     return errors
 
 
@@ -204,6 +235,7 @@ def _build(raw: dict[str, Any], base: Path, spool_root: Path | None, site_file: 
         dl2_pattern=data_raw.get("dl2_pattern", DEFAULT_DL2_PATTERN),
         run_catalog_pattern=data_raw.get("run_catalog_pattern", DEFAULT_RUN_CATALOG_PATTERN),
         night_finished_pattern=data_raw.get("night_finished_pattern"),
+        dl1_subrun_pattern=data_raw.get("dl1_subrun_pattern"),
     )
     errors = _check_patterns(data)
     if errors:

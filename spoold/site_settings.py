@@ -45,6 +45,7 @@ class SlurmSettings(Resources):
     which a request may override) and the executor's behaviour (the fields below)."""
 
     array_throttle: int = 10
+    subrun_mem: str | None = None
     max_jobs_in_flight: int = 200
     poll_seconds: float = 5.0
     poll_max_seconds: float = 60.0

@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="events per MC file (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="processes writing runs side by side (default: one per CPU)")
+    parser.add_argument("--subrun-events", type=int, default=None, metavar="N",
+                        help="also write each run's DL1 in subrun files of N events, as LST-1's onsite pipeline "
+                             "keeps them (LST-1's hold about 53000), and n_subruns in the run catalogue")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
 
 
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise LappanaError("--flare-night names the night of a --flare; give the --flare too.")
     settings = dict(source_name=args.source_name, source_ra=args.source_ra, source_dec=args.source_dec, levels=args.levels.split(","),
                     mc=not args.no_mc, irfs=not args.no_irf, mc_events=args.mc_events, workers=args.workers,
-                    progress=not args.quiet,
+                    progress=not args.quiet, subrun_events=args.subrun_events,
                     **({} if args.shower_rate is None else {"shower_rate_hz": args.shower_rate}))
     if args.nights is not None:
         if args.start is not None:

@@ -24,7 +24,7 @@ from lappana.constants import DL2_PARAMS_KEY, EVENT_TYPE_SHOWER, MJDREF_UNIX
 from lappana.errors import LappanaError
 from lappana.highlevel.dl3files import Dl3Run, read_dl3_folder
 from lappana.io.hdf5 import iter_table_chunks
-from lappana.paths import parse_run_id
+from lappana.paths import parse_run_id, parse_subrun
 
 #: Intensity bins (p.e.) of the dR/dI measurement and the range of its power-law fit.
 INTENSITY_EDGES = np.logspace(np.log10(50.0), np.log10(20_000.0), 25)
@@ -144,12 +144,14 @@ def _rate_like_mean(times, values, start, stop, step_s: float = 60.0):
     return ((centres[keep] - start) / 60.0).tolist(), (sums[keep] / ns[keep]).tolist()
 
 
-def add_dl2(diag: RunDiagnostics, dl2_path: str | Path, livetime_s: float | None = None) -> None:
-    """Add the shower rate against time and dR/dI from a DL2 file (all showers before cuts)."""
+def add_dl2(diag: RunDiagnostics, dl2_path: str | Path | list[str | Path], livetime_s: float | None = None) -> None:
+    """Add the shower rate against time and dR/dI from a run's DL2 file, or its subrun DL2 files in order (all
+    showers before cuts)."""
+    paths = [Path(dl2_path)] if isinstance(dl2_path, (str, Path)) else [Path(p) for p in dl2_path]
     times, intensities = [], []
     gammaness = np.zeros(len(diag.gammaness_edges) - 1, dtype=np.int64)
-    for chunk in iter_table_chunks(dl2_path, DL2_PARAMS_KEY,
-                                   columns=["dragon_time", "intensity", "event_type", "gammaness"]):
+    columns = ["dragon_time", "intensity", "event_type", "gammaness"]
+    for chunk in (chunk for path in paths for chunk in iter_table_chunks(path, DL2_PARAMS_KEY, columns=columns)):
         shower = chunk["event_type"] == EVENT_TYPE_SHOWER
         times.append(chunk["dragon_time"][shower])
         intensities.append(chunk["intensity"][shower])
@@ -158,7 +160,8 @@ def add_dl2(diag: RunDiagnostics, dl2_path: str | Path, livetime_s: float | None
     time = np.concatenate(times) if times else np.zeros(0)
     intensity = np.concatenate(intensities) if intensities else np.zeros(0)
     if time.size == 0:
-        diag.flags.append(f"{Path(dl2_path).name} has no shower event.")
+        diag.flags.append(f"{paths[0].name}{f' and its {len(paths) - 1} other subruns' if len(paths) > 1 else ''} "
+                          "has no shower event.")
         return
     start, stop = float(time.min()), float(time.max())
     t_min, rate, _ = _rate_curve(time, start, stop)
@@ -210,7 +213,7 @@ def run_diagnostics(
     dl3_dir : str or Path
         An indexed DL3 folder.
     dl2_files : list of path, optional
-        DL2 files (matched to runs by the run number in their names).
+        DL2 files (matched to runs by the run number in their names; a run's subrun files are read in order).
     cuts : QualityCuts, optional
         Thresholds of the quality flag.
     runs : list of Dl3Run, optional
@@ -222,12 +225,13 @@ def run_diagnostics(
     """
     cuts = cuts or QualityCuts()
     runs = read_dl3_folder(dl3_dir) if runs is None else runs
-    dl2_by_run: dict[int, Path] = {}
+    found: dict[int, list[tuple[int, Path]]] = {}
     for path in dl2_files or []:
         try:
-            dl2_by_run[parse_run_id(path)] = Path(path)
+            found.setdefault(parse_run_id(path), []).append((parse_subrun(path) or 0, Path(path)))
         except ValueError as exc:
             raise LappanaError(str(exc)) from None
+    dl2_by_run = {run: [path for _, path in sorted(files)] for run, files in found.items()}
     out = []
     for run in runs:
         diag = diagnose_dl3_run(run)

@@ -5,6 +5,9 @@ An ECSV table with one row per run: ``run_id, source_name, source_ra, source_dec
 simulator adds the wobble pointing, the start and stop times and the mean zenith
 angle; readers only rely on the first four, and of those only ``run_id`` must be
 there (a catalogue without source columns still lists runs that a request names).
+``n_subruns``, as LST-1's run summary names it, says how many subrun files a run's
+DL1 comes in where the site keeps them (``data.dl1_subrun_pattern``); the simulator
+writes it when it writes subrun files.
 lappana writes and reads catalogues here; spoold's request checks and its resolve
 step read them through this module too.
 """
@@ -44,6 +47,7 @@ class CatalogRun:
     source_name: str
     source_ra: float
     source_dec: float
+    n_subruns: int | None = None
 
 
 def write_run_catalog(path: str | Path, rows: Sequence[dict]) -> Path:
@@ -121,15 +125,33 @@ def _read(path: Path) -> list[CatalogRun]:
         raise RunCatalogError(f"The run catalogue {path} has no run_id column.")
 
     def column(name: str, default):
-        return list(table[name]) if name in table.colnames else [default] * len(table)
+        if name not in table.colnames:
+            return [default] * len(table)
+        values = table[name]
+        masked = getattr(values, "mask", None)
+        return [default if masked is not None and bool(masked[i]) else value for i, value in enumerate(values)]
 
     return [
-        CatalogRun(int(run), str(name), float(ra), float(dec))
-        for run, name, ra, dec in zip(
+        CatalogRun(int(run), str(name), float(ra), float(dec), _subruns(path, int(run), subruns))
+        for run, name, ra, dec, subruns in zip(
             column("run_id", 0), column("source_name", ""),
-            column("source_ra", math.nan), column("source_dec", math.nan),
+            column("source_ra", math.nan), column("source_dec", math.nan), column("n_subruns", None),
         )
     ]
+
+
+def _subruns(path: Path, run: int, value) -> int | None:
+    """A run's ``n_subruns``: a whole number of at least 1, or None when the catalogue does not say."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not number.is_integer() or number < 1:
+        raise RunCatalogError(f"The run catalogue {path} gives run {run} n_subruns {value!r}: it must be a whole "
+                              "number of at least 1.")
+    return int(number)
 
 
 def runs_of_source(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from astropy.time import Time
@@ -12,9 +12,11 @@ from lappana.simulate.observation import RunPlan
 
 
 def catalog_rows(
-    plans: Sequence[RunPlan], *, source_name: str, source_ra_deg: float, source_dec_deg: float
+    plans: Sequence[RunPlan], *, source_name: str, source_ra_deg: float, source_dec_deg: float,
+    n_subruns: Mapping[int, int] | None = None,
 ) -> list[dict]:
-    """One ``RunCatalog`` row per planned run (the source, the wobble pointing and times)."""
+    """One ``RunCatalog`` row per planned run (the source, the wobble pointing and times, and ``n_subruns``,
+    the number of subrun DL1 files, when ``n_subruns`` gives the runs' as LST-1's run summary does)."""
     rows = []
     for plan in plans:
         rows.append(
@@ -29,6 +31,7 @@ def catalog_rows(
                 "tstart": Time(plan.start_unix, format="unix").isot,
                 "tstop": Time(plan.stop_unix, format="unix").isot,
                 "mean_zenith": round(plan.mean_zenith_deg(), 3),
+                **({"n_subruns": int(n_subruns[plan.run_id])} if n_subruns else {}),
             }
         )
     return rows

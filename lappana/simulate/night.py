@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ import numpy as np
 
 from astropy.time import Time
 
-from lappana import __version__
 from lappana.constants import CRAB_DEC_DEG, CRAB_NAME, CRAB_RA_DEG
 from lappana.errors import LappanaError
 from lappana.paths import irf_set_name, night_folder, run_catalog_name, run_file_name
@@ -41,10 +39,12 @@ from lappana.simulate.irf import (
     simulate_point_gammas,
     write_irf,
 )
+from lappana.dl2_subruns import subrun_dl1_name
 from lappana.simulate.observation import plan_night
 from lappana.simulate.parallel import RunJob, write_runs
 from lappana.simulate.run import RunTruth
-from lappana.simulate.variability import Flare, injected_spectrum, run_fluxes
+from lappana.simulate.truth_file import locals_for_truth, write_truth
+from lappana.simulate.variability import Flare, run_fluxes
 from lappana.units import sky_position
 
 #: Processing version and cleaning folder of the DL1/DL2 trees.
@@ -69,6 +69,8 @@ class SimulatedNight:
     run_ids : list of int
     dl1_files, dl2_files : dict of int to Path
         Per run number (empty when that level was not asked for).
+    dl1_subrun_files : dict of int to list of Path
+        Per run number, its subrun DL1 files in order (empty without ``subrun_events``).
     run_catalog : Path
     irf_dirs : dict of str to Path
         IRF folder per set name (``global_gh0.70_theta0.20``, ``eff_gh0.70_th0.70``).
@@ -87,6 +89,7 @@ class SimulatedNight:
     run_ids: list[int]
     dl1_files: dict[int, Path] = field(default_factory=dict)
     dl2_files: dict[int, Path] = field(default_factory=dict)
+    dl1_subrun_files: dict[int, list[Path]] = field(default_factory=dict)
     run_catalog: Path | None = None
     irf_dirs: dict[str, Path] = field(default_factory=dict)
     irf_files: list[Path] = field(default_factory=list)
@@ -97,7 +100,8 @@ class SimulatedNight:
 
     def files(self) -> list[Path]:
         """Every file written."""
-        out = [*self.dl1_files.values(), *self.dl2_files.values(), *self.irf_files,
+        out = [*self.dl1_files.values(), *(p for files in self.dl1_subrun_files.values() for p in files),
+               *self.dl2_files.values(), *self.irf_files,
                *self.mc_files.values()]
         out += [p for p in (self.run_catalog, self.truth_file) if p is not None]
         return out
@@ -170,6 +174,7 @@ def simulate_night(
     hadron_min_energy_tev: float = 0.0,
     source=None,
     dl2_compressed: bool = True,
+    subrun_events: int | None = None,
 ) -> SimulatedNight:
     """Simulate an LST-1 night of wobble runs on one source, and everything around it.
 
@@ -218,6 +223,10 @@ def simulate_night(
     dl2_compressed : bool
         Compress the DL2 files as lstchain does (blosc:zstd, the default); False writes the
         same rows uncompressed (:data:`lappana.simulate.run.UNCOMPRESSED`).
+    subrun_events : int, optional
+        Also write each run's DL1 in subrun files of this many events, as LST-1's onsite pipeline
+        keeps them (:mod:`lappana.simulate.subruns`; LST-1's hold ~53,000), and their number in the
+        run catalogue (``n_subruns``).
 
     Returns
     -------
@@ -230,6 +239,8 @@ def simulate_night(
         raise LappanaError("The source flux cannot be negative (0 means no source).")
     if shower_rate_hz <= 0:
         raise LappanaError("The shower rate must be positive (--shower-rate, in Hz).")
+    if subrun_events is not None and subrun_events < 1:
+        raise LappanaError(f"A subrun must hold at least one event (--subrun-events), not {subrun_events}.")
     if workers is not None and workers < 1:
         raise LappanaError("The number of processes that write runs must be at least 1 (--workers).")
     output = Path(output)
@@ -256,7 +267,7 @@ def simulate_night(
         dl1_path=data_dir(output, "dl1", night) / run_file_name("dl1", plan.run_id) if "dl1" in levels else None,
         dl2_path=data_dir(output, "dl2", night) / run_file_name("dl2", plan.run_id) if "dl2" in levels else None,
         cuts=nearest_node(irf_sets[irf_set_name(**EFFICIENCY_CUTS)], plan.mean_zenith_deg()),
-        dl2_compressed=dl2_compressed,
+        dl2_compressed=dl2_compressed, subrun_events=subrun_events if "dl1" in levels else None,
     ) for plan in plans]
 
     def done(job: RunJob, truth: RunTruth) -> None:
@@ -267,6 +278,8 @@ def simulate_night(
         result.truth[job.plan.run_id] = truth
         if job.dl1_path is not None:
             result.dl1_files[job.plan.run_id] = job.dl1_path
+            result.dl1_subrun_files[job.plan.run_id] = [job.dl1_path.with_name(subrun_dl1_name(job.dl1_path, i))
+                                                        for i in range(truth.n_subruns or 0)]
         if job.dl2_path is not None:
             result.dl2_files[job.plan.run_id] = job.dl2_path
 
@@ -278,104 +291,16 @@ def simulate_night(
             bar.close()
 
     result.run_catalog = write_catalog(run_catalog_path(output, night), plans, source_name=source_name,
-                                       source_ra_deg=source_ra, source_dec_deg=source_dec)
+                                       source_ra_deg=source_ra, source_dec_deg=source_dec,
+                                       n_subruns={run: t.n_subruns for run, t in result.truth.items() if t.n_subruns})
     if mc:
         from lappana.simulate.mc import write_mc_files
 
         result.mc_files = write_mc_files(output / "MC", seed=seed, n_events=mc_events)
-    result.truth_file = _write_truth(result, locals_for_truth(
+    result.truth_file = write_truth(result, locals_for_truth(
         source_name, source_ra, source_dec, n_runs, run_minutes, first_run, seed, levels, mc, irfs,
-        source_flux, settings, mc_events, flare))
+        source_flux, settings, mc_events, flare, subrun_events=subrun_events))
     return result
-
-
-def locals_for_truth(source_name, source_ra, source_dec, n_runs, run_minutes, first_run, seed,
-                     levels, mc, irfs, source_flux, settings: RunSettings, mc_events,
-                     flare: Flare | None = None) -> dict:
-    """The parameters of a simulation, as recorded in ``simulation.json``."""
-    return {
-        "source_name": source_name, "source_ra": source_ra, "source_dec": source_dec,
-        "n_runs": n_runs, "run_minutes": run_minutes, "first_run": first_run, "seed": seed,
-        "levels": list(levels), "mc": mc, "irfs": irfs, "source_flux_crab": source_flux,
-        "shower_rate_hz": settings.shower_rate_hz, "pedestal_rate_hz": settings.pedestal_rate_hz,
-        "flatfield_rate_hz": settings.flatfield_rate_hz, "dead_time_s": settings.dead_time_s,
-        "hadron_min_energy_tev": settings.hadron_min_energy_tev,
-        "mc_events": mc_events,
-        "source_spectrum": injected_spectrum(source_flux),
-        "flare": flare.to_dict() if flare is not None else None,
-    }
-
-
-def injected_truth(source_flux: float, shower_rate_hz: float) -> dict:
-    """What the simulated sky and telescope were, as recorded in ``simulation.json``.
-
-    The source's spectrum (the Crab log-parabola of :func:`lappana.simulate.model.crab_flux`
-    times the flux in Crab units), the cosmic rays (LST-1's dR/dI, the trigger turn-over and the
-    rate at 10° zenith against LST-1's) and the LST-1 tables the separation and resolutions were
-    calibrated on, so that tests derive what to expect from them.
-    """
-    from lappana.simulate import separation
-
-    return {
-        "source": {
-            "spectrum": "log-parabola dN/dE = amplitude (E/E0)^(-alpha - beta log10(E/E0))",
-            "amplitude_per_tev_cm2_s": model.CRAB_AMPLITUDE * source_flux, "reference_energy_tev": 1.0,
-            "alpha": model.CRAB_ALPHA, "beta": model.CRAB_BETA, "flux_crab": source_flux,
-        },
-        "cosmic_rays": {
-            "dr_di": "p0 (I/422 p.e.)^p1 / (1 + (threshold/I)^steepness), p0 and p1 of cos(zenith) "
-                     "as lstchain_cherenkov_transparency fits LST-1 (lappana.simulate.model)",
-            "trigger_threshold_pe": model.TRIGGER_THRESHOLD_PE,
-            "trigger_steepness": model.TRIGGER_STEEPNESS,
-            "rate_at_10deg_hz": shower_rate_hz,
-            "lst1_rate_at_10deg_hz": model.LST1_SHOWER_RATE_HZ,
-            "fraction_of_lst1": shower_rate_hz / model.LST1_SHOWER_RATE_HZ,
-            "field_spread_deg": model.HADRON_FIELD_SPREAD_DEG,
-        },
-        "calibrated_on": "lstchain's LST1_backg_irf_gheffi_0.70_theffi_0.70.csv and "
-                         "LST1_gamma_irf_gheffi_0.70_theffi_0.70.csv (scripts/check-realism)",
-        "classifier_training_protons_per_gamma": separation.TRAINING_PROTONS_PER_GAMMA,
-    }
-
-
-def _write_truth(result: SimulatedNight, parameters: dict) -> Path:
-    runs = [{**t.to_dict(), "source_flux_crab": result.run_flux_crab.get(t.run_id)} for t in result.truth.values()]
-    livetime = sum(r["livetime_s"] for r in runs)
-    n_gamma = sum(r["n_gamma_after_cuts"] for r in runs)
-    n_bkg = sum(r["n_background_on_after_cuts"] for r in runs)
-    doc = {
-        "simulator": f"lappana {__version__}",
-        "night": result.night.isoformat(),
-        "parameters": parameters,
-        "cuts": {
-            "description": "reco_energy > 0.2 TeV, lstchain event selection, GH_CUTS and RAD_MAX of "
-                           "the eff_gh0.70_th0.70 IRF node nearest to each run's zenith",
-            "energy_threshold_tev": 0.2,
-            "irf_set": irf_set_name(**EFFICIENCY_CUTS),
-        },
-        "injected": injected_truth(parameters["source_flux_crab"], parameters["shower_rate_hz"]),
-        "total": {
-            "livetime_s": livetime,
-            "n_gamma_after_cuts": n_gamma,
-            "n_background_on_after_cuts": n_bkg,
-            "gamma_rate_after_cuts_per_min": 60.0 * n_gamma / livetime if livetime > 0 else 0.0,
-            "background_on_rate_after_cuts_per_min": 60.0 * n_bkg / livetime if livetime > 0 else 0.0,
-        },
-        "runs": runs,
-        "files": {
-            "dl1": {str(k): str(v) for k, v in result.dl1_files.items()},
-            "dl2": {str(k): str(v) for k, v in result.dl2_files.items()},
-            "run_catalog": str(result.run_catalog) if result.run_catalog else None,
-            "irf_dirs": {k: str(v) for k, v in result.irf_dirs.items()},
-            "mc": {k: str(v) for k, v in result.mc_files.items()},
-        },
-    }
-    path = result.output / "simulation.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(path)
-    return path
 
 
 def _progress_bar(total_s: float, enabled: bool):

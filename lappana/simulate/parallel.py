@@ -35,6 +35,8 @@ class RunJob:
     dl2_path: Path | None
     cuts: IrfSet | None
     dl2_compressed: bool = True
+    #: events per subrun DL1 file written beside the run's (None: no subrun files)
+    subrun_events: int | None = None
 
 
 def available_cpus() -> int:
@@ -46,8 +48,13 @@ def available_cpus() -> int:
 
 
 def _write(job: RunJob, progress=None) -> RunTruth:
-    return write_run(job.plan, job.settings, seed=job.seed, dl1_path=job.dl1_path, dl2_path=job.dl2_path,
-                     cuts=job.cuts, progress=progress, dl2_compressed=job.dl2_compressed)
+    truth = write_run(job.plan, job.settings, seed=job.seed, dl1_path=job.dl1_path, dl2_path=job.dl2_path,
+                      cuts=job.cuts, progress=progress, dl2_compressed=job.dl2_compressed)
+    if job.subrun_events and job.dl1_path is not None:
+        from lappana.simulate.subruns import write_subrun_files
+
+        truth.n_subruns = len(write_subrun_files(job.dl1_path, job.subrun_events))
+    return truth
 
 
 def write_runs(jobs: Sequence[RunJob], *, workers: int | None = None, progress=None,

@@ -53,6 +53,7 @@ class RunTruth:
     ``shower_rate_hz`` (LST-1's) they agree to ≈5 %, and the simulated one scales
     with ``shower_rate_hz``. ``gamma_trigger_rate_hz`` and ``cosmic_trigger_rate_hz``
     are the injected rates of the two components (before dead time) at the run's zenith.
+    ``n_subruns`` is the number of subrun DL1 files written beside the run's (None: none).
     """
 
     run_id: int
@@ -79,6 +80,7 @@ class RunTruth:
     lst1_cosmic_dr_di_at_422_pe: float
     expected_gamma_rate_after_cuts_per_min: float | None = None
     cosmic_trigger_rate_hz: float | None = None
+    n_subruns: int | None = None
 
     def to_dict(self) -> dict:
         """The truth as plain JSON-able values."""

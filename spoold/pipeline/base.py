@@ -64,6 +64,20 @@ class Context:
         matches = sorted(glob.glob(pattern.format(night="*", **values)))
         return Path(matches[-1]) if matches else Path(pattern.format(night="NIGHT", **values))
 
+    def subruns_of(self, run: int) -> int | None:
+        """How many subrun DL1 files a run's DL2 is made from (``resolve`` found them, ``state.json``'s
+        ``run_subruns``), or None for a run taken whole."""
+        subruns = (self.state.get("run_subruns") or {}).get(str(int(run)))
+        return int(subruns) if subruns and self.night_of_run(run) else None
+
+    def dl1_files(self, run: int) -> list[Path]:
+        """The DL1 files a run's DL2 is made from: its subrun files in order (:meth:`subruns_of`,
+        :meth:`spoold.site.DataPatterns.dl1_files`), else its run file."""
+        subruns = self.subruns_of(run)
+        if subruns:
+            return self.site.data.dl1_files(self.night_of_run(run), run, subruns)
+        return [self.data_path("dl1", run)]
+
     def log_file(self, step: str, label: str) -> Path:
         """Return the log file of a task: ``logs/<step>/<label>.log``."""
         safe = label.replace(" ", "")
@@ -116,6 +130,11 @@ class Step:
     def tasks(self, ctx: Context) -> list[TaskPlan]:
         """The tasks to run (one per run, or one)."""
         raise NotImplementedError
+
+    def resources(self, ctx: Context) -> Any:
+        """What its tasks ask of Slurm besides the site's: the request's own ``slurm:`` (a
+        :class:`~spoold.executors.resources.Resources`)."""
+        return ctx.request.slurm
 
     def outputs(self, ctx: Context) -> list[Path]:
         """The files this step writes (inside the request's own products folder): its tasks' outputs.

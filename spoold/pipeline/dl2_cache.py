@@ -29,11 +29,18 @@ from spoold.pipeline.base import Context
 
 @dataclass(frozen=True)
 class Entry:
-    """One run's DL2 in the cache: its key and the DL2 file (there or not)."""
+    """The DL2 of one run, or of one subrun of a run taken in subruns, in the cache: its key and the DL2 file
+    (there or not)."""
 
     run: int
     key: str
     path: Path
+    subrun: int | None = None
+
+    @property
+    def label(self) -> str:
+        """What its task is called: ``run15864``, or ``run15864.0003`` for a subrun."""
+        return f"run{self.run:05d}" + ("" if self.subrun is None else f".{self.subrun:04d}")
 
     @property
     def made(self) -> bool:
@@ -53,16 +60,25 @@ def cache_root(ctx: Context) -> Path:
 
 
 def entries(ctx: Context) -> list[Entry]:
-    """The cache entries of the request's runs, in run order."""
+    """The cache entries of the request's runs, in run order (a run taken in subruns: one per subrun, in order)."""
     from lappana.dl2_cache import dl2_cache_entry, dl2_cache_key
 
     lst, root = ctx.site.lstchain, cache_root(ctx)
     found = []
     for run in ctx.runs:
-        dl1 = ctx.data_path("dl1", run)
-        key = dl2_cache_key(dl1, lstchain_env=lst.env, models_dir=lst.models, config=lst.config)
-        found.append(Entry(run, key, dl2_cache_entry(root, key, dl1)))
+        in_subruns = ctx.subruns_of(run) is not None
+        for index, dl1 in enumerate(ctx.dl1_files(run)):
+            key = dl2_cache_key(dl1, lstchain_env=lst.env, models_dir=lst.models, config=lst.config)
+            found.append(Entry(run, key, dl2_cache_entry(root, key, dl1), index if in_subruns else None))
     return found
+
+
+def by_run(found: list[Entry]) -> dict[int, list[Entry]]:
+    """The entries of each run, in order: {run: [entry, ...]}."""
+    runs: dict[int, list[Entry]] = {}
+    for entry in found:
+        runs.setdefault(entry.run, []).append(entry)
+    return runs
 
 
 def made_elsewhere(ctx: Context, found: list[Entry]) -> dict[str, list[int]]:

@@ -27,17 +27,20 @@ class Resolution:
     wait for those files (or catalogues); ``reasons`` says, for each input file among
     them, why it cannot be used yet ("does not exist yet", "is still being written: ...",
     "is an HDF5 file that cannot be opened ..."). Otherwise ``runs`` and ``inputs`` are complete, and
-    ``run_nights`` says which night (``YYYYMMDD``) each run belongs to.
+    ``run_nights`` says which night (``YYYYMMDD``) each run belongs to; ``run_subruns`` how many subrun DL1
+    files each run is taken through DL2 in (only runs taken subrun by subrun: ``site.data.dl1_files``),
+    whose ``inputs`` are then the list of those files.
     """
 
     night: str | None
     runs: tuple[int, ...] = ()
-    inputs: dict[int, str] = field(default_factory=dict)
+    inputs: dict[int, str | list[str]] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     error: str | None = None
     nights: tuple[str, ...] = ()
     run_nights: dict[int, str] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
+    run_subruns: dict[int, int] = field(default_factory=dict)
 
 
 def _source_names(ctx: Context) -> list[str]:
@@ -116,17 +119,29 @@ def resolve(ctx: Context) -> Resolution:
                        {**ctx.state, "night": single, "run_nights": {str(k): v for k, v in run_nights.items() if v}},
                        ctx.products)
     level = request.start_from
+    subruns = _subruns(ctx, run_nights) if level == "dl1" else {}
     inputs, missing, reasons = {}, [], {}
     settle = float(ctx.site.limits.data_settle_seconds)
     for run in runs:
-        path = resolved.data_path(level, run)
-        why = dl1_not_ready(path, settle_seconds=settle) if level == "dl1" else _dl2_not_ready(path)
-        if why is None:
-            inputs[run] = str(path)
-        else:
-            missing.append(str(path))
-            reasons[str(path)] = why
-    return Resolution(single, runs, inputs, tuple(missing), nights=used, run_nights=run_nights, reasons=reasons)
+        paths = (ctx.site.data.dl1_files(run_nights[run], run, subruns[run]) if run in subruns
+                 else [resolved.data_path(level, run)])
+        for path in paths:
+            why = dl1_not_ready(path, settle_seconds=settle) if level == "dl1" else _dl2_not_ready(path)
+            if why is not None:
+                missing.append(str(path))
+                reasons[str(path)] = why
+        inputs[run] = [str(p) for p in paths] if run in subruns else str(paths[0])
+    return Resolution(single, runs, inputs, tuple(missing), nights=used, run_nights=run_nights, reasons=reasons,
+                      run_subruns=subruns)
+
+
+def _subruns(ctx: Context, run_nights: dict[int, str | None]) -> dict[int, int]:
+    """{run: n_subruns} of the runs the site keeps in subrun DL1 files (``site.data.run_subruns``)."""
+    found: dict[int, int] = {}
+    for night in sorted({n for n in run_nights.values() if n}):
+        counts = ctx.site.data.run_subruns(night)
+        found.update({run: counts[run] for run, n in run_nights.items() if n == night and run in counts})
+    return found
 
 
 def _dl2_not_ready(path: Path) -> str | None:

@@ -170,6 +170,7 @@ class Runner:
         state["nights"] = list(found.nights)
         state["run_nights"] = {str(k): v for k, v in found.run_nights.items() if v}
         state["inputs"] = {str(k): v for k, v in found.inputs.items()}
+        state["run_subruns"] = {str(k): v for k, v in found.run_subruns.items()}
         state["waiting"] = None
         rec["status"] = StepStatus.DONE
         rec["note"] = f"{len(found.runs)} run(s): {', '.join(str(r) for r in found.runs)}"
@@ -238,7 +239,7 @@ class Runner:
         )
         return StepJob(
             request_id=ctx.state["id"], step=step.name, attempt=int(ctx.state.get("attempt", 1)),
-            tasks=tasks, workdir=ctx.folder, resources=ctx.request.slurm,
+            tasks=tasks, workdir=ctx.folder, resources=step.resources(ctx),
             submitter=ctx.state.get("submitter"), after=tuple(after),
         )
 

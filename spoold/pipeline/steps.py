@@ -1,7 +1,9 @@
 """The analysis steps after ``resolve``: dl2, dl3, index, report (lappana commands).
 
 Each step runs ``python -m lappana ...`` with the daemon's own interpreter (the
-project's venv, which has lappana), one task per run for dl2 and dl3.
+project's venv, which has lappana), one task per run for dl2 and dl3 — for dl2, one
+per subrun of a run the site keeps in subrun DL1 files (``data.dl1_subrun_pattern``;
+its dl3 task then reads the run's subrun DL2 files in order, as one run).
 Products go under :attr:`Context.products`::
 
     dl2/dl2_LST-1.Run15864.h5     (start_from: dl1, products: [dl2]: links to the DL2 cache's entries)
@@ -72,20 +74,30 @@ class Dl2Step(Step):
         others = dl2_cache.made_elsewhere(ctx, dl2_cache.entries(ctx))
         return dl2_cache.waiting_sentence(others) if others else None
 
+    def resources(self, ctx: Context):
+        """The request's resources; where the runs are taken in subruns, the memory of one subrun's task is the
+        site's ``slurm.subrun_mem`` (when set) unless the request asks for its own."""
+        own = ctx.request.slurm
+        mem = getattr(getattr(ctx.site, "slurm", None), "subrun_mem", None)
+        if mem and not own.mem and any(ctx.subruns_of(run) for run in ctx.runs):
+            return own.overridden({"mem": mem})
+        return own
+
     def tasks(self, ctx: Context) -> list[TaskPlan]:
         lst = ctx.site.lstchain
         out = ctx.products / "dl2"
         linked = "dl2" in ctx.request.products
         plans = []
         for entry in dl2_cache.claim_own(ctx, dl2_cache.entries(ctx)):
-            argv = ["dl2", ctx.data_path("dl1", entry.run), "--cache", dl2_cache.cache_root(ctx),
+            dl1 = ctx.dl1_files(entry.run)[entry.subrun or 0]
+            argv = ["dl2", dl1, "--cache", dl2_cache.cache_root(ctx),
                     "--lstchain-env", lst.env, "--models", lst.models]
             if linked:
                 argv += ["-o", out]
             if lst.config:
                 argv += ["--config", lst.config]
-            outputs = (out / run_file_name("dl2", entry.run),) if linked else ()
-            plans.append(TaskPlan(f"run{entry.run:05d}", lappana(*argv), outputs))
+            outputs = (out / run_file_name("dl2", entry.run, entry.subrun),) if linked else ()
+            plans.append(TaskPlan(entry.label, lappana(*argv), outputs))
         return plans
 
     def verify(self, ctx: Context) -> str | None:
@@ -97,11 +109,12 @@ class Dl2Step(Step):
         return _missing_sentence(self.name, [p for p in links if p.suffix == ".h5"])
 
 
-def dl2_inputs(ctx: Context) -> list[Path]:
-    """The DL2 files the dl3 step reads: the site's (start_from dl2), or the DL2 cache's entries."""
+def dl2_inputs(ctx: Context) -> dict[int, list[Path]]:
+    """The DL2 files the dl3 step reads, per run: the site's (start_from dl2), or the DL2 cache's entries (a run
+    taken in subruns: its subrun DL2 files in order)."""
     if ctx.request.start_from == "dl2":
-        return [ctx.data_path("dl2", run) for run in ctx.runs]
-    return [entry.path for entry in dl2_cache.entries(ctx)]
+        return {run: [ctx.data_path("dl2", run)] for run in ctx.runs}
+    return {run: [entry.path for entry in found] for run, found in dl2_cache.by_run(dl2_cache.entries(ctx)).items()}
 
 
 class Dl3Step(Step):
@@ -135,11 +148,12 @@ class Dl3Step(Step):
         request = ctx.request
         irf = ctx.site.irf_root_for(request.start_from) / request.irf_set_name
         plans = []
-        for run, dl2 in zip(ctx.runs, dl2_inputs(ctx)):
+        inputs = dl2_inputs(ctx)
+        for run in ctx.runs:
             if link_live_dl3(ctx, run):
                 continue
             argv = lappana(
-                "dl3", dl2, "-o", ctx.products / "dl3", "--irf", irf,
+                "dl3", *inputs[run], "-o", ctx.products / "dl3", "--irf", irf,
                 "--source-name", request.source_name,
                 "--source-ra", f"{request.ra_deg:.6f}", "--source-dec", f"{request.dec_deg:.6f}",
                 *(["--irf-nearest"] if request.irf == IRF_NEAREST else []),
@@ -212,7 +226,7 @@ class ReportStep(Step):
             argv.append("--no-diagnostics")
         else:
             try:
-                dl2 = [p for p in dl2_inputs(ctx) if _nonempty(p)]
+                dl2 = [p for files in dl2_inputs(ctx).values() for p in files if _nonempty(p)]
             except LappanaError:  # a DL1 file gone since: its DL2 cannot be found, the diagnostics go without
                 dl2 = []
             if dl2:
@@ -240,7 +254,8 @@ def provenance(ctx: Context) -> dict:
                     lstchain_config=str(lst.config) if lst.config else None)
         try:
             made["models_sha256"] = models_digest(lst.models)
-            made["dl2_cache"] = {str(e.run): str(e.path) for e in dl2_cache.entries(ctx)}
+            made["dl2_cache"] = {f"{e.run}" + ("" if e.subrun is None else f".{e.subrun:04d}"): str(e.path)
+                                 for e in dl2_cache.entries(ctx)}
         except (LappanaError, OSError):
             pass  # the models or a DL1 file are gone since: the report says what it still knows
     return made

@@ -6,7 +6,9 @@ A night (named by its evening's date) is complete for a standing order when
   ``NightFinished.txt``) and it is there; or, without a marker,
 - the night is over (:data:`NIGHT_ENDS_UTC` of the next day), the night's run catalogue lists runs of
   the source, each of their files (DL1, or DL2 for ``start_from: dl2``) is there, and neither those
-  files nor the catalogue changed for ``limits.night_quiet_minutes``.
+  files nor the catalogue changed for ``limits.night_quiet_minutes``. A run the site keeps in subrun DL1
+  files (``data.dl1_subrun_pattern`` and the catalogue's ``n_subruns``) is there when all its subrun
+  files are.
 
 Runs whose files are still missing ``limits.data_wait_hours`` after the night's end are given up: the
 night's request is made for the runs that came.
@@ -70,9 +72,8 @@ def night_data(site: "Site", night: _dt.date, source: ResolvedSource, *, level: 
     runs = tuple(sorted(runs_of_source(entries, names=source.names, ra_deg=source.ra_deg, dec_deg=source.dec_deg)))
     if not runs:
         return None
-    path_of = site.data.dl1_path if level == "dl1" else site.data.dl2_path
-    files = {run: path_of(night, run) for run in runs}
-    sizes = {run: _size(path) for run, path in files.items()}
+    files = _run_files(site, night, runs, level)
+    sizes = {run: min(_size(path) for path in paths) for run, paths in files.items()}
     came = tuple(run for run in runs if sizes[run])
     marker = site.data.night_finished_path(night)
     if marker is not None:
@@ -89,7 +90,7 @@ def night_data(site: "Site", night: _dt.date, source: ResolvedSource, *, level: 
         return NightData(runs, False, f"waiting for the {level.upper()} files of run"
                          f"{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}")
     quiet = float(site.limits.night_quiet_minutes) * 60.0
-    changed = max(_mtime(catalog), *(_mtime(files[run]) for run in came)) if came else _mtime(catalog)
+    changed = max([_mtime(catalog), *(_mtime(path) for run in came for path in files[run])])
     since = now.timestamp() - changed
     if since < quiet:
         return NightData(runs, False, f"its files changed {since / 60:.1f} min ago; waiting until they have been "
@@ -107,14 +108,20 @@ def night_data(site: "Site", night: _dt.date, source: ResolvedSource, *, level: 
 def runs_ready(site: "Site", night: _dt.date, runs: tuple[int, ...], *, level: str, now: _dt.datetime) -> list[int]:
     """Those of ``runs`` whose ``level`` file is there and unchanged for ``limits.live_quiet_seconds``: what a
     live order takes through while the night goes on."""
-    path_of = site.data.dl1_path if level == "dl1" else site.data.dl2_path
     quiet = float(site.limits.live_quiet_seconds)
     ready = []
-    for run in runs:
-        path = path_of(night, run)
-        if _size(path) and now.timestamp() - _mtime(path) >= quiet:
+    for run, paths in _run_files(site, night, runs, level).items():
+        if all(_size(path) and now.timestamp() - _mtime(path) >= quiet for path in paths):
             ready.append(run)
     return ready
+
+
+def _run_files(site: "Site", night: _dt.date, runs: tuple[int, ...], level: str) -> dict[int, list[Path]]:
+    """Each run's files at ``level``: its DL2 file, or its DL1 as the DL2 is made from (``data.dl1_files``)."""
+    if level != "dl1":
+        return {run: [site.data.dl2_path(night, run)] for run in runs}
+    subruns = site.data.run_subruns(night)
+    return {run: site.data.dl1_files(night, run, subruns.get(run)) for run in runs}
 
 
 def _size(path: Path) -> int:

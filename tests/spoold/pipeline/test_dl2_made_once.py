@@ -82,7 +82,7 @@ def test_the_first_request_makes_every_run_into_the_cache_and_claims_them(tmp_pa
         assert plan.outputs == ()
         claim = json.loads((entry.path.parent / CLAIM).read_text())
         assert (claim["request"], claim["attempt"], claim["run"]) == ("a", 1, entry.run)
-    assert dl2_inputs(first) == [e.path for e in entries(first)]  # the dl3 step reads the cache's files
+    assert dl2_inputs(first) == {e.run: [e.path] for e in entries(first)}  # the dl3 step reads the cache's files
     assert [p.label for p in step.tasks(first)] == [p.label for p in plans]  # asked again: the same plan
 
 
