@@ -4,7 +4,10 @@ It runs ``argv`` with stdout and stderr appended to ``L`` and writes ``R``
 atomically (temp + fsync + rename) when the command ends::
 
     {"exit_code": 0, "signal": null, "started": "...", "finished": "...",
-     "seconds": 12.3, "host": "...", "pid": 4242, "argv": [...]}
+     "seconds": 12.3, "max_rss_mb": 512.0, "host": "...", "pid": 4242, "argv": [...]}
+
+(``max_rss_mb``: the peak resident memory of the largest process the command ran, itself or
+one it waited for, as the kernel counts it for the wrapper's children).
 
 so that a daemon that died while the task ran learns its outcome from the file.
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import resource
 import os
 import signal
 import socket
@@ -232,6 +236,7 @@ def run(argv: list[str], result_file: Path, log_file: Path, *, once: bool = Fals
             "started": started,
             "finished": finished,
             "seconds": round(time.monotonic() - t0, 3),
+            "max_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1),
             "host": host,
             "pid": os.getpid(),
             "argv": argv,

@@ -194,6 +194,15 @@ def test_taskrun_once_never_runs_a_task_twice(tmp_path: Path) -> None:
     assert marker.read_text() == "run\n"
 
 
+def test_taskrun_records_the_peak_memory_of_what_its_command_ran(tmp_path: Path) -> None:
+    result = tmp_path / "r.json"
+    grandchild = f"{sys.executable} -c 'b = bytearray(300 * 1024 * 1024); b[::4096] = b\"x\" * len(b[::4096])'"
+    argv = [sys.executable, "-m", "spoold.taskrun", "--result", str(result), "--log", str(tmp_path / "t.log"),
+            "--", "sh", "-c", grandchild]  # the shell runs python: the peak is the grandchild's
+    assert subprocess.run(argv).returncode == 0
+    assert 300 <= json.loads(result.read_text())["max_rss_mb"] < 600
+
+
 def _job(tmp_path: Path, seconds: float, n: int = 2) -> StepJob:
     tasks = tuple(
         Task(i, f"t{i}", ("sh", "-c", f"echo {i} >> {tmp_path / 'journal'}; sleep {seconds}"),
