@@ -1,4 +1,8 @@
-"""``lappana dl3`` (old name ``create_dl3_LP``): DL2 → DL3 natively, one file per run."""
+"""``lappana dl3`` (old name ``create_dl3_LP``): DL2 → DL3 natively, one file per run.
+
+A run's DL2 is its run file (``dl2_LST-1.Run16000.h5``) or the files of all its subruns
+(``dl2_LST-1.Run16000.0000.h5``, ``.0001.h5``, …), which make one DL3 file, the merged run's.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``lappana dl3``."""
     from lappana.dl3.irf import DEFAULT_IRF_PATTERN
 
-    add_inputs(parser, "dl2", metavar="DL2", help="DL2 file(s), dl2_LST-1.RunNNNNN.h5", option=("-d", "--input-dl2"))
+    add_inputs(parser, "dl2", metavar="DL2", option=("-d", "--input-dl2"),
+               help="DL2 file(s): dl2_LST-1.RunNNNNN.h5, or every subrun's dl2_LST-1.RunNNNNN.SSSS.h5 "
+                    "(one DL3 file per run)")
     add_output(parser, "folder for the DL3 files", metavar="OUTDIR", old=("--output-dl3-path",))
     parser.add_argument("-i", "--irf", "--input-irf-path", dest="irf", type=Path, required=True,
                         help="an IRF file, or a folder of IRF files of several pointing nodes "
@@ -30,8 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Make the DL3 file of every DL2 file given, and say where each went."""
+    """Make the DL3 file of every run given (its file, or its subruns' files), and say where each went."""
     from lappana.dl3.make import DEFAULT_CHUNK_ROWS, make_dl3
+    from lappana.dl3.runfiles import group_runs
     from lappana.errors import LappanaError
 
     chunk_rows = args.chunk_rows or DEFAULT_CHUNK_ROWS
@@ -39,10 +46,12 @@ def run(args: argparse.Namespace) -> int:
         raise LappanaError("--chunk-rows must be at least 1.")
     if args.workers is not None and args.workers < 1:
         raise LappanaError("--workers must be at least 1.")
-    for dl2 in inputs(args, "dl2", what="DL2 file(s)", option="-d/--input-dl2"):
+    given = inputs(args, "dl2", what="DL2 file(s)", option="-d/--input-dl2")
+    for dl2 in given:
         if not dl2.is_file():
             raise LappanaError(f"The DL2 file {dl2} does not exist.")
-        path = make_dl3(dl2, args.irf, args.output, source_name=args.source_name,
+    for run in group_runs(given):
+        path = make_dl3(run, args.irf, args.output, source_name=args.source_name,
                         source_ra_deg=args.source_ra, source_dec_deg=args.source_dec,
                         irf_pattern=args.irf_pattern, chunk_rows=chunk_rows, overwrite=args.overwrite,
                         workers=args.workers, irf_method=args.irf_method)

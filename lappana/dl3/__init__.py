@@ -6,5 +6,6 @@ The entry point is :func:`lappana.dl3.make.make_dl3`; the pieces are
 """
 
 from lappana.dl3.make import make_dl3
+from lappana.dl3.runfiles import group_runs
 
-__all__ = ["make_dl3"]
+__all__ = ["make_dl3", "group_runs"]

@@ -1,6 +1,7 @@
 """DL2 → DL3 for one run: :func:`make_dl3`.
 
-One pass over the DL2 table, chunk by chunk (in two processes, this one and a
+One pass over the run's DL2 table (its run file, or its subrun files as one table:
+:mod:`lappana.dl3.runfiles`), chunk by chunk (in two processes, this one and a
 worker, each reading one half of the run, when there are two cores): lstchain's
 effective time and the good time intervals on all showers, lstchain's event
 selection and the IRF's gammaness cut, then the selected events' sky coordinates
@@ -18,13 +19,13 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from astropy.io import fits
 
-from lappana.constants import DL2_PARAMS_KEY
 from lappana.dl3.coords import altaz_to_icrs, icrs_to_galactic, time_since_reference, unix_to_time
 from lappana.dl3.headers import event_cards, gti_hdu, pointing_hdu
 from lappana.dl3.irf import DEFAULT_IRF_PATTERN, find_irf_files, geomagnetic_delta_deg, read_node
@@ -34,9 +35,9 @@ from lappana.dl3.selection import GammanessCut, gammaness_cut_from_irf, select_e
 from lappana.dl3.summary import RunSummary
 from lappana.dl3.writer import EventSpool, write_dl3
 from lappana.errors import LappanaError
+from lappana.dl3.runfiles import RunFiles
 from lappana.io.dl2 import DL2_REQUIRED_COLUMNS
-from lappana.io.hdf5 import get_table, iter_table_chunks, open_table_file, read_row_ranges
-from lappana.paths import parse_run_id, run_file_name
+from lappana.paths import run_file_name
 from lappana.units import sky_position
 
 __all__ = ["make_dl3", "DEFAULT_CHUNK_ROWS", "RunSummary"]
@@ -55,7 +56,7 @@ POINTING_SAMPLES_PER_CHUNK = 2000
 
 
 def make_dl3(
-    dl2_path: str | Path,
+    dl2_path: str | Path | Sequence[str | Path],
     irf: str | Path,
     output_dir: str | Path,
     *,
@@ -73,8 +74,11 @@ def make_dl3(
 
     Parameters
     ----------
-    dl2_path : str or Path
-        lstchain's DL2 file, named ``dl2_LST-1.RunNNNNN.h5``.
+    dl2_path : str or Path, or a sequence of them
+        lstchain's DL2 file of the run, named ``dl2_LST-1.RunNNNNN.h5``, or the DL2 files of
+        all its subruns, ``dl2_LST-1.RunNNNNN.0000.h5``, ``.0001.h5``, … (any order), read in
+        subrun order as one run (:class:`lappana.dl3.runfiles.RunFiles`): the same file as the
+        merged run's DL2 gives.
     irf : str or Path
         An IRF file, or a folder of IRF files of several pointing nodes
         (interpolated to the run's mean pointing, see ``irf_method``).
@@ -111,22 +115,20 @@ def make_dl3(
     ------
     LappanaError
         For input a user can fix: a missing or truncated DL2 file, a missing
-        column, an IRF without gammaness cut, a run without events (at all or
+        column, subrun files of several runs, with a subrun missing, mixed with the
+        run's file, or of different columns or obs_id, an IRF without gammaness cut, a run without events (at all or
         after the cuts), an existing output without ``overwrite``.
     """
     source_ra_deg, source_dec_deg = sky_position(source, source_ra_deg, source_dec_deg)
-    dl2_path = Path(dl2_path)
     output_dir = Path(output_dir)
-    try:
-        run_id = parse_run_id(dl2_path)
-    except ValueError as exc:
-        raise LappanaError(str(exc)) from None
+    run = RunFiles.open(dl2_path)
+    run_id = run.run_id
     output = output_dir / run_file_name("dl3", run_id)
     if output.exists() and not overwrite:
         raise LappanaError(f"{output} already exists; pass --overwrite (overwrite=True) to replace it.")
-    n_rows, zenith, azimuth, first_time = _run_pointing(dl2_path)
+    n_rows, zenith, azimuth, first_time = _run_pointing(run)
     if n_rows == 0:
-        raise LappanaError(f"{dl2_path.name} has no events at all; there is nothing to make a DL3 file from.")
+        raise LappanaError(f"{run.name} has no events at all; there is nothing to make a DL3 file from.")
     b_delta = geomagnetic_delta_deg(zenith, azimuth, unix_to_time(first_time))
     nodes = [read_node(p) for p in find_irf_files(irf, irf_pattern)]
     choice = choose_irf(nodes, zenith, azimuth, b_delta, irf_method)
@@ -138,7 +140,7 @@ def make_dl3(
     output_dir.mkdir(parents=True, exist_ok=True)
     if workers is None:
         workers = 2 if (os.cpu_count() or 1) >= 2 and n_rows >= 4 * chunk_rows else 1
-    summary, spools = _scan_run(dl2_path, gh_cut, output_dir, n_rows, chunk_rows, max(1, int(workers)))
+    summary, spools = _scan_run(run, gh_cut, output_dir, n_rows, chunk_rows, max(1, int(workers)))
     try:
         if summary.n_selected == 0:
             raise LappanaError(
@@ -180,33 +182,19 @@ def irf_cards(choice: IrfChoice) -> list[tuple[str, object, str]]:
     return cards + [("IRF_WHY", choice.reason, "")]
 
 
-def _run_pointing(dl2_path: Path, blocks: int = 20, rows_per_block: int = 500) -> tuple[int, float, float, float]:
+def _run_pointing(run: RunFiles, blocks: int = 20, rows_per_block: int = 500) -> tuple[int, float, float, float]:
     """Rows, mean zenith and azimuth (deg, 0–360) and first time, from blocks spread over the run.
 
     lstchain averages the pointing of every row; the pointing moves smoothly, so
     ``blocks`` evenly spread blocks give the same mean to far better than the
     IRF grid's spacing, without reading the run twice.
     """
-    with open_table_file(dl2_path) as h5:
-        table = get_table(h5, DL2_PARAMS_KEY)
-        missing = [c for c in DL2_REQUIRED_COLUMNS if c not in table.colnames]
-        if missing:
-            raise LappanaError(
-                f"The DL2 table of {dl2_path.name} lacks the column{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)}, which making DL3 needs; make the DL2 file with lstchain_dl1_to_dl2."
-            )
-        n = table.nrows
-        if n == 0:
-            return 0, 0.0, 0.0, 0.0
-        starts = np.unique(np.linspace(0, max(n - rows_per_block, 0), blocks).astype(np.int64))
-        try:
-            rows = read_row_ranges(h5, DL2_PARAMS_KEY, [(int(a), int(min(a + rows_per_block, n))) for a in starts],
-                                   ("alt_tel", "az_tel", "dragon_time"))
-        except LappanaError:  # the direct reader's own sentence (a truncated or damaged file)
-            raise
-        except Exception as exc:  # noqa: BLE001 - HDF5 errors of a damaged file
-            raise LappanaError(f"{dl2_path.name} cannot be read (the file is probably truncated): "
-                               f"{str(exc).splitlines()[0]}") from None
+    n = run.n_rows
+    if n == 0:
+        return 0, 0.0, 0.0, 0.0
+    starts = np.unique(np.linspace(0, max(n - rows_per_block, 0), blocks).astype(np.int64))
+    rows = run.read_ranges([(int(a), int(min(a + rows_per_block, n))) for a in starts],
+                           ("alt_tel", "az_tel", "dragon_time"))
     zenith = 90.0 - float(np.degrees(np.mean(rows["alt_tel"])))
     azimuth = float(np.degrees(np.mean(rows["az_tel"]))) % 360.0
     first_time = float(rows["dragon_time"][0])
@@ -225,21 +213,21 @@ def _parts(n_rows: int, chunk_rows: int, workers: int, align: int = 1000) -> lis
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def _scan_run(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, n_rows: int, chunk_rows: int,
+def _scan_run(run: RunFiles, gh_cut: GammanessCut, spool_dir: Path, n_rows: int, chunk_rows: int,
               workers: int) -> tuple[RunSummary, list[EventSpool]]:
     """Scan the run in ``workers`` processes when more than one (this one scans the first part); parts merged in order."""
     parts = _parts(n_rows, chunk_rows, workers)
     if len(parts) == 1:
-        results = [_scan(dl2_path, gh_cut, spool_dir, 0, n_rows, chunk_rows)]
+        results = [_scan(run, gh_cut, spool_dir, 0, n_rows, chunk_rows)]
     else:
         # fork is fast and safe in a single-threaded process (the command); a caller with
         # threads (a daemon) gets freshly started workers instead.
         method = "fork" if threading.active_count() == 1 else "spawn"
         with ProcessPoolExecutor(len(parts) - 1, mp_context=multiprocessing.get_context(method)) as pool:
-            futures = [pool.submit(_scan, dl2_path, gh_cut, spool_dir, a, b, chunk_rows) for a, b in parts[1:]]
+            futures = [pool.submit(_scan, run, gh_cut, spool_dir, a, b, chunk_rows) for a, b in parts[1:]]
             results, error = [], None
             try:
-                results.append(_scan(dl2_path, gh_cut, spool_dir, *parts[0], chunk_rows))
+                results.append(_scan(run, gh_cut, spool_dir, *parts[0], chunk_rows))
             except BaseException as exc:  # noqa: BLE001 - re-raised below, after the workers
                 error = exc
             for future in futures:
@@ -257,15 +245,14 @@ def _scan_run(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, n_rows: int
     return summary, [EventSpool.adopt(path, n) for _, path, n in results]
 
 
-def _scan(dl2_path: Path, gh_cut: GammanessCut, spool_dir: Path, start: int, stop: int,
+def _scan(run: RunFiles, gh_cut: GammanessCut, spool_dir: Path, start: int, stop: int,
           chunk_rows: int) -> tuple[RunSummary, Path, int]:
     """Read rows [start, stop): effective time, GTI, selection, cuts, coordinates into a spool file."""
     summary = RunSummary()
     spool = EventSpool(spool_dir)
     pending: list[dict[str, np.ndarray]] = []
     try:
-        for chunk in iter_table_chunks(dl2_path, DL2_PARAMS_KEY, DL2_REQUIRED_COLUMNS, chunk_rows,
-                                       start=start, stop=stop):
+        for chunk in run.iter_chunks(list(DL2_REQUIRED_COLUMNS), chunk_rows, start=start, stop=stop):
             selected = _add_chunk(summary, chunk, gh_cut)
             if selected is not None:
                 pending.append(selected)

@@ -3,7 +3,6 @@ memory does not grow with the run (4× the events, same peak RSS)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -14,15 +13,7 @@ import pytest
 from astropy.io import fits
 
 from lappana.dl3 import make_dl3
-from lappana.simulate import simulate_night
 from lappana.simulate.run import simulate_run_dl2
-
-
-@pytest.fixture(scope="module")
-def irf_dir(tmp_path_factory):
-    night = simulate_night(tmp_path_factory.mktemp("irf"), night=dt.date(2023, 12, 7), n_runs=1, run_minutes=0.05,
-                           seed=2, levels=("dl2",), mc=False, progress=False)
-    return night.output / "IRF" / "eff_gh0.70_th0.70"
 
 
 @pytest.fixture(scope="module")
