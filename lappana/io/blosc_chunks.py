@@ -7,7 +7,8 @@ of library work besides decompressing: most of the time lappana spends on a run.
 
 :class:`BloscTableReader` gets the address of every chunk in one call (HDF5's chunk
 iterator, through h5py), reads the compressed bytes of many chunks at once with one
-``pread``, checks each chunk's Fletcher-32 checksum as HDF5 would, and decompresses the
+``pread``, checks each chunk's Fletcher-32 checksum with HDF5's own function (through ctypes;
+:func:`fletcher32`, the same in numpy, where it is not found), and decompresses the
 chunks with blosc2 straight into the output array: with ``blosc2_decompress`` of the C
 library that python-blosc2 ships, called through ctypes (importing the python-blosc2
 package costs ~0.2 s, more than decompressing a 1 M-event run's selection columns takes
@@ -60,6 +61,37 @@ def fletcher32(data: memoryview | bytes) -> int:
 
 
 _INDICES = np.arange(0, dtype=np.int64)
+_C_FLETCHER32 = None
+
+
+def _c_fletcher32():
+    """HDF5's own ``H5_checksum_fletcher32`` from the libhdf5 h5py loaded (once), None when not found.
+
+    Twice as fast as :func:`fletcher32` (2.4 against 1.2 GB/s here): a 1 M-event DL2 run's chunks
+    took 0.29 s of checksums in numpy.
+    """
+    global _C_FLETCHER32
+    if _C_FLETCHER32 is None:
+        _C_FLETCHER32 = False
+        import h5py  # noqa: F401 - loads libhdf5 into the process
+
+        try:
+            with open("/proc/self/maps") as maps:
+                paths = sorted({line.split()[-1] for line in maps
+                                if "libhdf5" in line and "_hl" not in line and line.split()[-1].startswith("/")})
+        except OSError:
+            paths = []
+        for path in paths:
+            try:
+                function = ctypes.CDLL(path).H5_checksum_fletcher32
+            except (OSError, AttributeError):
+                continue
+            function.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+            function.restype = ctypes.c_uint32
+            if function(b"abcde", 5) == fletcher32(b"abcde"):
+                _C_FLETCHER32 = function
+                break
+    return _C_FLETCHER32 or None
 
 
 def _indices(n: int) -> np.ndarray:
@@ -130,6 +162,7 @@ class BloscTableReader:
 
         self.path = Path(path)
         self._c_decompress = _c_decompress()
+        self._c_fletcher32 = _c_fletcher32()
         if self._c_decompress is None:
             import blosc2  # PyTables depends on it
 
@@ -232,7 +265,7 @@ class BloscTableReader:
         rows = f"rows {index * self.chunk_rows}-{(index + 1) * self.chunk_rows}"
         if self._checksum:
             data, stored = data[:-4], int.from_bytes(data[-4:], "little")
-            computed = fletcher32(data)
+            computed = self._c_fletcher32(address, len(data)) if self._c_fletcher32 else fletcher32(data)
             if stored != computed and stored != int.from_bytes(computed.to_bytes(4, "little"), "big"):
                 raise LappanaError(f"{self.path}: {rows} fail their checksum: the file is damaged.")
         # blosc header: bytes 4-8 hold the decompressed size

@@ -85,6 +85,22 @@ def test_fletcher32_equals_what_hdf5_stored_on_odd_and_even_chunks(tmp_path):
     reader.close()
 
 
+def test_hdf5s_own_fletcher32_equals_the_numpy_one(tmp_path):
+    from lappana.io.blosc_chunks import _c_fletcher32
+
+    c_fletcher32 = _c_fletcher32()
+    assert c_fletcher32 is not None, "HDF5's H5_checksum_fletcher32 should be found in the libhdf5 h5py loads"
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 2, 3, 359, 360, 361, 721, 65_535, 65_536, 65_537, 200_001):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert c_fletcher32(data, n) == fletcher32(data), n
+    path = tmp_path / "t.h5"
+    write_table(path, KEY, _columns(30_000), filters=FILTERS)
+    with BloscTableReader(path, KEY) as reader:
+        assert reader._c_fletcher32 is c_fletcher32
+        assert np.array_equal(reader.read(0, 30_000)["event_id"], np.arange(30_000))
+
+
 def test_reads_the_dl2_lstchain_wrote(lstchain_dl2_run):
     reader = open_blosc_table(lstchain_dl2_run.dl2_path, DL2_PARAMS_KEY)
     assert reader is not None, "lstchain's DL2 (blosc:zstd + fletcher32) should take the fast path"
