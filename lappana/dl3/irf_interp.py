@@ -51,8 +51,11 @@ def irf_hdus(choice: IrfChoice) -> list[fits.hdu.base.ExtensionHDU]:
     """
     opened = [fits.open(node.path) for node in choice.nodes]
     try:
-        if not choice.interpolated:
-            return [hdu.copy() for hdu in opened[0][1:]]
+        if not choice.interpolated:  # read in, not copied (a copy re-parses each table: 0.05 s a run)
+            hdus = list(opened[0][1:])
+            for hdu in hdus:
+                hdu.data  # noqa: B018 - loads the data before the file is closed
+            return hdus
         _check_alike(choice, opened)
         weights = np.asarray(choice.weights)
         out = []

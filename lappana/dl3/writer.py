@@ -126,9 +126,13 @@ def _write_padded(out: BinaryIO, nbytes: int) -> None:
 
 
 def _hdus_bytes(hdus: Sequence[fits.hdu.base.ExtensionHDU]) -> bytes:
-    """FITS bytes of extension HDUs (without a primary HDU)."""
+    """FITS bytes of extension HDUs (without a primary HDU).
+
+    The HDUs are written as they are, not copied (a copy re-parses a table's columns: 0.09 s of a 1 M-event
+    run's serial end, for IRF HDUs that ``irf_hdus`` copied from their files already).
+    """
     buffer = io.BytesIO()
-    fits.HDUList([fits.PrimaryHDU(), *[h.copy() for h in hdus]]).writeto(buffer)
+    fits.HDUList([fits.PrimaryHDU(), *hdus]).writeto(buffer)
     primary_size = len(fits.PrimaryHDU().header.tostring())
     return buffer.getvalue()[primary_size:]
 
