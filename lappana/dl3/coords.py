@@ -21,14 +21,13 @@ import numpy as np
 import astropy.units as u
 from astropy.coordinates import AltAz, CartesianRepresentation, SkyCoord
 from astropy.coordinates.erfa_astrom import ErfaAstromInterpolator, erfa_astrom
-from astropy.stats import circmean
 from astropy.time import Time
 from astropy.utils import iers
 
 from lappana.constants import LST1_LOCATION, TIME_REFERENCE
 from lappana.dl3.iers_cache import load_iers_b
 
-__all__ = ["unix_to_time", "time_since_reference", "altaz_to_icrs", "icrs_to_galactic", "mean_pointing_icrs"]
+__all__ = ["unix_to_time", "time_since_reference", "altaz_to_icrs", "icrs_to_galactic"]
 
 #: Step of erfa's interpolated astrometry (lstchain's choice).
 ASTROM_STEP = 300 * u.s
@@ -112,13 +111,3 @@ def icrs_to_galactic(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarra
     x, y, z = _icrs_to_galactic_matrix() @ np.array([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)])
     glon = np.degrees(np.arctan2(y, x)) % 360.0
     return np.where(glon < 360.0, glon, 0.0), np.degrees(np.arctan2(z, np.hypot(x, y)))
-
-
-def mean_pointing_icrs(alt_rad: np.ndarray, az_rad: np.ndarray, unix_s: np.ndarray) -> tuple[float, float]:
-    """Mean ICRS pointing (deg) of event-wise telescope pointings: circular mean RA, mean Dec.
-
-    The caller chooses the events (lstchain leaves out the first 20 % of the run).
-    """
-    icrs = altaz_to_icrs(alt_rad, az_rad, unix_s)
-    ra = circmean(icrs.ra).to_value(u.deg) % 360.0
-    return float(ra), float(np.mean(icrs.dec.to_value(u.deg)))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lappana.dl3.coords import mean_pointing_icrs
+from lappana.dl3.astrometry import mean_pointing_radec
 from lappana.dl3.efftime import EffectiveTime
 
 __all__ = ["RunSummary", "POINTING_EXCLUDE_FRACTION"]
@@ -61,4 +61,4 @@ class RunSummary:
         if kept.size == 0:
             kept = samples
         kept = kept[np.unique(np.linspace(0, len(kept) - 1, min(len(kept), MAX_POINTING_SAMPLES)).astype(np.int64))]
-        return mean_pointing_icrs(kept[:, 2], kept[:, 3], kept[:, 1])
+        return mean_pointing_radec(kept[:, 2], kept[:, 3], kept[:, 1])
