@@ -183,13 +183,15 @@ def irf_cards(choice: IrfChoice) -> list[tuple[str, object, str]]:
     return cards + [("IRF_WHY", choice.reason, "")]
 
 
-def _run_pointing(run: RunFiles, blocks: int = 20, rows_per_block: int = 500) -> tuple[int, float, float, float]:
+def _run_pointing(run: RunFiles | str | Path | Sequence[str | Path], blocks: int = 20,
+                  rows_per_block: int = 500) -> tuple[int, float, float, float]:
     """Rows, mean zenith and azimuth (deg, 0–360) and first time, from blocks spread over the run.
 
     lstchain averages the pointing of every row; the pointing moves smoothly, so
     ``blocks`` evenly spread blocks give the same mean to far better than the
-    IRF grid's spacing, without reading the run twice.
+    IRF grid's spacing, without reading the run twice. ``run``: its files, or their paths.
     """
+    run = run if isinstance(run, RunFiles) else RunFiles.open(run)
     n = run.n_rows
     if n == 0:
         return 0, 0.0, 0.0, 0.0
