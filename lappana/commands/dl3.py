@@ -37,9 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Make the DL3 file of every run given (its file, or its subruns' files), and say where each went."""
+    import gc
+
     from lappana.dl3.make import DEFAULT_CHUNK_ROWS, make_dl3
     from lappana.dl3.runfiles import group_runs
     from lappana.errors import LappanaError
+
+    # The imports' ~80,000 objects live to the end: frozen, no collection during the run scans them, nor the
+    # interpreter's last one at exit (user CPU 1.29-1.36 s against 1.41-1.49 s on 1 M events, 4 runs each).
+    gc.freeze()
 
     chunk_rows = args.chunk_rows or DEFAULT_CHUNK_ROWS
     if chunk_rows < 1:
@@ -56,4 +62,5 @@ def run(args: argparse.Namespace) -> int:
                         irf_pattern=args.irf_pattern, chunk_rows=chunk_rows, overwrite=args.overwrite,
                         workers=args.workers, irf_method=args.irf_method)
         print(path)
+    gc.freeze()  # what the runs left, too: the interpreter's finalization then skips it
     return 0
