@@ -299,7 +299,7 @@ def simulate_night(
         result.mc_files = write_mc_files(output / "MC", seed=seed, n_events=mc_events)
     result.truth_file = write_truth(result, locals_for_truth(
         source_name, source_ra, source_dec, n_runs, run_minutes, first_run, seed, levels, mc, irfs,
-        source_flux, settings, mc_events, flare, subrun_events=subrun_events))
+        source_flux, settings, mc_events, flare, subrun_events=subrun_events), irf_set=irf_set_name(**EFFICIENCY_CUTS))
     return result
 
 

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lappana import __version__
-from lappana.paths import irf_set_name
 from lappana.simulate import model
 from lappana.simulate.events import RunSettings
 from lappana.simulate.variability import Flare, injected_spectrum
-
-if TYPE_CHECKING:
-    from lappana.simulate.night import SimulatedNight
 
 __all__ = ["injected_truth", "locals_for_truth", "write_truth"]
 
@@ -67,10 +62,9 @@ def injected_truth(source_flux: float, shower_rate_hz: float) -> dict:
     }
 
 
-def write_truth(result: "SimulatedNight", parameters: dict) -> Path:
-    """Write ``simulation.json`` of a simulated night: its parameters, what was injected, each run's truth, the files."""
-    from lappana.simulate.night import EFFICIENCY_CUTS
-
+def write_truth(result, parameters: dict, *, irf_set: str) -> Path:
+    """Write ``simulation.json`` of a simulated night (``result``, a :class:`lappana.simulate.night.SimulatedNight`):
+    its parameters, what was injected, each run's truth counted after the cuts of the IRF set ``irf_set``, the files."""
     runs = [{**t.to_dict(), "source_flux_crab": result.run_flux_crab.get(t.run_id)} for t in result.truth.values()]
     livetime = sum(r["livetime_s"] for r in runs)
     n_gamma = sum(r["n_gamma_after_cuts"] for r in runs)
@@ -83,7 +77,7 @@ def write_truth(result: "SimulatedNight", parameters: dict) -> Path:
             "description": "reco_energy > 0.2 TeV, lstchain event selection, GH_CUTS and RAD_MAX of "
                            "the eff_gh0.70_th0.70 IRF node nearest to each run's zenith",
             "energy_threshold_tev": 0.2,
-            "irf_set": irf_set_name(**EFFICIENCY_CUTS),
+            "irf_set": irf_set,
         },
         "injected": injected_truth(parameters["source_flux_crab"], parameters["shower_rate_hz"]),
         "total": {
