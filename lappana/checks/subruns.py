@@ -22,13 +22,17 @@ def missing_subruns(files: Iterable[str | Path], n_subruns: Mapping[int, int] | 
     Parameters
     ----------
     files : iterable of path
-        DL2 files; those whose names carry no subrun number are runs' whole files and are not counted.
+        DL2 files; those whose names carry no subrun number (runs' whole files, or no lstchain name at all)
+        are not counted.
     n_subruns : mapping of int to int, optional
         Each run's number of subruns (the run catalogue's ``n_subruns``).
     """
     given: dict[int, set[int]] = {}
     for path in files:
-        subrun = parse_subrun(path)
+        try:
+            subrun = parse_subrun(path)
+        except ValueError:  # not an lstchain run file name: the file's own check says so
+            continue
         if subrun is not None:
             given.setdefault(parse_run_id(path), set()).add(subrun)
     sentences = []

@@ -9,8 +9,8 @@ def _files(run: int, subruns) -> list[str]:
     return [f"/d/dl2_LST-1.Run{run:05d}.{s:04d}.h5" for s in subruns]
 
 
-def test_every_subrun_there_is_complete_and_whole_run_files_are_not_counted() -> None:
-    assert missing_subruns(_files(15864, range(3)) + ["/d/dl2_LST-1.Run15865.h5"], {15864: 3}) == []
+def test_every_subrun_there_is_complete_and_whole_run_files_and_other_names_are_not_counted() -> None:
+    assert missing_subruns(_files(15864, range(3)) + ["/d/dl2_LST-1.Run15865.h5", "/d/other.h5"], {15864: 3}) == []
 
 
 def test_the_catalogue_count_names_the_missing_last_subruns() -> None:
